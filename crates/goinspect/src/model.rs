@@ -1,0 +1,129 @@
+//! What `goroscope inspect` reports, as plain serializable data. This is also the "probe plan"
+//! that the tracer consumes. The JSON form (`goroscope inspect --json`) is these structs as serde
+//! writes them; field names are part of goroscope's documented output.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Inspection {
+    /// The executable that was read (for `--pid`, `/proc/PID/exe`'s target).
+    pub path: String,
+    pub pid: Option<u32>,
+    pub build: BuildInfo,
+    pub binary: BinaryFacts,
+    /// Every runtime function goroscope may probe, found or not, in the order of `probes::TARGETS`.
+    pub functions: Vec<FunctionInfo>,
+    pub layout: RuntimeLayout,
+    /// Load bias of the running process's executable mapping (0 for non-PIE), with `--pid`.
+    pub load_bias: Option<u64>,
+    /// Things that are odd but not fatal (e.g. symtab and pclntab disagree).
+    pub warnings: Vec<String>,
+}
+
+/// From `.go.buildinfo` (present in stripped binaries).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BuildInfo {
+    /// As the toolchain wrote it, e.g. "go1.27.3".
+    pub go_version: String,
+    /// Main package path, e.g. "example.com/cmd/server".
+    pub path: Option<String>,
+    pub main_module: Option<Module>,
+    pub deps: Vec<Module>,
+    /// `build` lines of the module info: "-ldflags", "CGO_ENABLED", "GOARCH", ...
+    pub settings: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Module {
+    pub path: String,
+    pub version: String,
+    pub sum: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BinaryFacts {
+    pub pie: bool,
+    pub has_dwarf: bool,
+    pub has_symtab: bool,
+    /// Built with cgo (CGO_ENABLED=1 setting and the binary calls into C).
+    pub cgo: bool,
+    /// Linked by the external (system) linker rather than Go's own.
+    pub external_linker: bool,
+    pub go_build_id: Option<String>,
+    pub gnu_build_id: Option<String>,
+    /// `.gopclntab` format: "1.18" (Go 1.18–1.19) or "1.20" (Go 1.20+).
+    pub pclntab_format: String,
+    pub pclntab_functions: usize,
+    /// Start of Go text as recorded in the pclntab header (before load bias).
+    pub text_start: u64,
+}
+
+/// A runtime function goroscope may probe.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FunctionInfo {
+    /// Name without the "runtime." prefix for runtime functions, as listed in `probes::TARGETS`.
+    pub name: String,
+    /// Full symbol name as in pclntab, e.g. "runtime.casgstatus".
+    pub symbol: String,
+    pub found: bool,
+    /// Virtual address of the entry (from pclntab), before load bias.
+    pub entry: u64,
+    /// One past the last byte.
+    pub end: u64,
+    /// File offset of the entry: what a uprobe attaches by.
+    pub file_offset: u64,
+    /// Bytes from entry to the first instruction after the stack-check prologue (0 if none).
+    pub safe_probe_offset: u64,
+    /// That instruction, in Intel syntax (e.g. "push rbp").
+    pub safe_probe_instruction: String,
+    /// Whether the kernel emulates that instruction rather than single-stepping it (cheaper).
+    pub safe_probe_emulated: bool,
+    /// Whether a stack-check prologue was recognised.
+    pub has_stack_check: bool,
+    /// Offsets from entry of every RET instruction.
+    pub ret_offsets: Vec<u64>,
+    /// Inlined copies elsewhere in the binary (calls a probe on the symbol would miss).
+    pub inlined_copies: u32,
+    /// Where the inline count came from: "dwarf", "pclntab" (inline trees), or "none".
+    pub inlined_source: String,
+    /// `.symtab` address when present, as a cross-check.
+    pub symtab_entry: Option<u64>,
+}
+
+/// Offsets and constants of the runtime's data structures.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RuntimeLayout {
+    /// "dwarf", or "table:go1.N" for the per-version table, "table:go1.N (forced nearest)".
+    pub source: String,
+    /// "runtime.g" → size and fields (only those goroscope needs).
+    pub structs: BTreeMap<String, StructLayout>,
+    pub constants: Constants,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StructLayout {
+    pub size: u64,
+    /// Field name → byte offset. Missing fields are absent (e.g. g.parentGoid before Go 1.21).
+    pub fields: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Constants {
+    /// "_Grunning" → 2, ...
+    pub g_status: BTreeMap<String, u64>,
+    /// "_Pidle" → 0, ...
+    pub p_status: BTreeMap<String, u64>,
+    /// Indexed by value; name is the Go constant without "waitReason", string is what Go prints.
+    pub wait_reasons: Vec<NamedValue>,
+    /// stwReason values (Go 1.21+; empty for 1.19).
+    pub stw_reasons: Vec<NamedValue>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NamedValue {
+    pub value: u64,
+    pub name: String,
+    pub string: String,
+}

@@ -1,0 +1,3 @@
+module goroscope.test/inspectee
+
+go 1.19

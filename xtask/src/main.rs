@@ -1,0 +1,2 @@
+//! `cargo xtask <task>`: developer tasks.
+fn main() {}
