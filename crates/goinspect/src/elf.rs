@@ -26,6 +26,7 @@ pub struct LoadSegment {
     pub file_size: u64,
     pub mem_size: u64,
     pub executable: bool,
+    pub writable: bool,
 }
 
 pub struct ElfImage<'data> {
@@ -68,6 +69,7 @@ impl<'data> ElfImage<'data> {
                     file_size: ph.p_filesz(endian),
                     mem_size: ph.p_memsz(endian),
                     executable: ph.p_flags(endian) & elf::PF_X != 0,
+                    writable: ph.p_flags(endian) & elf::PF_W != 0,
                 });
             }
         }
@@ -208,5 +210,44 @@ impl<'data> ElfImage<'data> {
     pub fn read_u32(&self, vaddr: u64) -> Option<u32> {
         let b = self.bytes_at(vaddr, 4)?;
         Some(u32::from_le_bytes(b.try_into().ok()?))
+    }
+
+    /// The file bytes of a segment (clamped to the file, so never panics on a lying header).
+    pub fn segment_bytes(&self, segment: &LoadSegment) -> &'data [u8] {
+        let start = usize::try_from(segment.file_offset).unwrap_or(usize::MAX);
+        let len = usize::try_from(segment.file_size).unwrap_or(usize::MAX);
+        let start = start.min(self.data.len());
+        let end = start.saturating_add(len).min(self.data.len());
+        &self.data[start..end]
+    }
+
+    /// Addresses of 8-byte-aligned pointer slots in writable segments whose value, as the loader
+    /// leaves it (see `read_ptr`), is `target`: R_X86_64_RELATIVE relocations with that addend
+    /// (PIE) and plain words holding it (ET_EXEC, or PIE files that also store the value).
+    /// Sorted, without duplicates.
+    pub fn pointer_slots_to(&self, target: u64) -> Vec<u64> {
+        let mut out: Vec<u64> = self
+            .relative_relocs
+            .iter()
+            .filter(|&(_, &addend)| addend == target)
+            .map(|(&slot, _)| slot)
+            .collect();
+        let needle = target.to_le_bytes();
+        for seg in self.segments.iter().filter(|s| s.writable) {
+            let bytes = self.segment_bytes(seg);
+            // Slots are 8-aligned in memory; the file offset has the same alignment mod page.
+            let skew = (8 - (seg.vaddr % 8) as usize) % 8;
+            let Some(aligned) = bytes.get(skew..) else {
+                continue;
+            };
+            for (i, word) in aligned.chunks_exact(8).enumerate() {
+                if word == needle {
+                    out.push(seg.vaddr + (skew + i * 8) as u64);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 }

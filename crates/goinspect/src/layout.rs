@@ -1,10 +1,201 @@
 //! Which runtime structs, fields and constants goroscope needs, and how a layout is chosen:
 //! DWARF when present, else the per-version table, else (only if forced) the nearest table.
+//!
+//! The field list is the contract with the tracer: a field marked `required` is in every Go
+//! version goroscope supports (1.19, 1.21–1.27, see /work/shared/reference/go-runtime-internals.md),
+//! so a layout without it means damaged input, not a new Go version, and is refused rather than
+//! silently read as offset 0.
 
 use crate::dwarf::DwarfFacts;
-use crate::error::Result;
-use crate::model::RuntimeLayout;
+use crate::elf::ElfImage;
+use crate::error::{Error, Result};
+use crate::model::{NamedValue, RuntimeLayout};
+use crate::tables;
 use crate::version::GoVersion;
+
+/// One struct field goroscope reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSpec {
+    /// The Go field name, e.g. "atomicstatus".
+    pub name: &'static str,
+    /// Present in every supported Go version: its absence means the layout is damaged.
+    pub required: bool,
+}
+
+/// One runtime struct and the fields of it goroscope reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StructSpec {
+    /// The DWARF type name, e.g. "runtime.g".
+    pub name: &'static str,
+    pub fields: &'static [FieldSpec],
+}
+
+const fn req(name: &'static str) -> FieldSpec {
+    FieldSpec {
+        name,
+        required: true,
+    }
+}
+
+const fn opt(name: &'static str) -> FieldSpec {
+    FieldSpec {
+        name,
+        required: false,
+    }
+}
+
+/// Everything goroscope reads from runtime structs. Optional fields and the versions that have
+/// them: g.parentGoid (1.21+), g.syscallbp (1.23+), schedt.runqsize (≤1.24; from 1.25 the global
+/// run queue length is gQueue.size, 1.25+). m.oldp/m.nextp exist in every supported version but
+/// are only nice-to-have, so a future Go without them still works.
+pub const STRUCTS: &[StructSpec] = &[
+    StructSpec {
+        name: "runtime.g",
+        fields: &[
+            req("stackguard0"),
+            req("m"),
+            req("sched"),
+            req("syscallsp"),
+            req("syscallpc"),
+            opt("syscallbp"),
+            req("atomicstatus"),
+            req("goid"),
+            req("waitreason"),
+            req("preempt"),
+            req("lockedm"),
+            opt("parentGoid"),
+            req("gopc"),
+            req("startpc"),
+        ],
+    },
+    StructSpec {
+        name: "runtime.m",
+        fields: &[
+            req("g0"),
+            req("procid"),
+            req("curg"),
+            req("p"),
+            opt("nextp"),
+            opt("oldp"),
+            req("id"),
+            req("spinning"),
+            req("lockedg"),
+            req("lockedExt"),
+            req("lockedInt"),
+        ],
+    },
+    StructSpec {
+        name: "runtime.p",
+        fields: &[
+            req("id"),
+            req("status"),
+            req("m"),
+            req("schedtick"),
+            req("syscalltick"),
+            req("runqhead"),
+            req("runqtail"),
+            req("runq"),
+            req("runnext"),
+        ],
+    },
+    StructSpec {
+        name: "runtime.schedt",
+        fields: &[
+            req("goidgen"),
+            req("midle"),
+            req("nmidle"),
+            req("nmidlelocked"),
+            req("mnext"),
+            req("nmsys"),
+            req("ngsys"),
+            req("pidle"),
+            req("npidle"),
+            req("nmspinning"),
+            req("runq"),
+            opt("runqsize"),
+            req("gcwaiting"),
+            req("stopwait"),
+        ],
+    },
+    StructSpec {
+        name: "runtime.gobuf",
+        fields: &[req("sp"), req("pc"), req("g"), req("bp")],
+    },
+    StructSpec {
+        name: "runtime.gQueue",
+        fields: &[req("head"), req("tail"), opt("size")],
+    },
+];
+
+/// G statuses present in every supported version (1.26 added `_Gleaked`, `_Gdeadextra`).
+pub const REQUIRED_G_STATUS: &[&str] = &[
+    "_Gidle",
+    "_Grunnable",
+    "_Grunning",
+    "_Gsyscall",
+    "_Gwaiting",
+    "_Gdead",
+    "_Gcopystack",
+    "_Gpreempted",
+    "_Gscan",
+];
+
+/// P statuses present in every supported version (`_Psyscall` became `_Psyscall_unused` in 1.26).
+pub const REQUIRED_P_STATUS: &[&str] = &["_Pidle", "_Prunning", "_Pgcstop", "_Pdead"];
+
+/// The scheduler's global `sched` variable; its address is per binary, so never in a table.
+pub const SCHED_VARIABLE: &str = "runtime.sched";
+
+/// The spec of a struct goroscope reads, by DWARF name.
+pub fn struct_spec(name: &str) -> Option<&'static StructSpec> {
+    STRUCTS.iter().find(|s| s.name == name)
+}
+
+/// Checks that a layout has every struct, field and constant that all supported versions have.
+/// `origin` names where the layout came from, for the error message.
+pub fn validate(layout: &RuntimeLayout, origin: &str) -> Result<()> {
+    let what = "runtime layout";
+    let mut missing = Vec::new();
+    for spec in STRUCTS {
+        let Some(found) = layout.structs.get(spec.name) else {
+            missing.push(format!("struct {}", spec.name));
+            continue;
+        };
+        if found.size == 0 {
+            missing.push(format!("size of {}", spec.name));
+        }
+        for field in spec.fields.iter().filter(|f| f.required) {
+            if !found.fields.contains_key(field.name) {
+                missing.push(format!("{}.{}", spec.name, field.name));
+            }
+        }
+    }
+    let c = &layout.constants;
+    for name in REQUIRED_G_STATUS {
+        if !c.g_status.contains_key(*name) {
+            missing.push(format!("constant runtime.{name}"));
+        }
+    }
+    for name in REQUIRED_P_STATUS {
+        if !c.p_status.contains_key(*name) {
+            missing.push(format!("constant runtime.{name}"));
+        }
+    }
+    if !c.wait_reasons.iter().any(|w| w.name == "Zero") {
+        missing.push("constant runtime.waitReasonZero".into());
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::malformed(
+            what,
+            format!(
+                "{origin} lacks what every supported Go version has: {}",
+                missing.join(", ")
+            ),
+        ))
+    }
+}
 
 /// Picks the layout for a binary.
 pub fn resolve(
@@ -12,10 +203,100 @@ pub fn resolve(
     version: &GoVersion,
     force_nearest: bool,
 ) -> Result<RuntimeLayout> {
-    let _ = (version, force_nearest);
-    Ok(dwarf.map(|d| d.layout.clone()).unwrap_or(RuntimeLayout {
-        source: "none".into(),
-        structs: Default::default(),
-        constants: Default::default(),
-    }))
+    if let Some(facts) = dwarf {
+        let mut layout = facts.layout.clone();
+        if !facts.wait_reason_strings_found {
+            fill_strings(&mut layout.constants.wait_reasons, version, |t| {
+                &t.layout.constants.wait_reasons
+            });
+        }
+        if !facts.stw_reason_strings_found {
+            fill_strings(&mut layout.constants.stw_reasons, version, |t| {
+                &t.layout.constants.stw_reasons
+            });
+        }
+        validate(&layout, "the binary's DWARF")?;
+        return Ok(layout);
+    }
+    if let Some(table) = tables::get(&version.minor_key()) {
+        return Ok(table.layout.clone());
+    }
+    if force_nearest {
+        if let Some(table) = tables::nearest(version) {
+            let mut layout = table.layout.clone();
+            layout.source = format!(
+                "table:go{} (nearest to go{}, forced)",
+                table.minor,
+                version.minor_key()
+            );
+            return Ok(layout);
+        }
+    }
+    Err(Error::UnsupportedGoVersion {
+        version: version.raw.clone(),
+        known: tables::known_versions_text(),
+    })
+}
+
+/// Fills the printable strings of wait/STW reasons the binary's DWARF named but whose string array
+/// could not be read, from the table of the same Go version (or the nearest one): matched by
+/// constant name, since values move between versions but names keep their meaning.
+fn fill_strings(
+    reasons: &mut [NamedValue],
+    version: &GoVersion,
+    pick: impl Fn(&tables::Table) -> &Vec<NamedValue>,
+) {
+    let Some(table) = tables::get(&version.minor_key()).or_else(|| tables::nearest(version)) else {
+        return;
+    };
+    let known = pick(table);
+    for reason in reasons.iter_mut() {
+        if let Some(k) = known.iter().find(|k| k.name == reason.name) {
+            reason.string = k.string.clone();
+        }
+    }
+}
+
+/// Address of `runtime.sched` (before load bias): from DWARF, else from `.symtab`. None when the
+/// binary is stripped; goroscope then finds the scheduler through a P or M instead.
+pub fn sched_address(elf: &ElfImage, dwarf: Option<&DwarfFacts>) -> Option<u64> {
+    dwarf
+        .and_then(|d| d.sched_address)
+        .or_else(|| elf.symbol_address(SCHED_VARIABLE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_names_are_unique() {
+        for (i, s) in STRUCTS.iter().enumerate() {
+            assert!(
+                STRUCTS[i + 1..].iter().all(|o| o.name != s.name),
+                "{}",
+                s.name
+            );
+            for (j, f) in s.fields.iter().enumerate() {
+                assert!(
+                    s.fields[j + 1..].iter().all(|o| o.name != f.name),
+                    "{}.{}",
+                    s.name,
+                    f.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn empty_layout_is_malformed_and_names_what_is_missing() {
+        let layout = RuntimeLayout {
+            source: "dwarf".into(),
+            structs: Default::default(),
+            constants: Default::default(),
+        };
+        let err = validate(&layout, "test").unwrap_err().to_string();
+        assert!(err.contains("struct runtime.g"), "{err}");
+        assert!(err.contains("runtime._Grunning"), "{err}");
+    }
 }

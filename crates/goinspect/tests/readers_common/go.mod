@@ -1,0 +1,3 @@
+module goroscope.test/dwarfinl
+
+go 1.19

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what is missing (Debian packages, Go
+# toolchains into .tools/, cargo-fuzz), builds the Go fixtures, runs every Rust test (BPF tests
+# load real programs and need root), clippy and rustfmt checks, and a short fuzz run.
+#
+#   scripts/test.sh                      CI's Go subset (oldest, two middle, newest)
+#   GOROSCOPE_GO_VERSIONS=all scripts/test.sh   the full matrix of 8 toolchains
+#   GOROSCOPE_FUZZ_SECONDS=0 scripts/test.sh    skip the fuzz smoke run
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+step() { printf '\n== %s ==\n' "$*"; }
+
+step "install dependencies"
+scripts/install-deps.sh
+
+step "build Go fixtures"
+scripts/build-fixtures.sh inspectee
+scripts/build-oracle.sh
+
+step "rustfmt and clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "cargo test"
+cargo test --workspace --no-fail-fast 2>&1 | tee target/cargo-test.log
+status=${PIPESTATUS[0]}
+# One closing line with the totals of every test binary, for readers of CI logs.
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "cargo test total: %d passed, %d failed, %d ignored\n", p, f, i }' target/cargo-test.log
+[ "$status" -eq 0 ] || exit "$status"
+
+if [ "${GOROSCOPE_FUZZ_SECONDS:-30}" != 0 ]; then
+  step "fuzz smoke run"
+  scripts/fuzz-smoke.sh "${GOROSCOPE_FUZZ_SECONDS:-30}"
+fi

@@ -1,0 +1,3 @@
+module goroscope.test/dwarfdump
+
+go 1.21

@@ -1,0 +1,3 @@
+module goroscope.test/oracle
+
+go 1.21
