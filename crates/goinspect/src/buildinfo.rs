@@ -101,7 +101,7 @@ fn locate<'d>(elf: &ElfImage<'d>) -> Option<(u64, &'d [u8])> {
         while let Some(i) = find(bytes.get(from..)?, MAGIC) {
             let at = from + i;
             let vaddr = seg.vaddr + at as u64;
-            if vaddr % ALIGN == 0 {
+            if vaddr & (ALIGN - 1) == 0 {
                 return Some((vaddr, &bytes[at..]));
             }
             from = at + 1;
@@ -133,10 +133,17 @@ fn inline_string<'d>(bytes: &'d [u8], what: &str) -> Result<(&'d [u8], usize)> {
 
 /// Pre-1.18 form: `slot` holds a pointer to a Go string header {data ptr, len}.
 fn pointed_string<'d>(elf: &ElfImage<'d>, slot: u64, what: &str) -> Result<&'d [u8]> {
-    let bad = || Error::malformed(".go.buildinfo", format!("{what} pointer leads outside the file"));
+    let bad = || {
+        Error::malformed(
+            ".go.buildinfo",
+            format!("{what} pointer leads outside the file"),
+        )
+    };
     let header = elf.read_ptr(slot).ok_or_else(bad)?;
     let data = elf.read_ptr(header).ok_or_else(bad)?;
-    let len = elf.read_ptr(header.checked_add(8).ok_or_else(bad)?).ok_or_else(bad)?;
+    let len = elf
+        .read_ptr(header.checked_add(8).ok_or_else(bad)?)
+        .ok_or_else(bad)?;
     if len > MAX_STRING {
         return Err(bad());
     }
@@ -172,7 +179,10 @@ fn strip_sentinels(b: &[u8]) -> &[u8] {
 /// not know, which it also skips).
 pub fn parse_modinfo(text: &str) -> Result<ModInfo> {
     let bad = |line: usize, detail: String| {
-        Error::malformed(".go.buildinfo", format!("module info line {line}: {detail}"))
+        Error::malformed(
+            ".go.buildinfo",
+            format!("module info line {line}: {detail}"),
+        )
     };
     let mut info = ModInfo::default();
     // Which module a following `=>` line replaces: 0 = main, i+1 = deps[i].
@@ -188,7 +198,8 @@ pub fn parse_modinfo(text: &str) -> Result<ModInfo> {
             info.main = Some(module_line(rest).map_err(|e| bad(n, e))?);
             last = Some(0);
         } else if let Some(rest) = line.strip_prefix("dep\t") {
-            info.deps.push((module_line(rest).map_err(|e| bad(n, e))?, None));
+            info.deps
+                .push((module_line(rest).map_err(|e| bad(n, e))?, None));
             last = Some(info.deps.len());
         } else if let Some(rest) = line.strip_prefix("=>\t") {
             let cols: Vec<&str> = rest.split('\t').collect();
@@ -206,7 +217,8 @@ pub fn parse_modinfo(text: &str) -> Result<ModInfo> {
                 None => return Err(bad(n, "replacement with no module on previous line".into())),
             }
         } else if let Some(kv) = line.strip_prefix("build\t") {
-            info.settings.push(build_setting(kv).map_err(|e| bad(n, e))?);
+            info.settings
+                .push(build_setting(kv).map_err(|e| bad(n, e))?);
         }
     }
     Ok(info)
@@ -243,7 +255,9 @@ fn build_setting(kv: &str) -> std::result::Result<(String, String), String> {
             (key, value)
         }
         Some(_) => {
-            let (k, v) = kv.split_once('=').ok_or("build line missing '=' after key")?;
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or("build line missing '=' after key")?;
             (k.to_string(), v)
         }
     };

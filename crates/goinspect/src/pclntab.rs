@@ -93,7 +93,10 @@ impl<'data> Pclntab<'data> {
             Error::NotGo("no .gopclntab section and no pclntab header in the data".into())
         })?;
         let header = bytes.get(..HEADER_SIZE).ok_or_else(|| {
-            Error::malformed(WHAT, format!("{} bytes, shorter than its header", bytes.len()))
+            Error::malformed(
+                WHAT,
+                format!("{} bytes, shorter than its header", bytes.len()),
+            )
         })?;
         let magic = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
         let format = match magic {
@@ -109,14 +112,22 @@ impl<'data> Pclntab<'data> {
         if header[4..6] != [0, 0] || header[7] != 8 {
             return Err(Error::malformed(
                 WHAT,
-                format!("bad header bytes {:02x?} (pad, quantum, pointer size)", &header[4..8]),
+                format!(
+                    "bad header bytes {:02x?} (pad, quantum, pointer size)",
+                    &header[4..8]
+                ),
             ));
         }
         let quantum = u32::from(header[6]);
         if !matches!(quantum, 1 | 2 | 4) {
-            return Err(Error::malformed(WHAT, format!("instruction quantum {quantum}")));
+            return Err(Error::malformed(
+                WHAT,
+                format!("instruction quantum {quantum}"),
+            ));
         }
-        let word = |i: usize| u64::from_le_bytes(header[8 + 8 * i..16 + 8 * i].try_into().unwrap_or([0; 8]));
+        let word = |i: usize| {
+            u64::from_le_bytes(header[8 + 8 * i..16 + 8 * i].try_into().unwrap_or([0; 8]))
+        };
         let tables = TableOffsets {
             funcname: word(3),
             cu: word(4),
@@ -132,7 +143,10 @@ impl<'data> Pclntab<'data> {
                 .ok_or_else(|| {
                     Error::malformed(
                         WHAT,
-                        format!("{name} offset {off:#x} outside the {}-byte table", bytes.len()),
+                        format!(
+                            "{name} offset {off:#x} outside the {}-byte table",
+                            bytes.len()
+                        ),
                     )
                 })
         };
@@ -150,7 +164,10 @@ impl<'data> Pclntab<'data> {
                     .is_some_and(|b| b <= pclntable.len())
             })
             .ok_or_else(|| {
-                Error::malformed(WHAT, format!("{} functions do not fit in the table", word(0)))
+                Error::malformed(
+                    WHAT,
+                    format!("{} functions do not fit in the table", word(0)),
+                )
             })?;
 
         let go_minor = crate::buildinfo::read_raw(elf)
@@ -172,7 +189,10 @@ impl<'data> Pclntab<'data> {
                 .or_else(|| elf.symbol_address("runtime.text"))
                 .or_else(|| elf.section(".text").map(|s| s.vaddr))
                 .ok_or_else(|| {
-                    Error::malformed(WHAT, "no text start: header, moduledata and .text all missing")
+                    Error::malformed(
+                        WHAT,
+                        "no text start: header, moduledata and .text all missing",
+                    )
                 })?,
         };
 
@@ -214,9 +234,14 @@ impl<'data> Pclntab<'data> {
             let funcoff = self.func_off(i).ok_or_else(|| {
                 Error::malformed(WHAT, format!("function {i}: _func outside pclntable"))
             })?;
-            let name = self.name_at(self.u32_at(funcoff + FUNC_NAMEOFF)).ok_or_else(|| {
-                Error::malformed(WHAT, format!("function {i}: name offset outside funcnametab"))
-            })?;
+            let name = self
+                .name_at(self.u32_at(funcoff + FUNC_NAMEOFF))
+                .ok_or_else(|| {
+                    Error::malformed(
+                        WHAT,
+                        format!("function {i}: name offset outside funcnametab"),
+                    )
+                })?;
             if let Ok(name) = std::str::from_utf8(name) {
                 self.by_name.entry(name).or_insert(i);
             }
@@ -284,7 +309,10 @@ impl<'data> Pclntab<'data> {
             return None;
         }
         let file = cstring(self.filetab, file_off as usize)?;
-        Some((String::from_utf8_lossy(file).into_owned(), u32::try_from(line).ok()?))
+        Some((
+            String::from_utf8_lossy(file).into_owned(),
+            u32::try_from(line).ok()?,
+        ))
     }
 
     /// For every function name that appears as an inlined call in some function's inline tree,

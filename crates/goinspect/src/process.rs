@@ -35,7 +35,9 @@ fn io_error(pid: u32, what: &str, e: &std::io::Error) -> Error {
         ErrorKind::NotFound => proc_error(pid, "no such process (it may have exited)"),
         ErrorKind::PermissionDenied => proc_error(
             pid,
-            format!("permission denied reading /proc/{pid}/{what}: run as root or with CAP_SYS_PTRACE"),
+            format!(
+                "permission denied reading /proc/{pid}/{what}: run as root or with CAP_SYS_PTRACE"
+            ),
         ),
         _ => proc_error(pid, format!("cannot read /proc/{pid}/{what}: {e}")),
     }
@@ -82,7 +84,8 @@ pub fn parse_maps(text: &str) -> Vec<Mapping> {
 
 fn parse_maps_line(line: &str) -> Option<Mapping> {
     let mut f = line.splitn(6, ' ');
-    let (range, perms, offset, dev, inode) = (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
+    let (range, perms, offset, dev, inode) =
+        (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
     let path = f.next().unwrap_or("").trim_start().to_string();
     let (start, end) = range.split_once('-')?;
     let (major, minor) = dev.split_once(':')?;
@@ -216,7 +219,8 @@ mod tests {
         // pid_max is at most 2^22; this one cannot exist.
         let err = process_exe(u32::MAX - 1).err().map(|e| e.to_string());
         assert!(
-            err.as_deref().is_some_and(|e| e.contains("no such process")),
+            err.as_deref()
+                .is_some_and(|e| e.contains("no such process")),
             "{err:?}"
         );
     }

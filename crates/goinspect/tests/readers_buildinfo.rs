@@ -41,7 +41,12 @@ fn buildinfo_matches_go_version_m() {
             ours += &format!("\tpath\t{p}\n");
         }
         let module = |kind: &str, m: &goinspect::Module| {
-            format!("\t{kind}\t{}\t{}\t{}\n", m.path, m.version, m.sum.as_deref().unwrap_or(""))
+            format!(
+                "\t{kind}\t{}\t{}\t{}\n",
+                m.path,
+                m.version,
+                m.sum.as_deref().unwrap_or("")
+            )
         };
         if let Some(m) = &info.main_module {
             ours += &module("mod", m);
@@ -50,8 +55,16 @@ fn buildinfo_matches_go_version_m() {
             ours += &module("dep", d);
         }
         for (k, v) in &info.settings {
-            let k = if needs_quote(k) || k.contains('=') { go_quote(k) } else { k.clone() };
-            let v = if needs_quote(v) { go_quote(v) } else { v.clone() };
+            let k = if needs_quote(k) || k.contains('=') {
+                go_quote(k)
+            } else {
+                k.clone()
+            };
+            let v = if needs_quote(v) {
+                go_quote(v)
+            } else {
+                v.clone()
+            };
             ours += &format!("\tbuild\t{k}={v}\n");
         }
 
@@ -62,7 +75,9 @@ fn buildinfo_matches_go_version_m() {
         assert_eq!(info.go_version, format!("go{}", f.version), "{}", f.label());
         if f.stripped() {
             assert!(
-                info.settings.iter().any(|(k, v)| k == "-ldflags" && v == "-s -w"),
+                info.settings
+                    .iter()
+                    .any(|(k, v)| k == "-ldflags" && v == "-s -w"),
                 "{}: {:?}",
                 f.label(),
                 info.settings
@@ -103,7 +118,10 @@ fn non_go_elf_is_not_go() {
 fn damaged_buildinfo_never_panics() {
     let f = fixture(NEWEST, "stripped");
     let good = f.bytes();
-    let s = ElfImage::parse(&good).unwrap().section(".go.buildinfo").unwrap();
+    let s = ElfImage::parse(&good)
+        .unwrap()
+        .section(".go.buildinfo")
+        .unwrap();
     let (start, len) = (s.file_offset as usize, s.data.len());
     for p in 0..len.min(400) {
         for x in [0xff, 0x80, 0x02] {
@@ -111,7 +129,8 @@ fn damaged_buildinfo_never_panics() {
             data[start + p] ^= x;
             let elf = ElfImage::parse(&data).unwrap();
             match buildinfo::read(&elf) {
-                Ok(_) | Err(Error::Malformed { .. } | Error::NotGo(_) | Error::UnsupportedArch(_)) => {}
+                Ok(_)
+                | Err(Error::Malformed { .. } | Error::NotGo(_) | Error::UnsupportedArch(_)) => {}
                 Err(e) => panic!("byte {p} ^ {x:#x}: unexpected {e}"),
             }
         }

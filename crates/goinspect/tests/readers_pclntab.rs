@@ -56,7 +56,12 @@ fn function_table_matches_gosym_and_symtab() {
             // Names are unique except for a few duplicated compiler-generated ones; the first wins.
             assert_eq!(found.name, *name);
             let at = tab.func_at(*entry).unwrap();
-            assert_eq!((at.entry, at.end), (*entry, *end), "{}: func_at {name}", f.label());
+            assert_eq!(
+                (at.entry, at.end),
+                (*entry, *end),
+                "{}: func_at {name}",
+                f.label()
+            );
             if end > entry {
                 assert_eq!(tab.func_at(end - 1).unwrap().entry, *entry);
             }
@@ -142,7 +147,11 @@ fn line_at_matches_go_tool_addr2line() {
 }
 
 /// Functions whose inlined copies goroscope cares about (a probe on the symbol misses them).
-const INLINE_CHECKED: &[&str] = &["runtime.goready", "runtime.lockOSThread", "runtime.preemptM"];
+const INLINE_CHECKED: &[&str] = &[
+    "runtime.goready",
+    "runtime.lockOSThread",
+    "runtime.preemptM",
+];
 
 /// What we compare: for each Go callee, pclntab's inline-tree entry count against DWARF's
 /// DW_TAG_inlined_subroutine count (both per callee name, over the whole binary). Both come from
@@ -176,10 +185,20 @@ fn inline_counts_agree_with_dwarf() {
         let names: std::collections::BTreeSet<&String> = dwarf.keys().chain(ours.keys()).collect();
         let diffs: Vec<_> = names
             .iter()
-            .map(|k| (*k, dwarf.get(*k).copied().unwrap_or(0), ours.get(*k).copied().unwrap_or(0)))
+            .map(|k| {
+                (
+                    *k,
+                    dwarf.get(*k).copied().unwrap_or(0),
+                    ours.get(*k).copied().unwrap_or(0),
+                )
+            })
             .filter(|(_, d, o)| d != o)
             .collect();
-        eprintln!("{}: {} callees, differing (name, DWARF, pclntab): {diffs:?}", f.label(), names.len());
+        eprintln!(
+            "{}: {} callees, differing (name, DWARF, pclntab): {diffs:?}",
+            f.label(),
+            names.len()
+        );
         assert!(
             diffs.len() * 100 <= names.len(),
             "{}: {} of {} callees differ: {diffs:?}",
@@ -208,5 +227,36 @@ fn stripped_inline_counts_equal_unstripped() {
         // The stripped cgo PIE has no unstripped twin; its counts must at least exist.
         let pie = fixture(&f.version, "cgo-stripped-pie");
         assert!(!counts(&pie).is_empty(), "{}", pie.label());
+    }
+}
+
+/// A big real-world Go binary (the 1.27 compiler, ~28 MB, ~25k functions): the same function
+/// table as debug/gosym, and inline counts found. The parse time is printed, not asserted.
+#[test]
+fn large_toolchain_binary() {
+    let path = goroot(NEWEST).join("pkg/tool/linux_amd64/compile");
+    let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let elf = ElfImage::parse(&data).unwrap();
+    let t = std::time::Instant::now();
+    let tab = Pclntab::parse(&elf).unwrap();
+    let parsed = t.elapsed();
+    let counts = tab.inlined_call_counts().expect("inline counts");
+    eprintln!(
+        "compile: {} functions, parse {parsed:?}, inline counts {:?} ({} callees)",
+        tab.len(),
+        t.elapsed() - parsed,
+        counts.len()
+    );
+    let oracle = oracle(&path);
+    let theirs = oracle["functions"].as_array().unwrap();
+    assert_eq!(tab.len(), theirs.len());
+    for (ours, theirs) in tab.funcs().iter().zip(theirs) {
+        assert_eq!(ours.name, theirs["name"].as_str().unwrap());
+        assert_eq!(
+            ours.entry,
+            theirs["entry"].as_u64().unwrap(),
+            "{}",
+            ours.name
+        );
     }
 }

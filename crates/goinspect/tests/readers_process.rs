@@ -63,11 +63,11 @@ fn load_bias_places_main_main_on_its_code() {
                 assert_eq!(bias, 0, "{}", f.label());
             }
             let addr = bias + main.entry;
-            let maps = process::parse_maps(
-                &std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap(),
-            );
+            let maps =
+                process::parse_maps(&std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap());
             assert!(
-                maps.iter().any(|m| m.executable && m.start <= addr && addr < m.end),
+                maps.iter()
+                    .any(|m| m.executable && m.start <= addr && addr < m.end),
                 "{}: main.main at {addr:#x} (bias {bias:#x}) not in an executable mapping",
                 f.label()
             );

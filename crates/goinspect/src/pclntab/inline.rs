@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use super::{Format, Pclntab, PcValues};
+use super::{Format, PcValues, Pclntab};
 
 const PCDATA_INL_TREE_INDEX: u32 = 2;
 const FUNCDATA_INL_TREE: u8 = 3;

@@ -120,7 +120,8 @@ pub fn find_moduledata(
         let gofunc = gofunc_offsets.iter().find_map(|&off| {
             let rodata = at(slot, off.checked_sub(8)?)?;
             let gofunc = at(slot, off)?;
-            let data_segment = |a: u64| segment_of(elf.segments(), a).is_some_and(|s| !s.executable);
+            let data_segment =
+                |a: u64| segment_of(elf.segments(), a).is_some_and(|s| !s.executable);
             (rodata <= gofunc && data_segment(rodata) && data_segment(gofunc)).then_some(gofunc)
         });
         return Some(ModuleData {

@@ -105,7 +105,12 @@ mod tests {
 
     #[test]
     fn truncated_tables_end_quietly() {
-        for table in [&[][..], &[0x02], &[0x80], &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff]] {
+        for table in [
+            &[][..],
+            &[0x02],
+            &[0x80],
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        ] {
             let _ = PcValues::new(table, 0, 1).count();
         }
     }

@@ -37,7 +37,11 @@ impl Fixture {
         self.variant.contains("stripped")
     }
     pub fn minor(&self) -> u32 {
-        self.version.split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(0)
+        self.version
+            .split('.')
+            .nth(1)
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0)
     }
     pub fn go(&self) -> PathBuf {
         goroot(&self.version).join("bin/go")
@@ -61,7 +65,9 @@ pub fn fixtures() -> Vec<Fixture> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(version) = name.strip_prefix("go") else { continue };
+        let Some(version) = name.strip_prefix("go") else {
+            continue;
+        };
         for variant in VARIANTS {
             let path = entry.path().join("inspectee").join(variant);
             if path.is_file() {
@@ -86,7 +92,9 @@ pub fn fixture(version: &str, variant: &str) -> Fixture {
     fixtures()
         .into_iter()
         .find(|f| f.version == version && f.variant == variant)
-        .unwrap_or_else(|| panic!("no fixture go{version}/{variant}: run scripts/build-fixtures.sh"))
+        .unwrap_or_else(|| {
+            panic!("no fixture go{version}/{variant}: run scripts/build-fixtures.sh")
+        })
 }
 
 /// Environment for running a Go toolchain offline, with caches under target/.
@@ -130,7 +138,9 @@ pub fn oracle(binary: &Path) -> serde_json::Value {
 pub fn addr2line(go: &Path, binary: &Path, pcs: &[u64]) -> Vec<(String, String, u32)> {
     let mut c = go_command(go);
     c.args(["tool", "addr2line"]).arg(binary);
-    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = c.spawn().expect("go tool addr2line");
     {
         use std::io::Write;
@@ -140,14 +150,22 @@ pub fn addr2line(go: &Path, binary: &Path, pcs: &[u64]) -> Vec<(String, String, 
         }
     }
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "addr2line: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "addr2line: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     lines
         .chunks(2)
         .map(|pair| {
             let (file, line) = pair[1].rsplit_once(':').unwrap();
-            (pair[0].to_string(), file.to_string(), line.parse().unwrap_or(0))
+            (
+                pair[0].to_string(),
+                file.to_string(),
+                line.parse().unwrap_or(0),
+            )
         })
         .collect()
 }
