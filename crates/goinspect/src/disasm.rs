@@ -33,8 +33,10 @@ pub struct CodeFacts {
 
 /// How many leading instructions may belong to the stack check.
 const PROLOGUE_WINDOW: usize = 8;
-/// g.stackguard0 is at offset 16 in every supported Go version.
-const STACKGUARD0_OFFSET: u64 = 0x10;
+/// g.stackguard0 is at offset 16 in every supported Go version; g.stackguard1 at 24. The linker
+/// checks stackguard1 instead in functions that may run on a C-created thread (`CFunc`, e.g.
+/// `stopTheWorldWithSema` and `preemptPark` in Go 1.26+).
+const STACKGUARD_OFFSETS: [u64; 2] = [0x10, 0x18];
 
 /// Decodes `code` (the function's bytes, starting at virtual address `entry`).
 pub fn analyze(code: &[u8], entry: u64) -> CodeFacts {
@@ -89,14 +91,14 @@ fn stack_check_end(insns: &[Instruction]) -> Option<usize> {
     Some(cmp_idx + 2)
 }
 
-/// `cmp rsp|r12, [reg+0x10]`: compares a stack pointer with g.stackguard0.
+/// `cmp rsp|r12, [reg+0x10|0x18]`: compares a stack pointer with g.stackguard0 or stackguard1.
 fn is_stackguard_cmp(i: &Instruction) -> bool {
     i.mnemonic() == Mnemonic::Cmp
         && i.op_count() == 2
         && i.op0_kind() == OpKind::Register
         && matches!(i.op0_register(), Register::RSP | Register::R12)
         && i.op1_kind() == OpKind::Memory
-        && i.memory_displacement64() == STACKGUARD0_OFFSET
+        && STACKGUARD_OFFSETS.contains(&i.memory_displacement64())
         && i.memory_index() == Register::None
         && i.memory_base() != Register::None
 }
@@ -148,6 +150,18 @@ mod tests {
         assert!(f.has_stack_check);
         assert_eq!(f.safe_probe_offset, 18);
         assert_eq!(f.ret_offsets, vec![19]);
+    }
+
+    #[test]
+    fn stackguard1_prologue() {
+        // Go 1.26 stopTheWorldWithSema: lea r12,[rsp-0x18]; cmp r12,[r14+0x18]; jbe rel32; push rbp
+        let code = [
+            0x4c, 0x8d, 0x64, 0x24, 0xe8, 0x4d, 0x3b, 0x66, 0x18, 0x0f, 0x86, 0x1e, 0x04, 0, 0, 0x55,
+        ];
+        let f = analyze(&code, 0x44c360);
+        assert!(f.has_stack_check);
+        assert_eq!(f.safe_probe_offset, 15);
+        assert_eq!(f.safe_probe_instruction, "push rbp");
     }
 
     #[test]
