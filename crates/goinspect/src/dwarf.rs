@@ -79,6 +79,7 @@ pub fn read(elf: &ElfImage) -> Result<Option<DwarfFacts>> {
     };
     Ok(Some(DwarfFacts {
         layout: RuntimeLayout {
+            sched_address: None,
             source: "dwarf".into(),
             structs,
             constants,

@@ -62,7 +62,8 @@ pub fn inspect_bytes(data: &[u8], name: &str, opts: &InspectOptions) -> Result<I
     })?;
     let pcln = Pclntab::parse(&elf)?;
     let dwarf = dwarf::read(&elf)?;
-    let layout = layout::resolve(dwarf.as_ref(), &version, opts.force_nearest_layout)?;
+    let mut layout = layout::resolve(dwarf.as_ref(), &version, opts.force_nearest_layout)?;
+    layout.sched_address = layout::sched_address(&elf, dwarf.as_ref());
 
     let mut warnings = Vec::new();
     let (inlined, inlined_source) = match (&dwarf, pcln.inlined_call_counts()) {

@@ -291,6 +291,7 @@ mod tests {
     #[test]
     fn empty_layout_is_malformed_and_names_what_is_missing() {
         let layout = RuntimeLayout {
+            sched_address: None,
             source: "dwarf".into(),
             structs: Default::default(),
             constants: Default::default(),

@@ -95,11 +95,16 @@ pub struct FunctionInfo {
 /// Offsets and constants of the runtime's data structures.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RuntimeLayout {
-    /// "dwarf", or "table:go1.N" for the per-version table, "table:go1.N (forced nearest)".
+    /// "dwarf", or "table:go1.N" for the per-version table, or
+    /// "table:go1.N (nearest to go1.X, forced)" with `--force-nearest-layout`.
     pub source: String,
     /// "runtime.g" → size and fields (only those goroscope needs).
     pub structs: BTreeMap<String, StructLayout>,
     pub constants: Constants,
+    /// Address of the `runtime.sched` global (before load bias), from DWARF or `.symtab`;
+    /// None in stripped binaries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sched_address: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -112,6 +112,7 @@ pub fn parse(minor: &str, text: &str) -> Result<Table> {
         minor: minor.to_string(),
         go_version: file.go_version,
         layout: RuntimeLayout {
+            sched_address: None,
             source: format!("table:go{minor}"),
             structs: file.structs,
             constants: file.constants,
