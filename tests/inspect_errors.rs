@@ -198,3 +198,70 @@ fn unknown_go_version_without_dwarf() {
     assert_eq!(forced.layout.structs, real.layout.structs);
     assert_eq!(forced.functions, real.functions);
 }
+
+/// Whole-file inputs the fuzzer found crashing (fuzz/regressions/inspect_bytes-*, saved by
+/// scripts/fuzz-smoke.sh; the inspect_patched_go ones are patch lists, replayed by that script) must give
+/// a clean error or a result from the goroscope binary — never a panic (this test binary runs
+/// the debug build, where arithmetic overflow panics too).
+#[test]
+fn fuzz_regressions_do_not_panic() {
+    let dir = common::workspace_root().join("fuzz/regressions");
+    let mut panics = Vec::new();
+    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if !p.is_file()
+            || !p
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("inspect_")
+        {
+            continue;
+        }
+        let out = common::goroscope(&["inspect", "--json", path_str(&p)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() == Some(101) || stderr.contains("panicked") {
+            panics.push(format!(
+                "{}: {}",
+                p.display(),
+                stderr.lines().take(3).collect::<Vec<_>>().join(" | ")
+            ));
+        } else if !out.status.success() {
+            assert!(
+                stderr.starts_with("goroscope: error:"),
+                "{}: {stderr}",
+                p.display()
+            );
+        }
+    }
+    assert!(
+        panics.is_empty(),
+        "goroscope panicked on fuzz regressions:\n  {}",
+        panics.join("\n  ")
+    );
+}
+
+/// A PT_LOAD whose p_offset is absurd (found by the fuzzer: address translation overflowed).
+#[test]
+fn load_segment_offset_beyond_the_file() {
+    use object::read::elf::ProgramHeader;
+    let fx = common::newest("stripped");
+    let mut data = std::fs::read(&fx.path).unwrap();
+    let (phoff, index) = {
+        let hdr = object::elf::FileHeader64::<object::Endianness>::parse(&*data).unwrap();
+        let endian = hdr.endian().unwrap();
+        let phdrs = hdr.program_headers(endian, &*data).unwrap();
+        let index = phdrs
+            .iter()
+            .position(|p| {
+                p.p_type(endian) == object::elf::PT_LOAD
+                    && p.p_flags(endian) & object::elf::PF_X != 0
+            })
+            .expect("an executable PT_LOAD");
+        (hdr.e_phoff.get(endian) as usize, index)
+    };
+    let p_offset = phoff + index * 56 + 8; // Elf64_Phdr: p_type u32, p_flags u32, p_offset u64
+    data[p_offset..p_offset + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    let p = scratch_file("phdr_offset", "huge-p_offset", &data);
+    expect_error(&[path_str(&p)], &["malformed|truncated|outside|beyond"]);
+}

@@ -445,7 +445,7 @@ fn layout_matches_dwarf_and_stripped_matches_unstripped() {
                     f.push(format!("constant {k} = {v}, DWARF has {:?}", consts.get(k)));
                 }
             }
-            if l.constants.g_status.get("_Grunning").is_none() {
+            if !l.constants.g_status.contains_key("_Grunning") {
                 f.push("constants lack _Grunning".into());
             }
         } else {

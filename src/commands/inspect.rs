@@ -80,7 +80,8 @@ pub fn render_text(i: &Inspection) -> String {
     if !i.build.settings.is_empty() {
         let _ = writeln!(s, "\nBuild settings");
         for (k, v) in &i.build.settings {
-            let _ = writeln!(s, "  {k:<16} {v}");
+            // DefaultGODEBUG runs to hundreds of characters; --json has it whole.
+            let _ = writeln!(s, "  {k:<16} {}", truncate(v, 72));
         }
     }
 

@@ -45,14 +45,14 @@ type structLayout struct {
 }
 
 type output struct {
-	GoVersion string            `json:"go_version"`
-	Path      string            `json:"path"`
-	MainPath  string            `json:"main_path"`
-	Settings  [][2]string       `json:"settings"`
-	PIE       bool              `json:"pie"`
-	HasDWARF  bool              `json:"has_dwarf"`
-	HasSymtab bool              `json:"has_symtab"`
-	TextStart uint64            `json:"text_start"`
+	GoVersion string      `json:"go_version"`
+	Path      string      `json:"path"`
+	MainPath  string      `json:"main_path"`
+	Settings  [][2]string `json:"settings"`
+	PIE       bool        `json:"pie"`
+	HasDWARF  bool        `json:"has_dwarf"`
+	HasSymtab bool        `json:"has_symtab"`
+	TextStart uint64      `json:"text_start"`
 	// Where TextStart came from: "symtab" (runtime.text), "moduledata" (firstmoduledata.text),
 	// "header" (pclntab header) or "section" (.text, as go tool addr2line falls back to).
 	TextStartSource string                  `json:"text_start_source"`
