@@ -24,7 +24,8 @@ base=$(ls -d "$fixtures"/go*/inspectee/stripped 2>/dev/null | sort -V | tail -1)
 export GOINSPECT_FUZZ_BASE=$base
 
 cd "$root/fuzz"
-fuzz() { cargo fuzz "$1" --sanitizer "$sanitizer" --target-dir "$target_dir" "${@:2}"; }
+# --debug-assertions: overflow checks on, so arithmetic overflow on hostile input is found too.
+fuzz() { cargo fuzz "$1" --sanitizer "$sanitizer" --debug-assertions --target-dir "$target_dir" "${@:2}"; }
 fuzz build
 
 # Seeds: the real binary, its pclntab alone, its first 4 KiB (ELF + program headers).

@@ -63,6 +63,22 @@ impl<'data> ElfImage<'data> {
         let mut segments = Vec::new();
         for ph in file.elf_program_headers() {
             if ph.p_type(endian) == elf::PT_LOAD {
+                // A segment whose bytes run past the end of the file means a truncated or
+                // damaged executable: say so here rather than "not Go" later.
+                let (offset, size) = (ph.p_offset(endian), ph.p_filesz(endian));
+                if offset
+                    .checked_add(size)
+                    .is_none_or(|end| end > data.len() as u64)
+                {
+                    return Err(Error::malformed(
+                        "ELF program headers",
+                        format!(
+                            "segment at file offset {offset:#x} with {size} bytes runs past the \
+                             end of the file ({} bytes): the file is truncated or damaged",
+                            data.len()
+                        ),
+                    ));
+                }
                 segments.push(LoadSegment {
                     vaddr: ph.p_vaddr(endian),
                     file_offset: ph.p_offset(endian),
@@ -182,7 +198,7 @@ impl<'data> ElfImage<'data> {
     /// File offset of a virtual address (what a uprobe attaches by).
     pub fn vaddr_to_file_offset(&self, vaddr: u64) -> Option<u64> {
         let s = self.segment_for(vaddr)?;
-        Some(s.file_offset + (vaddr - s.vaddr))
+        s.file_offset.checked_add(vaddr - s.vaddr)
     }
 
     /// `len` bytes at a virtual address, if they are all in the file.
@@ -192,7 +208,7 @@ impl<'data> ElfImage<'data> {
         if len > s.file_size - within {
             return None;
         }
-        let start = usize::try_from(s.file_offset + within).ok()?;
+        let start = usize::try_from(s.file_offset.checked_add(within)?).ok()?;
         let end = start.checked_add(usize::try_from(len).ok()?)?;
         self.data.get(start..end)
     }

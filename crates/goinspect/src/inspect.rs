@@ -159,8 +159,11 @@ pub fn inspect_bytes(data: &[u8], name: &str, opts: &InspectOptions) -> Result<I
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.as_str())
     };
-    let needed = elf.needed_libraries();
-    let external_linker = elf.has_section(".interp") || !needed.is_empty();
+    // Go's own linker writes .interp for PIE too, but never DT_NEEDED (without cgo), .comment or
+    // .init: those come from the system linker.
+    let external_linker = !elf.needed_libraries().is_empty()
+        || elf.has_section(".comment")
+        || elf.has_section(".init");
     let binary = BinaryFacts {
         pie: elf.is_pie(),
         has_dwarf: elf.has_dwarf(),

@@ -56,7 +56,8 @@ pub struct BinaryFacts {
     /// `.gopclntab` format: "1.18" (Go 1.18–1.19) or "1.20" (Go 1.20+).
     pub pclntab_format: String,
     pub pclntab_functions: usize,
-    /// Start of Go text as recorded in the pclntab header (before load bias).
+    /// Start of Go text (before load bias): the pclntab header's textStart, or moduledata.text
+    /// where the header holds 0 (Go 1.26+, and externally linked binaries).
     pub text_start: u64,
 }
 

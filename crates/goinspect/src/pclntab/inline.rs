@@ -49,7 +49,7 @@ pub fn count_inlined_calls(tab: &Pclntab, gofunc: u64) -> HashMap<String, u32> {
             .map(|(_, v)| v)
             .max()
             .unwrap_or(-1);
-        let Ok(n) = usize::try_from(max_index + 1) else {
+        let Some(Ok(n)) = max_index.checked_add(1).map(usize::try_from) else {
             continue;
         };
         let Some(tree) = gofunc
