@@ -17,6 +17,12 @@ scripts/install-deps.sh
 step "build Go fixtures"
 scripts/build-fixtures.sh inspectee
 scripts/build-oracle.sh
+# A large real-world stripped Go binary (Debian's prometheus, Go 1.19, cgo, ~48 MB) for
+# tests/inspect_big.rs; unpacked into target/big/, not installed.
+if [ ! -f target/big/x/usr/bin/prometheus ]; then
+  mkdir -p target/big
+  (cd target/big && apt-get download prometheus >/dev/null && dpkg-deb -x prometheus_*.deb x)
+fi
 
 step "rustfmt and clippy"
 cargo fmt --all -- --check

@@ -31,8 +31,32 @@ pub struct BuildInfo {
     pub path: Option<String>,
     pub main_module: Option<Module>,
     pub deps: Vec<Module>,
-    /// `build` lines of the module info: "-ldflags", "CGO_ENABLED", "GOARCH", ...
+    /// `build` lines of the module info: "-ldflags", "CGO_ENABLED", "GOARCH", ..., in the
+    /// binary's order. JSON: an object {"CGO_ENABLED": "0", ...}.
+    #[serde(with = "settings_as_object")]
     pub settings: Vec<(String, String)>,
+}
+
+/// Build settings are unique keys in a meaningful order: a JSON object reads better than pairs.
+mod settings_as_object {
+    use serde::ser::SerializeMap;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(v.len()))?;
+        for (k, val) in v {
+            map.serialize_entry(k, val)?;
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+        let map = serde_json::Map::deserialize(d)?;
+        Ok(map
+            .into_iter()
+            .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+            .collect())
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -129,13 +129,26 @@ pub fn render(go_version: &str, layout: &RuntimeLayout) -> Result<String> {
         structs: layout.structs.clone(),
         constants: layout.constants.clone(),
     };
-    // serde_json::Value's map is a BTreeMap (no preserve_order feature): keys come out sorted.
-    let value =
+    // Sorted keys at every level, so regeneration is byte-identical whatever map type serde_json
+    // was built with (the workspace enables preserve_order for build settings).
+    let mut value =
         serde_json::to_value(&file).map_err(|e| Error::malformed("layout table", e.to_string()))?;
+    sort_keys(&mut value);
     let mut text = serde_json::to_string_pretty(&value)
         .map_err(|e| Error::malformed("layout table", e.to_string()))?;
     text.push('\n');
     Ok(text)
+}
+
+fn sort_keys(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.sort_keys();
+            map.values_mut().for_each(sort_keys);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
 }
 
 /// Generates the table text for a fixture binary built by toolchain `go_version` ("go1.27.3"):
