@@ -26,6 +26,11 @@ pub enum Error {
          use the nearest known version at your own risk"
     )]
     UnsupportedGoVersion { version: String, known: String },
+    #[error(
+        "unsupported Go version {0}: goroscope reads binaries built by Go 1.18 and later \
+         (older runtimes have a different pclntab and scheduler); rebuild with a newer Go"
+    )]
+    GoTooOld(String),
     #[error("malformed {what}: {detail}")]
     Malformed { what: &'static str, detail: String },
     #[error("process {pid}: {detail}")]

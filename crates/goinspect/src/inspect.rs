@@ -60,6 +60,9 @@ pub fn inspect_bytes(data: &[u8], name: &str, opts: &InspectOptions) -> Result<I
             format!("unrecognised Go version string {:?}", build.go_version),
         )
     })?;
+    if !version.at_least(1, 18) {
+        return Err(Error::GoTooOld(build.go_version.clone()));
+    }
     let pcln = Pclntab::parse(&elf)?;
     let dwarf = dwarf::read(&elf)?;
     let mut layout = layout::resolve(dwarf.as_ref(), &version, opts.force_nearest_layout)?;
@@ -208,4 +211,46 @@ fn gnu_build_id(elf: &ElfImage) -> Option<String> {
     use object::Object;
     let id = elf.object().build_id().ok()??;
     Some(id.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real stripped fixture whose `.go.buildinfo` version string is replaced by `to` (same length).
+    fn fixture_claiming(to: &str) -> Vec<u8> {
+        let root = std::env::var_os("GOROSCOPE_FIXTURES")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/fixtures"));
+        let path = root.join("go1.27.3/inspectee/stripped");
+        let mut data = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; run scripts/build-fixtures.sh", path.display()));
+        // Only inside .go.buildinfo: the same string is also in .rodata (runtime.buildVersion).
+        let section = ElfImage::parse(&data)
+            .unwrap()
+            .section(".go.buildinfo")
+            .unwrap();
+        let (start, len) = (section.file_offset as usize, section.data.len());
+        let from = b"go1.27.3";
+        let at = start
+            + data[start..start + len]
+                .windows(from.len())
+                .position(|w| w == from)
+                .expect("version string in .go.buildinfo");
+        data[at..at + from.len()].copy_from_slice(to.as_bytes());
+        data
+    }
+
+    #[test]
+    fn go_older_than_1_18_is_refused_by_version() {
+        let data = fixture_claiming("go1.17.9");
+        let Err(err) = inspect_bytes(&data, "old", &InspectOptions::default()) else {
+            panic!("a binary claiming go1.17.9 was accepted");
+        };
+        assert!(
+            matches!(err, Error::GoTooOld(ref v) if v == "go1.17.9"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("Go 1.18 and later"), "{err}");
+    }
 }
