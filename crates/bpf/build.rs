@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use libbpf_cargo::SkeletonBuilder;
 
 const BPF_DIR: &str = "src/bpf";
+/// The event ABI header (goroscope.h), shared with the Rust mirror in crates/abi.
+const ABI_INCLUDE_DIR: &str = "../abi/include";
 
 fn main() {
     let manifest_dir =
@@ -24,6 +26,7 @@ fn main() {
 
     // A directory makes cargo rerun on any change below it: new programs and header edits too.
     println!("cargo:rerun-if-changed={BPF_DIR}");
+    println!("cargo:rerun-if-changed={ABI_INCLUDE_DIR}");
     println!("cargo:rerun-if-env-changed=CLANG");
 
     let clang = env::var_os("CLANG").unwrap_or_else(|| OsString::from("clang"));
@@ -36,6 +39,8 @@ fn main() {
             .clang_args([
                 OsString::from("-I"),
                 include_dir.clone().into_os_string(),
+                OsString::from("-I"),
+                manifest_dir.join(ABI_INCLUDE_DIR).into_os_string(),
                 // Warnings would otherwise be swallowed by the build script: make them errors.
                 OsString::from("-Wall"),
                 OsString::from("-Werror"),

@@ -6,10 +6,12 @@
 //! which detaches and unloads.
 
 mod bpf_skel;
+pub mod decode;
 mod libbpf_log;
 mod loader;
 pub mod preflight;
 pub mod selftest;
+pub mod tracer;
 
 pub use libbpf_log::route_libbpf_log_to_tracing;
 pub use loader::ObjectStorage;

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * goroscope's event ABI: the records the tracer's BPF programs (crates/bpf/src/bpf/tracer.bpf.c)
+ * put in the ring buffer, the read-only configuration user space writes before load, and the
+ * slots of the statistics map. This file is the one definition; crates/abi/src/lib.rs mirrors it
+ * in Rust with the same sizes (checked at compile time on both sides, and by a test that reads
+ * this file).
+ *
+ * Rules, because bpf_ringbuf_reserve() hands out memory that is not zeroed:
+ *   - every event is fixed-size, a multiple of 8 bytes, and has no implicit padding: any gap is a
+ *     named `_pad` field that the BPF side sets to 0;
+ *   - every event starts with `struct gs_event_header`, whose `type` says which struct follows
+ *     and whose `size` is the size of the whole event.
+ * Integers are in the machine's byte order (little-endian: x86-64 is the only target).
+ *
+ * The includer must define __u8/__u16/__u32/__u64/__s32/__s64 first (vmlinux_subset.h does).
+ */
+#ifndef GOROSCOPE_ABI_H
+#define GOROSCOPE_ABI_H
+
+/* Bumped whenever a struct or enum below changes meaning or size. */
+#define GS_ABI_VERSION 1
+
+/* Event types: `gs_event_header.type`. 0 is never used, so zeroed memory is not an event. */
+enum gs_event_type {
+	GS_EV_GO_CREATE = 1,   /* struct gs_ev_go_create: runtime.newproc1 returned a new g */
+	GS_EV_GO_STATUS = 2,   /* struct gs_ev_go_status: runtime.casgstatus(gp, old, new) */
+	GS_EV_GO_START = 3,    /* struct gs_ev_go_start: runtime.execute(gp) on an M and P */
+	GS_EV_GO_PARK = 4,     /* struct gs_ev_go_park: runtime.gopark(..., reason, ...) */
+	GS_EV_GO_READY = 5,    /* struct gs_ev_go_ready: runtime.ready(gp), by the current g */
+	GS_EV_GO_YIELD = 6,    /* struct gs_ev_go_yield: runtime.goschedImpl(gp[, preempted]) */
+	GS_EV_GO_EXIT = 7,     /* struct gs_ev_go_exit: runtime.goexit1 on the exiting g */
+	GS_EV_M_START = 8,     /* struct gs_ev_m: runtime.mstart1 on a new M's g0 */
+	GS_EV_M_EXIT = 9,      /* struct gs_ev_m: runtime.mexit on the exiting M's g0 */
+	GS_EV_THREAD_FORK = 10, /* struct gs_ev_thread_fork: sched_process_fork, a new thread */
+	GS_EV_THREAD_EXIT = 11, /* struct gs_ev_thread_exit: sched_process_exit */
+	GS_EV_SWITCH = 12,     /* struct gs_ev_switch: sched_switch */
+	GS_EV_WAKEUP = 13,     /* struct gs_ev_wakeup: sched_wakeup / sched_wakeup_new */
+	GS_EV__COUNT = 14,     /* one past the last type */
+};
+
+/*
+ * Common header. `ts_ns` is bpf_ktime_get_ns() (CLOCK_MONOTONIC); `tgid`/`tid` are the current
+ * task's process and thread ids (for sched_switch: the task switched out; for sched_wakeup: the
+ * waker), `cpu` the CPU the event happened on.
+ */
+struct gs_event_header {
+	__u64 ts_ns;
+	__u32 tgid;
+	__u32 tid;
+	__u32 cpu;
+	__u16 type; /* enum gs_event_type */
+	__u16 size; /* sizeof the whole event, header included */
+};
+
+/* Sentinels for values a probe could not know. */
+#define GS_GOID_NONE 0ULL        /* goid 0 is g0 / no goroutine: Go numbers goroutines from 1 */
+#define GS_ID_UNKNOWN (-1)       /* M or P id not readable (or no P) */
+#define GS_PREEMPTED_UNKNOWN 255 /* goschedImpl before Go 1.22 has no `preempted` argument */
+
+struct gs_ev_go_create {
+	struct gs_event_header h;
+	__u64 goid;        /* the new goroutine */
+	__u64 parent_goid; /* the goroutine that ran the `go` statement (0: the runtime on g0) */
+	__u64 creation_pc; /* g.gopc: return address of the `go` statement's call to newproc */
+	__u64 start_pc;    /* g.startpc: entry of the goroutine's function */
+	__s64 m_id;        /* M the creating code ran on */
+};
+
+struct gs_ev_go_status {
+	struct gs_event_header h;
+	__u64 goid;
+	__u32 old_status; /* runtime _G* values, _Gscan bit included */
+	__u32 new_status;
+};
+
+struct gs_ev_go_start {
+	struct gs_event_header h;
+	__u64 goid;
+	__s64 m_id;
+	__s32 p_id;
+	__u32 _pad;
+};
+
+struct gs_ev_go_park {
+	struct gs_event_header h;
+	__u64 goid;
+	__u32 wait_reason; /* the Go version's waitReason value (decoded with the inspection) */
+	__u32 _pad;
+};
+
+struct gs_ev_go_ready {
+	struct gs_event_header h;
+	__u64 goid;       /* the goroutine made runnable */
+	__u64 waker_goid; /* the goroutine running on this M (0: the scheduler/runtime on g0) */
+};
+
+struct gs_ev_go_yield {
+	struct gs_event_header h;
+	__u64 goid;
+	__u32 preempted; /* 1 preempted, 0 voluntary (Gosched), GS_PREEMPTED_UNKNOWN */
+	__u32 _pad;
+};
+
+struct gs_ev_go_exit {
+	struct gs_event_header h;
+	__u64 goid;
+};
+
+/* GS_EV_M_START and GS_EV_M_EXIT. */
+struct gs_ev_m {
+	struct gs_event_header h;
+	__s64 m_id;
+	__u64 procid; /* m.procid: the thread id once minit ran (0 before) */
+};
+
+struct gs_ev_thread_fork {
+	struct gs_event_header h;
+	__u32 parent_tid;
+	__u32 child_tid;
+};
+
+struct gs_ev_thread_exit {
+	struct gs_event_header h;
+	__u32 exit_tid;
+	__u32 is_leader; /* the thread whose tid is the process id */
+};
+
+#define GS_SWITCH_PREEMPT 1u   /* `preempt` of the tracepoint: switched out involuntarily */
+#define GS_SWITCH_PREV_OURS 2u /* the outgoing task belongs to a traced process */
+#define GS_SWITCH_NEXT_OURS 4u /* the incoming task belongs to a traced process */
+
+struct gs_ev_switch {
+	struct gs_event_header h; /* tid/tgid: the outgoing task */
+	__u32 prev_tid;
+	__u32 prev_tgid;
+	__u32 next_tid;
+	__u32 next_tgid;
+	__u32 prev_state; /* the tracepoint's prev_state: 0 (TASK_RUNNING) means still runnable */
+	__u32 flags;      /* GS_SWITCH_* */
+};
+
+#define GS_WAKEUP_NEW 1u /* sched_wakeup_new: a newly created task's first wakeup */
+
+struct gs_ev_wakeup {
+	struct gs_event_header h; /* tid/tgid: the waker (current task) */
+	__u32 woken_tid;
+	__u32 woken_tgid;
+	__s32 target_cpu; /* CPU the task was woken onto, -1 if unknown */
+	__u32 flags;      /* GS_WAKEUP_* */
+};
+
+/*
+ * Statistics: a per-CPU array of __u64 with GS_STAT__COUNT slots. Slot GS_STAT_SUBMITTED + t
+ * counts events of type t submitted, GS_STAT_RESERVE_FAILED + t those lost because the ring
+ * buffer was full, GS_STAT_READ_FAILED + t those lost because user memory (a Go struct) could
+ * not be read. Index with a type in [0, GS_STAT_STRIDE).
+ */
+#define GS_STAT_STRIDE 16
+#define GS_STAT_SUBMITTED 0
+#define GS_STAT_RESERVE_FAILED 16
+#define GS_STAT_READ_FAILED 32
+#define GS_STAT__COUNT 48
+
+/* Offsets a layout does not have (e.g. g.parentGoid before Go 1.21). */
+#define GS_OFFSET_NONE 0xffffffffu
+
+#define GS_CFG_YIELD_HAS_PREEMPTED 1u /* goschedImpl(gp, preempted) (Go 1.22+): read RBX */
+#define GS_CFG_FOLLOW_UPROBE_HITS 2u  /* target_tgid 0: trace every process that hits a uprobe */
+
+/*
+ * Read-only configuration (`const volatile struct gs_config cfg` in the BPF object), written by
+ * user space before load from goinspect's Inspection. Field offsets are bytes into the Go
+ * runtime structs named by the prefix (g_ = runtime.g, m_ = runtime.m, p_ = runtime.p).
+ */
+struct gs_config {
+	__u32 target_tgid; /* the traced process; 0 with GS_CFG_FOLLOW_UPROBE_HITS */
+	__u32 flags;       /* GS_CFG_* */
+	__u32 go_minor;    /* 19 for go1.19.x, ... */
+	__u32 wakeup_bytes; /* wake the reader once this much data is queued */
+	__u32 g_goid;
+	__u32 g_atomicstatus;
+	__u32 g_waitreason;
+	__u32 g_m;
+	__u32 g_parent_goid; /* GS_OFFSET_NONE before Go 1.21 */
+	__u32 g_gopc;
+	__u32 g_startpc;
+	__u32 m_g0;
+	__u32 m_curg;
+	__u32 m_id;
+	__u32 m_procid;
+	__u32 m_p;
+	__u32 p_id;
+	__u32 _pad;
+};
+
+#ifndef __cplusplus
+#define GS_ASSERT_SIZE(type, n) _Static_assert(sizeof(type) == (n), #type " size is part of the ABI")
+GS_ASSERT_SIZE(struct gs_event_header, 24);
+GS_ASSERT_SIZE(struct gs_ev_go_create, 64);
+GS_ASSERT_SIZE(struct gs_ev_go_status, 40);
+GS_ASSERT_SIZE(struct gs_ev_go_start, 48);
+GS_ASSERT_SIZE(struct gs_ev_go_park, 40);
+GS_ASSERT_SIZE(struct gs_ev_go_ready, 40);
+GS_ASSERT_SIZE(struct gs_ev_go_yield, 40);
+GS_ASSERT_SIZE(struct gs_ev_go_exit, 32);
+GS_ASSERT_SIZE(struct gs_ev_m, 40);
+GS_ASSERT_SIZE(struct gs_ev_thread_fork, 32);
+GS_ASSERT_SIZE(struct gs_ev_thread_exit, 32);
+GS_ASSERT_SIZE(struct gs_ev_switch, 48);
+GS_ASSERT_SIZE(struct gs_ev_wakeup, 40);
+GS_ASSERT_SIZE(struct gs_config, 72);
+#undef GS_ASSERT_SIZE
+#endif
+
+#endif /* GOROSCOPE_ABI_H */

@@ -1,0 +1,369 @@
+//! The Rust mirror of goroscope's event ABI, `include/goroscope.h` (the one definition, in C,
+//! shared with the BPF programs): the ring-buffer records, the read-only configuration and the
+//! statistics slots. Sizes are asserted at compile time here and in the header; the test
+//! `tests/header_matches.rs` reads the header and fails when the two drift apart.
+//!
+//! Only the decoder (`goroscope-bpf`'s `decode`) and the loader use these structs: everything
+//! downstream sees typed `events::Event`s.
+
+use std::mem::size_of;
+
+/// `GS_ABI_VERSION`: bumped whenever a struct or enum changes meaning or size.
+pub const ABI_VERSION: u32 = 1;
+
+/// The C header, for tools that want to show or check it.
+pub const HEADER: &str = include_str!("../include/goroscope.h");
+
+/// `enum gs_event_type`: the `type` of an event header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u16)]
+pub enum EventType {
+    GoCreate = 1,
+    GoStatus = 2,
+    GoStart = 3,
+    GoPark = 4,
+    GoReady = 5,
+    GoYield = 6,
+    GoExit = 7,
+    MStart = 8,
+    MExit = 9,
+    ThreadFork = 10,
+    ThreadExit = 11,
+    Switch = 12,
+    Wakeup = 13,
+}
+
+/// `GS_EV__COUNT`: one past the last event type.
+pub const EVENT_TYPE_COUNT: u16 = 14;
+
+impl EventType {
+    pub const ALL: [EventType; 13] = [
+        EventType::GoCreate,
+        EventType::GoStatus,
+        EventType::GoStart,
+        EventType::GoPark,
+        EventType::GoReady,
+        EventType::GoYield,
+        EventType::GoExit,
+        EventType::MStart,
+        EventType::MExit,
+        EventType::ThreadFork,
+        EventType::ThreadExit,
+        EventType::Switch,
+        EventType::Wakeup,
+    ];
+
+    /// The type with this header tag, if any.
+    pub fn from_tag(tag: u16) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| *t as u16 == tag)
+    }
+
+    /// Size in bytes of the whole event of this type, header included.
+    pub fn event_size(self) -> usize {
+        match self {
+            EventType::GoCreate => size_of::<GoCreate>(),
+            EventType::GoStatus => size_of::<GoStatus>(),
+            EventType::GoStart => size_of::<GoStart>(),
+            EventType::GoPark => size_of::<GoPark>(),
+            EventType::GoReady => size_of::<GoReady>(),
+            EventType::GoYield => size_of::<GoYield>(),
+            EventType::GoExit => size_of::<GoExit>(),
+            EventType::MStart | EventType::MExit => size_of::<MEvent>(),
+            EventType::ThreadFork => size_of::<ThreadFork>(),
+            EventType::ThreadExit => size_of::<ThreadExit>(),
+            EventType::Switch => size_of::<Switch>(),
+            EventType::Wakeup => size_of::<Wakeup>(),
+        }
+    }
+
+    /// A short name for statistics ("go_create", ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            EventType::GoCreate => "go_create",
+            EventType::GoStatus => "go_status",
+            EventType::GoStart => "go_start",
+            EventType::GoPark => "go_park",
+            EventType::GoReady => "go_ready",
+            EventType::GoYield => "go_yield",
+            EventType::GoExit => "go_exit",
+            EventType::MStart => "m_start",
+            EventType::MExit => "m_exit",
+            EventType::ThreadFork => "thread_fork",
+            EventType::ThreadExit => "thread_exit",
+            EventType::Switch => "switch",
+            EventType::Wakeup => "wakeup",
+        }
+    }
+}
+
+/// `GS_GOID_NONE`: goid 0 is g0 / no goroutine (Go numbers goroutines from 1).
+pub const GOID_NONE: u64 = 0;
+/// `GS_ID_UNKNOWN`: an M or P id that was not readable (or there was no P).
+pub const ID_UNKNOWN: i64 = -1;
+/// `GS_PREEMPTED_UNKNOWN`: goschedImpl before Go 1.22 has no `preempted` argument.
+pub const PREEMPTED_UNKNOWN: u32 = 255;
+
+/// `GS_SWITCH_*` flags of [`Switch::flags`].
+pub const SWITCH_PREEMPT: u32 = 1;
+pub const SWITCH_PREV_OURS: u32 = 2;
+pub const SWITCH_NEXT_OURS: u32 = 4;
+/// `GS_WAKEUP_NEW` flag of [`Wakeup::flags`].
+pub const WAKEUP_NEW: u32 = 1;
+
+/// `GS_STAT_*`: slots of the per-CPU statistics array (slot = base + event type).
+pub const STAT_STRIDE: u32 = 16;
+pub const STAT_SUBMITTED: u32 = 0;
+pub const STAT_RESERVE_FAILED: u32 = 16;
+pub const STAT_READ_FAILED: u32 = 32;
+pub const STAT_COUNT: u32 = 48;
+
+/// `GS_OFFSET_NONE`: a field the layout does not have.
+pub const OFFSET_NONE: u32 = 0xffff_ffff;
+/// `GS_CFG_*` flags of [`Config::flags`].
+pub const CFG_YIELD_HAS_PREEMPTED: u32 = 1;
+pub const CFG_FOLLOW_UPROBE_HITS: u32 = 2;
+
+/// `struct gs_event_header`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct EventHeader {
+    pub ts_ns: u64,
+    pub tgid: u32,
+    pub tid: u32,
+    pub cpu: u32,
+    pub kind: u16,
+    pub size: u16,
+}
+
+/// `struct gs_ev_go_create`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct GoCreate {
+    pub h: EventHeader,
+    pub goid: u64,
+    pub parent_goid: u64,
+    pub creation_pc: u64,
+    pub start_pc: u64,
+    pub m_id: i64,
+}
+
+/// `struct gs_ev_go_status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct GoStatus {
+    pub h: EventHeader,
+    pub goid: u64,
+    pub old_status: u32,
+    pub new_status: u32,
+}
+
+/// `struct gs_ev_go_start`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct GoStart {
+    pub h: EventHeader,
+    pub goid: u64,
+    pub m_id: i64,
+    pub p_id: i32,
+    pub pad: u32,
+}
+
+/// `struct gs_ev_go_park`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct GoPark {
+    pub h: EventHeader,
+    pub goid: u64,
+    pub wait_reason: u32,
+    pub pad: u32,
+}
+
+/// `struct gs_ev_go_ready`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct GoReady {
+    pub h: EventHeader,
+    pub goid: u64,
+    pub waker_goid: u64,
+}
+
+/// `struct gs_ev_go_yield`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct GoYield {
+    pub h: EventHeader,
+    pub goid: u64,
+    pub preempted: u32,
+    pub pad: u32,
+}
+
+/// `struct gs_ev_go_exit`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct GoExit {
+    pub h: EventHeader,
+    pub goid: u64,
+}
+
+/// `struct gs_ev_m`: both M start and M exit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct MEvent {
+    pub h: EventHeader,
+    pub m_id: i64,
+    pub procid: u64,
+}
+
+/// `struct gs_ev_thread_fork`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct ThreadFork {
+    pub h: EventHeader,
+    pub parent_tid: u32,
+    pub child_tid: u32,
+}
+
+/// `struct gs_ev_thread_exit`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct ThreadExit {
+    pub h: EventHeader,
+    pub exit_tid: u32,
+    pub is_leader: u32,
+}
+
+/// `struct gs_ev_switch`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct Switch {
+    pub h: EventHeader,
+    pub prev_tid: u32,
+    pub prev_tgid: u32,
+    pub next_tid: u32,
+    pub next_tgid: u32,
+    pub prev_state: u32,
+    pub flags: u32,
+}
+
+/// `struct gs_ev_wakeup`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct Wakeup {
+    pub h: EventHeader,
+    pub woken_tid: u32,
+    pub woken_tgid: u32,
+    pub target_cpu: i32,
+    pub flags: u32,
+}
+
+/// `struct gs_config`: the BPF object's read-only configuration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct Config {
+    pub target_tgid: u32,
+    pub flags: u32,
+    pub go_minor: u32,
+    pub wakeup_bytes: u32,
+    pub g_goid: u32,
+    pub g_atomicstatus: u32,
+    pub g_waitreason: u32,
+    pub g_m: u32,
+    pub g_parent_goid: u32,
+    pub g_gopc: u32,
+    pub g_startpc: u32,
+    pub m_g0: u32,
+    pub m_curg: u32,
+    pub m_id: u32,
+    pub m_procid: u32,
+    pub m_p: u32,
+    pub p_id: u32,
+    pub pad: u32,
+}
+
+// The same sizes as the header's GS_ASSERT_SIZE lines.
+const _: () = assert!(size_of::<EventHeader>() == 24);
+const _: () = assert!(size_of::<GoCreate>() == 64);
+const _: () = assert!(size_of::<GoStatus>() == 40);
+const _: () = assert!(size_of::<GoStart>() == 48);
+const _: () = assert!(size_of::<GoPark>() == 40);
+const _: () = assert!(size_of::<GoReady>() == 40);
+const _: () = assert!(size_of::<GoYield>() == 40);
+const _: () = assert!(size_of::<GoExit>() == 32);
+const _: () = assert!(size_of::<MEvent>() == 40);
+const _: () = assert!(size_of::<ThreadFork>() == 32);
+const _: () = assert!(size_of::<ThreadExit>() == 32);
+const _: () = assert!(size_of::<Switch>() == 48);
+const _: () = assert!(size_of::<Wakeup>() == 40);
+const _: () = assert!(size_of::<Config>() == 72);
+
+/// Plain-old-data ABI structs: only integer fields, `repr(C)`, no implicit padding, so every
+/// byte pattern of the right length is a valid value.
+///
+/// # Safety
+/// Implement only for such structs.
+pub unsafe trait Plain: Copy {}
+
+unsafe impl Plain for EventHeader {}
+unsafe impl Plain for GoCreate {}
+unsafe impl Plain for GoStatus {}
+unsafe impl Plain for GoStart {}
+unsafe impl Plain for GoPark {}
+unsafe impl Plain for GoReady {}
+unsafe impl Plain for GoYield {}
+unsafe impl Plain for GoExit {}
+unsafe impl Plain for MEvent {}
+unsafe impl Plain for ThreadFork {}
+unsafe impl Plain for ThreadExit {}
+unsafe impl Plain for Switch {}
+unsafe impl Plain for Wakeup {}
+unsafe impl Plain for Config {}
+
+/// Reads a `T` from the start of `bytes`, or None if `bytes` is shorter than `T`.
+pub fn read<T: Plain>(bytes: &[u8]) -> Option<T> {
+    if bytes.len() < size_of::<T>() {
+        return None;
+    }
+    // SAFETY: the length was checked; `T: Plain` makes any bytes a valid `T`; the read is
+    // unaligned because ring-buffer records only promise 8-byte alignment, slices none.
+    Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
+}
+
+/// The bytes of a `T`, e.g. to build test records or copy the config into a skeleton.
+pub fn bytes_of<T: Plain>(value: &T) -> &[u8] {
+    // SAFETY: `T: Plain` has no padding, so every byte of it is initialised.
+    unsafe { std::slice::from_raw_parts((value as *const T).cast::<u8>(), size_of::<T>()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_round_trips_through_its_tag() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::from_tag(t as u16), Some(t));
+            assert!(t.event_size() % 8 == 0, "{t:?} size is not a multiple of 8");
+        }
+        assert_eq!(EventType::from_tag(0), None);
+        assert_eq!(EventType::from_tag(EVENT_TYPE_COUNT), None);
+        assert!(u32::from(EVENT_TYPE_COUNT) <= STAT_STRIDE);
+    }
+
+    #[test]
+    fn read_refuses_short_input_and_round_trips_bytes() {
+        let ev = GoExit {
+            h: EventHeader {
+                ts_ns: 1,
+                tgid: 2,
+                tid: 3,
+                cpu: 4,
+                kind: EventType::GoExit as u16,
+                size: 32,
+            },
+            goid: 99,
+        };
+        let bytes = bytes_of(&ev);
+        assert_eq!(read::<GoExit>(bytes), Some(ev));
+        assert_eq!(read::<GoExit>(&bytes[..31]), None);
+    }
+}

@@ -1,0 +1,291 @@
+//! Fails when the Rust mirror drifts from `include/goroscope.h`: reads the C header (the one
+//! definition of the ABI), computes each struct's field offsets and size from its declarations
+//! (natural alignment, as clang lays them out for BPF and x86-64), and compares them, the event
+//! type values and the constants with the Rust side.
+
+use std::collections::BTreeMap;
+use std::mem::{offset_of, size_of};
+
+use goroscope_abi::*;
+
+/// `struct name` → `[(field, offset)]` and size, from the header text.
+fn c_structs() -> BTreeMap<String, (Vec<(String, usize)>, usize)> {
+    let mut out = BTreeMap::new();
+    let mut rest = HEADER;
+    while let Some(start) = rest.find("\nstruct gs_") {
+        let body_start = rest[start..].find('{').expect("struct body") + start;
+        let name = rest[start + 8..body_start].trim().to_string();
+        let body_end = rest[body_start..].find("};").expect("struct end") + body_start;
+        let mut fields = Vec::new();
+        let (mut offset, mut align_max) = (0usize, 1usize);
+        for line in rest[body_start + 1..body_end].lines() {
+            let decl = line.split("/*").next().unwrap().trim();
+            let Some(decl) = decl.strip_suffix(';') else {
+                continue;
+            };
+            let (ty, field) = decl.rsplit_once(' ').expect("type and field name");
+            let size = match ty.trim() {
+                "__u64" | "__s64" => 8,
+                "__u32" | "__s32" => 4,
+                "__u16" | "__s16" => 2,
+                "__u8" | "__s8" => 1,
+                "struct gs_event_header" => 24,
+                other => panic!("unexpected type {other} in {name}"),
+            };
+            let align = size.min(8);
+            assert_eq!(
+                offset % align,
+                0,
+                "{name}.{field}: implicit padding in the header"
+            );
+            fields.push((field.to_string(), offset));
+            offset += size;
+            align_max = align_max.max(align);
+        }
+        assert_eq!(
+            offset % align_max,
+            0,
+            "{name}: trailing padding in the header"
+        );
+        out.insert(name, (fields, offset));
+        rest = &rest[body_end..];
+    }
+    out
+}
+
+/// Value of `#define NAME value` or `NAME = value,` in the header.
+fn c_value(name: &str) -> u64 {
+    for line in HEADER.lines() {
+        let line = line.trim();
+        let value = line
+            .strip_prefix(&format!("#define {name} "))
+            .or_else(|| line.strip_prefix(&format!("{name} = ")));
+        if let Some(v) = value {
+            let v = v.split(['/', ',']).next().unwrap().trim();
+            let v = v.trim_end_matches("ULL").trim_end_matches('u');
+            return match v.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16).unwrap(),
+                None => v.parse().unwrap_or_else(|_| panic!("{name} = {v}?")),
+            };
+        }
+    }
+    panic!("{name} is not in goroscope.h")
+}
+
+macro_rules! check_struct {
+    ($structs:expr, $rust:ty, $c:literal, [$($field:ident = $cfield:literal),* $(,)?]) => {{
+        let (fields, size) = $structs.get($c).unwrap_or_else(|| panic!("struct {} missing", $c));
+        assert_eq!(size_of::<$rust>(), *size, "size of {}", $c);
+        let rust: Vec<(String, usize)> =
+            vec![$(($cfield.to_string(), offset_of!($rust, $field))),*];
+        assert_eq!(&rust, fields, "fields of {}", $c);
+    }};
+}
+
+#[test]
+fn rust_structs_match_the_c_header() {
+    let s = c_structs();
+    check_struct!(
+        s,
+        EventHeader,
+        "gs_event_header",
+        [
+            ts_ns = "ts_ns",
+            tgid = "tgid",
+            tid = "tid",
+            cpu = "cpu",
+            kind = "type",
+            size = "size"
+        ]
+    );
+    check_struct!(
+        s,
+        GoCreate,
+        "gs_ev_go_create",
+        [
+            h = "h",
+            goid = "goid",
+            parent_goid = "parent_goid",
+            creation_pc = "creation_pc",
+            start_pc = "start_pc",
+            m_id = "m_id"
+        ]
+    );
+    check_struct!(
+        s,
+        GoStatus,
+        "gs_ev_go_status",
+        [
+            h = "h",
+            goid = "goid",
+            old_status = "old_status",
+            new_status = "new_status"
+        ]
+    );
+    check_struct!(
+        s,
+        GoStart,
+        "gs_ev_go_start",
+        [
+            h = "h",
+            goid = "goid",
+            m_id = "m_id",
+            p_id = "p_id",
+            pad = "_pad"
+        ]
+    );
+    check_struct!(
+        s,
+        GoPark,
+        "gs_ev_go_park",
+        [
+            h = "h",
+            goid = "goid",
+            wait_reason = "wait_reason",
+            pad = "_pad"
+        ]
+    );
+    check_struct!(
+        s,
+        GoReady,
+        "gs_ev_go_ready",
+        [h = "h", goid = "goid", waker_goid = "waker_goid"]
+    );
+    check_struct!(
+        s,
+        GoYield,
+        "gs_ev_go_yield",
+        [
+            h = "h",
+            goid = "goid",
+            preempted = "preempted",
+            pad = "_pad"
+        ]
+    );
+    check_struct!(s, GoExit, "gs_ev_go_exit", [h = "h", goid = "goid"]);
+    check_struct!(
+        s,
+        MEvent,
+        "gs_ev_m",
+        [h = "h", m_id = "m_id", procid = "procid"]
+    );
+    check_struct!(
+        s,
+        ThreadFork,
+        "gs_ev_thread_fork",
+        [h = "h", parent_tid = "parent_tid", child_tid = "child_tid"]
+    );
+    check_struct!(
+        s,
+        ThreadExit,
+        "gs_ev_thread_exit",
+        [h = "h", exit_tid = "exit_tid", is_leader = "is_leader"]
+    );
+    check_struct!(
+        s,
+        Switch,
+        "gs_ev_switch",
+        [
+            h = "h",
+            prev_tid = "prev_tid",
+            prev_tgid = "prev_tgid",
+            next_tid = "next_tid",
+            next_tgid = "next_tgid",
+            prev_state = "prev_state",
+            flags = "flags"
+        ]
+    );
+    check_struct!(
+        s,
+        Wakeup,
+        "gs_ev_wakeup",
+        [
+            h = "h",
+            woken_tid = "woken_tid",
+            woken_tgid = "woken_tgid",
+            target_cpu = "target_cpu",
+            flags = "flags"
+        ]
+    );
+    check_struct!(
+        s,
+        Config,
+        "gs_config",
+        [
+            target_tgid = "target_tgid",
+            flags = "flags",
+            go_minor = "go_minor",
+            wakeup_bytes = "wakeup_bytes",
+            g_goid = "g_goid",
+            g_atomicstatus = "g_atomicstatus",
+            g_waitreason = "g_waitreason",
+            g_m = "g_m",
+            g_parent_goid = "g_parent_goid",
+            g_gopc = "g_gopc",
+            g_startpc = "g_startpc",
+            m_g0 = "m_g0",
+            m_curg = "m_curg",
+            m_id = "m_id",
+            m_procid = "m_procid",
+            m_p = "m_p",
+            p_id = "p_id",
+            pad = "_pad"
+        ]
+    );
+    assert_eq!(
+        s.len(),
+        14,
+        "a struct in goroscope.h has no Rust mirror: {:?}",
+        s.keys()
+    );
+}
+
+#[test]
+fn event_types_and_constants_match_the_c_header() {
+    let c_names = [
+        "GS_EV_GO_CREATE",
+        "GS_EV_GO_STATUS",
+        "GS_EV_GO_START",
+        "GS_EV_GO_PARK",
+        "GS_EV_GO_READY",
+        "GS_EV_GO_YIELD",
+        "GS_EV_GO_EXIT",
+        "GS_EV_M_START",
+        "GS_EV_M_EXIT",
+        "GS_EV_THREAD_FORK",
+        "GS_EV_THREAD_EXIT",
+        "GS_EV_SWITCH",
+        "GS_EV_WAKEUP",
+    ];
+    for (t, c) in EventType::ALL.iter().zip(c_names) {
+        assert_eq!(*t as u64, c_value(c), "{c}");
+    }
+    assert_eq!(u64::from(EVENT_TYPE_COUNT), c_value("GS_EV__COUNT"));
+    assert_eq!(u64::from(ABI_VERSION), c_value("GS_ABI_VERSION"));
+    assert_eq!(GOID_NONE, c_value("GS_GOID_NONE"));
+    assert_eq!(
+        u64::from(PREEMPTED_UNKNOWN),
+        c_value("GS_PREEMPTED_UNKNOWN")
+    );
+    assert_eq!(u64::from(SWITCH_PREEMPT), c_value("GS_SWITCH_PREEMPT"));
+    assert_eq!(u64::from(SWITCH_PREV_OURS), c_value("GS_SWITCH_PREV_OURS"));
+    assert_eq!(u64::from(SWITCH_NEXT_OURS), c_value("GS_SWITCH_NEXT_OURS"));
+    assert_eq!(u64::from(WAKEUP_NEW), c_value("GS_WAKEUP_NEW"));
+    assert_eq!(u64::from(STAT_STRIDE), c_value("GS_STAT_STRIDE"));
+    assert_eq!(u64::from(STAT_SUBMITTED), c_value("GS_STAT_SUBMITTED"));
+    assert_eq!(
+        u64::from(STAT_RESERVE_FAILED),
+        c_value("GS_STAT_RESERVE_FAILED")
+    );
+    assert_eq!(u64::from(STAT_READ_FAILED), c_value("GS_STAT_READ_FAILED"));
+    assert_eq!(u64::from(STAT_COUNT), c_value("GS_STAT__COUNT"));
+    assert_eq!(u64::from(OFFSET_NONE), c_value("GS_OFFSET_NONE"));
+    assert_eq!(
+        u64::from(CFG_YIELD_HAS_PREEMPTED),
+        c_value("GS_CFG_YIELD_HAS_PREEMPTED")
+    );
+    assert_eq!(
+        u64::from(CFG_FOLLOW_UPROBE_HITS),
+        c_value("GS_CFG_FOLLOW_UPROBE_HITS")
+    );
+}

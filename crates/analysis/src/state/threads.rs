@@ -1,0 +1,302 @@
+//! The thread model: kernel threads of the traced process, their lifetimes (fork/exit, tid
+//! reuse), on-CPU / off-CPU time from `sched_switch`, and the M each one runs.
+//!
+//! Rules:
+//! - A thread is created by `ThreadFork`; a tid first seen otherwise existed before the trace
+//!   (*preexisting*, alive from the trace start). The kernel reuses tids: after a thread exited,
+//!   a `ThreadFork` of the same tid is a new thread. The exited thread's final switch-out still
+//!   belongs to it; any other sign of the tid without a fork is a new thread (anomaly: the fork
+//!   was lost).
+//! - A thread is on CPU from a `Switch` with `next_tid = tid` to the next `Switch` with
+//!   `prev_tid = tid`. Before its first switch, time since the thread's start (the trace start
+//!   for preexisting threads) is attributed once the first switch says which side it was on:
+//!   switched out ⇒ it was on CPU, switched in ⇒ off CPU (no event is missed in between unless
+//!   one was lost). A runtime event from a thread proves it is on CPU. A thread with no such
+//!   evidence at all is attributed nothing (0 on and 0 off).
+//! - A switch-out with `prev_state == 0` (TASK_RUNNING) is involuntary (preempted), any other
+//!   state voluntary (it blocked or exited).
+//! - Only `Switch` sides flagged `*_in_target`, runtime events and fork/exit name threads of
+//!   the process; `Wakeup` only counts wakeups of threads already known.
+
+use std::collections::HashMap;
+
+use goroscope_events::{Event, EventKind};
+
+use crate::anomalies::{self, Anomalies};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadOrigin {
+    /// `ThreadFork` seen.
+    Forked,
+    /// Alive when the trace started.
+    Preexisting,
+    /// Its tid reappeared after an exit without a `ThreadFork`.
+    Reappeared,
+}
+
+impl ThreadOrigin {
+    pub fn name(self) -> &'static str {
+        match self {
+            ThreadOrigin::Forked => "forked",
+            ThreadOrigin::Preexisting => "preexisting",
+            ThreadOrigin::Reappeared => "reappeared",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cpu {
+    Unknown,
+    On(u64),
+    Off(u64),
+    /// Exited and switched out for the last time.
+    Gone,
+}
+
+#[derive(Debug, Clone)]
+pub struct Thread {
+    pub tid: u32,
+    pub origin: ThreadOrigin,
+    /// Start of the thread's life within the trace.
+    pub start_ns: u64,
+    pub exit_ns: Option<u64>,
+    pub m_id: Option<i64>,
+    cpu: Cpu,
+    pub on_cpu_ns: u64,
+    pub off_cpu_ns: u64,
+    pub involuntary_switches: u64,
+    pub voluntary_switches: u64,
+    pub wakeups: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Threads {
+    /// Every thread seen, in order of appearance (tids may repeat).
+    pub all: Vec<Thread>,
+    /// tid → index in `all` of the latest thread with that tid.
+    by_tid: HashMap<u32, usize>,
+    /// Start of the trace: preexisting threads are alive from here.
+    pub trace_start: u64,
+    pub created: u64,
+    pub exited: u64,
+    pub preexisting: u64,
+    pub m_started: u64,
+    pub m_exited: u64,
+}
+
+impl Threads {
+    pub fn apply(&mut self, event: &Event, anomalies: &mut Anomalies) {
+        let (ts, tid) = (event.ts_ns, event.tid);
+        match event.kind {
+            EventKind::ThreadFork { child_tid } => {
+                self.running(ts, tid, anomalies);
+                self.fork(ts, child_tid, anomalies);
+            }
+            EventKind::ThreadExit => {
+                let i = self.running(ts, tid, anomalies);
+                self.exit(ts, i, anomalies);
+            }
+            EventKind::Switch {
+                prev_tid,
+                next_tid,
+                prev_state,
+                prev_in_target,
+                next_in_target,
+            } => {
+                if prev_in_target {
+                    self.switch_out(ts, prev_tid, prev_state, anomalies);
+                }
+                if next_in_target {
+                    self.switch_in(ts, next_tid, anomalies);
+                }
+            }
+            EventKind::Wakeup { target_tid, .. } => {
+                if let Some(t) = self.by_tid.get(&target_tid).and_then(|&i| self.all.get_mut(i)) {
+                    if t.exit_ns.is_none() {
+                        t.wakeups += 1;
+                    }
+                }
+            }
+            EventKind::MStart { m_id } => {
+                self.m_started += 1;
+                let i = self.running(ts, tid, anomalies);
+                self.set_m(i, m_id);
+            }
+            EventKind::MExit { .. } => {
+                self.m_exited += 1;
+                self.running(ts, tid, anomalies);
+            }
+            EventKind::GoStart { m_id, .. } => {
+                let i = self.running(ts, tid, anomalies);
+                self.set_m(i, m_id);
+            }
+            ref kind if kind.is_runtime() => {
+                self.running(ts, tid, anomalies);
+            }
+            _ => {}
+        }
+    }
+
+    /// Closes the open intervals at `end_ns` (end of the trace).
+    pub fn finish(&mut self, end_ns: u64) {
+        for t in &mut self.all {
+            let end = t.exit_ns.unwrap_or(end_ns);
+            match t.cpu {
+                Cpu::On(since) => t.on_cpu_ns += end.saturating_sub(since),
+                Cpu::Off(since) => t.off_cpu_ns += end.saturating_sub(since),
+                Cpu::Unknown | Cpu::Gone => {}
+            }
+            t.cpu = Cpu::Gone;
+        }
+    }
+
+    /// Most threads alive at the same time, from the lifetimes `[start, exit)`.
+    pub fn max_live(&self, end_ns: u64) -> u64 {
+        let mut edges: Vec<(u64, i64)> = Vec::with_capacity(self.all.len() * 2);
+        for t in &self.all {
+            edges.push((t.start_ns, 1));
+            edges.push((t.exit_ns.unwrap_or(end_ns).max(t.start_ns), -1));
+        }
+        // At equal times, exits first: a tid reused at the same nanosecond is not two threads.
+        edges.sort_unstable();
+        let (mut live, mut max) = (0i64, 0i64);
+        for (_, delta) in edges {
+            live += delta;
+            max = max.max(live);
+        }
+        max.max(0) as u64
+    }
+
+    pub fn live_at_end(&self) -> u64 {
+        self.all.iter().filter(|t| t.exit_ns.is_none()).count() as u64
+    }
+
+    /// Index of the thread `tid` names now: the latest one with that tid, or a new one if the
+    /// tid is unknown (preexisting) or its thread is over (reappeared). `final_switch_out`
+    /// lets an exited thread that is still on CPU take its last switch-out.
+    fn lookup(&mut self, ts: u64, tid: u32, final_switch_out: bool, anomalies: &mut Anomalies) -> usize {
+        match self.by_tid.get(&tid).copied() {
+            Some(i) => {
+                let Some(t) = self.all.get(i) else {
+                    return self.add(tid, ThreadOrigin::Preexisting, self.trace_start, Cpu::Unknown);
+                };
+                let over = t.exit_ns.is_some() && !(final_switch_out && matches!(t.cpu, Cpu::On(_)));
+                if over {
+                    anomalies.note(anomalies::THREAD_REAPPEARED_WITHOUT_FORK);
+                    self.add(tid, ThreadOrigin::Reappeared, ts, Cpu::Unknown)
+                } else {
+                    i
+                }
+            }
+            None => {
+                self.preexisting += 1;
+                self.add(tid, ThreadOrigin::Preexisting, self.trace_start, Cpu::Unknown)
+            }
+        }
+    }
+
+    /// A thread emitted an event: it is on CPU now.
+    fn running(&mut self, ts: u64, tid: u32, anomalies: &mut Anomalies) -> usize {
+        let i = self.lookup(ts, tid, false, anomalies);
+        if let Some(t) = self.all.get_mut(i) {
+            if t.cpu == Cpu::Unknown {
+                t.cpu = Cpu::On(t.start_ns);
+            }
+        }
+        i
+    }
+
+    fn add(&mut self, tid: u32, origin: ThreadOrigin, start_ns: u64, cpu: Cpu) -> usize {
+        self.all.push(Thread {
+            tid,
+            origin,
+            start_ns,
+            exit_ns: None,
+            m_id: None,
+            cpu,
+            on_cpu_ns: 0,
+            off_cpu_ns: 0,
+            involuntary_switches: 0,
+            voluntary_switches: 0,
+            wakeups: 0,
+        });
+        let i = self.all.len() - 1;
+        self.by_tid.insert(tid, i);
+        i
+    }
+
+    fn fork(&mut self, ts: u64, child: u32, anomalies: &mut Anomalies) {
+        if let Some(&i) = self.by_tid.get(&child) {
+            if self.all.get(i).is_some_and(|t| t.exit_ns.is_none()) {
+                anomalies.note(anomalies::THREAD_FORK_OF_LIVE_TID);
+                self.exit(ts, i, anomalies);
+            }
+        }
+        self.created += 1;
+        // A new thread is runnable, not running, until its first switch-in.
+        self.add(child, ThreadOrigin::Forked, ts, Cpu::Off(ts));
+    }
+
+    fn exit(&mut self, ts: u64, i: usize, anomalies: &mut Anomalies) {
+        let Some(t) = self.all.get_mut(i) else { return };
+        if t.exit_ns.is_some() {
+            anomalies.note(anomalies::THREAD_EXITED_TWICE);
+            return;
+        }
+        t.exit_ns = Some(ts);
+        self.exited += 1;
+        // Still on CPU until its final switch-out; if it was not, its life ends here.
+        match t.cpu {
+            Cpu::Off(since) => {
+                t.off_cpu_ns += ts.saturating_sub(since);
+                t.cpu = Cpu::Gone;
+            }
+            Cpu::Unknown => t.cpu = Cpu::Gone,
+            Cpu::On(_) | Cpu::Gone => {}
+        }
+    }
+
+    fn switch_out(&mut self, ts: u64, tid: u32, prev_state: u64, anomalies: &mut Anomalies) {
+        let i = self.lookup(ts, tid, true, anomalies);
+        let Some(t) = self.all.get_mut(i) else { return };
+        if prev_state == 0 {
+            t.involuntary_switches += 1;
+        } else {
+            t.voluntary_switches += 1;
+        }
+        match t.cpu {
+            Cpu::On(since) => t.on_cpu_ns += ts.saturating_sub(since),
+            Cpu::Unknown => t.on_cpu_ns += ts.saturating_sub(t.start_ns),
+            Cpu::Off(_) | Cpu::Gone => anomalies.note(anomalies::SWITCH_OUT_WHILE_OFF_CPU),
+        }
+        t.cpu = if t.exit_ns.is_some() { Cpu::Gone } else { Cpu::Off(ts) };
+    }
+
+    fn switch_in(&mut self, ts: u64, tid: u32, anomalies: &mut Anomalies) {
+        let i = self.lookup(ts, tid, false, anomalies);
+        let Some(t) = self.all.get_mut(i) else { return };
+        match t.cpu {
+            Cpu::Off(since) => t.off_cpu_ns += ts.saturating_sub(since),
+            Cpu::Unknown => t.off_cpu_ns += ts.saturating_sub(t.start_ns),
+            Cpu::On(_) | Cpu::Gone => anomalies.note(anomalies::SWITCH_IN_WHILE_ON_CPU),
+        }
+        t.cpu = Cpu::On(ts);
+    }
+
+    fn set_m(&mut self, i: usize, m_id: i64) {
+        if m_id >= 0 {
+            if let Some(t) = self.all.get_mut(i) {
+                t.m_id = Some(m_id);
+            }
+        }
+    }
+
+    /// The thread that runs M `m_id` now (the latest thread that announced it).
+    pub fn thread_of_m(&self, m_id: i64) -> Option<u32> {
+        self.all
+            .iter()
+            .rev()
+            .find(|t| t.m_id == Some(m_id) && t.exit_ns.is_none())
+            .map(|t| t.tid)
+    }
+}

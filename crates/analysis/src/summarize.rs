@@ -1,0 +1,178 @@
+//! Turns the finished model into a [`Report`]: symbolizes creation sites, decodes wait reasons
+//! with the trace's [`Meta`], and orders every table so the output is deterministic.
+
+use std::collections::{BTreeMap, HashMap};
+
+use goroscope_events::{EventKind, Location, LossReason, Meta};
+
+use crate::counts::EventCounts;
+use crate::report::*;
+use crate::sites::{SiteCount, SiteKey};
+use crate::state::goroutines::GoState;
+use crate::state::Model;
+
+/// Everything the report is made of, besides the model.
+pub struct Inputs<'a> {
+    pub meta: &'a Meta,
+    pub counts: &'a EventCounts,
+    pub late_events: u64,
+    pub start_ns: u64,
+    pub end_ns: u64,
+}
+
+pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
+    let meta = inputs.meta;
+    let mut locations: HashMap<SiteKey, Location> = HashMap::new();
+    let mut locate = |key: SiteKey| {
+        locations
+            .entry(key)
+            .or_insert_with(|| key.locate(meta.symbolizer.as_ref()))
+            .clone()
+    };
+
+    let gs = &model.goroutines;
+    let sites = gs.site_counts();
+    let live = gs.live();
+
+    // Several pcs can resolve to the same line: merge them.
+    let mut by_location: BTreeMap<Location, SiteCount> = BTreeMap::new();
+    for (&key, count) in &sites {
+        let row = by_location.entry(locate(key)).or_default();
+        row.created += count.created;
+        row.exited += count.exited;
+        row.live_at_end += count.live_at_end;
+    }
+    let mut by_creation_site: Vec<SiteRow> = by_location
+        .into_iter()
+        .map(|(l, c)| SiteRow {
+            function: l.function,
+            file: l.file,
+            line: l.line,
+            created: c.created,
+            exited: c.exited,
+            live_at_end: c.live_at_end,
+        })
+        .collect();
+    // Biggest creators first; ties by location (stable across runs).
+    by_creation_site.sort_by(|a, b| {
+        (b.created, b.live_at_end, b.exited)
+            .cmp(&(a.created, a.live_at_end, a.exited))
+            .then_with(|| (&a.function, &a.file, a.line).cmp(&(&b.function, &b.file, b.line)))
+    });
+
+    let reason_text = |reason: Option<u8>| match reason {
+        Some(r) => meta.wait_reasons.describe(r),
+        None => "(unknown)".to_string(),
+    };
+    let mut leaks: BTreeMap<(Location, String), u64> = BTreeMap::new();
+    let mut live_rows = Vec::with_capacity(live.len());
+    for g in &live {
+        let location = locate(g.site);
+        let reason = match g.state {
+            GoState::Waiting { reason } => Some(reason_text(reason)),
+            _ => None,
+        };
+        if let Some(reason) = &reason {
+            *leaks.entry((location.clone(), reason.clone())).or_default() += 1;
+        }
+        live_rows.push(LiveRow {
+            goid: g.goid,
+            state: g.state.name().to_string(),
+            wait_reason: reason,
+            function: location.function,
+            file: location.file,
+            line: location.line,
+            preexisting: g.site == SiteKey::Preexisting,
+        });
+    }
+    let mut leaked: Vec<LeakRow> = leaks
+        .into_iter()
+        .map(|((l, wait_reason), count)| LeakRow {
+            function: l.function,
+            file: l.file,
+            line: l.line,
+            wait_reason,
+            count,
+        })
+        .collect();
+    leaked.sort_by(|a, b| b.count.cmp(&a.count)); // stable: ties stay in location order
+
+    let th = &model.threads;
+    let per_thread = th
+        .all
+        .iter()
+        .map(|t| ThreadRow {
+            tid: t.tid,
+            m_id: t.m_id,
+            origin: t.origin.name().to_string(),
+            exited: t.exit_ns.is_some(),
+            on_cpu_ns: t.on_cpu_ns,
+            off_cpu_ns: t.off_cpu_ns,
+            involuntary_switches: t.involuntary_switches,
+            voluntary_switches: t.voluntary_switches,
+            wakeups: t.wakeups,
+            goid_at_end: if t.exit_ns.is_none() {
+                gs.running_on(t.tid)
+            } else {
+                None
+            },
+        })
+        .collect();
+
+    let counts = inputs.counts;
+    let by_kind = EventKind::NAMES
+        .iter()
+        .zip(counts.by_kind.iter())
+        .map(|(name, n)| (name.to_string(), *n))
+        .collect();
+    let by_reason = LossReason::ALL
+        .iter()
+        .map(|r| (r.name().to_string(), counts.drops.get(r).copied().unwrap_or(0)))
+        .collect();
+    let anomalies: BTreeMap<String, u64> = model
+        .anomalies
+        .iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+
+    Report {
+        version: REPORT_VERSION,
+        go_version: meta.go_version.clone(),
+        start_ns: inputs.start_ns,
+        duration_ns: inputs.end_ns.saturating_sub(inputs.start_ns),
+        goroutines: GoroutineReport {
+            created: gs.created,
+            exited: gs.exited,
+            live_at_end: live.len() as u64,
+            preexisting: gs.preexisting,
+            closed_by_goid_reuse: gs.closed_by_goid_reuse,
+            by_creation_site,
+            leaked,
+            live: live_rows,
+        },
+        sched_latency: gs.latency.summary(),
+        threads: ThreadReport {
+            created: th.created,
+            exited: th.exited,
+            preexisting: th.preexisting,
+            max_live: th.max_live(inputs.end_ns),
+            live_at_end: th.live_at_end(),
+            m_started: th.m_started,
+            m_exited: th.m_exited,
+            per_thread,
+        },
+        events: EventReport {
+            total: counts.total,
+            late_events: inputs.late_events,
+            by_kind,
+        },
+        drops: DropReport {
+            total: counts.drops_total(),
+            by_reason,
+        },
+        anomalies: AnomalyReport {
+            total: anomalies.values().sum(),
+            by_kind: anomalies,
+        },
+    }
+}

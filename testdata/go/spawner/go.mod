@@ -1,0 +1,3 @@
+module goroscope.test/spawner
+
+go 1.19
