@@ -138,7 +138,13 @@ mod tests {
         assert_eq!(s.count, 100);
         // Buckets 1,2,4,...,128: (64,128] holds 65..=100.
         assert_eq!(s.histogram.first(), Some(&Bucket { le_ns: 1, count: 1 }));
-        assert_eq!(s.histogram.last(), Some(&Bucket { le_ns: 128, count: 36 }));
+        assert_eq!(
+            s.histogram.last(),
+            Some(&Bucket {
+                le_ns: 128,
+                count: 36
+            })
+        );
         assert_eq!(s.histogram.iter().map(|b| b.count).sum::<u64>(), 100);
     }
 

@@ -16,6 +16,8 @@ pub mod state;
 mod summarize;
 mod text;
 
+#[cfg(test)]
+mod tests;
 #[cfg(any(test, feature = "testutil"))]
 pub mod testutil;
 

@@ -133,13 +133,13 @@ mod tests {
     fn sorts_within_window_and_counts_late() {
         let mut r = Reorderer::new(100);
         let mut out = Vec::new();
-        for (ts, cpu) in [(10, 0), (50, 0), (30, 1), (140, 0), (20, 1), (200, 1)] {
+        for (ts, cpu) in [(10, 0), (50, 0), (30, 1), (120, 0), (20, 1), (200, 1)] {
             assert!(r.push(ev(ts, cpu)));
             drain(&mut r, &mut out);
         }
-        // 200 arrived: everything up to 100 is released.
+        // 120 released 10 (watermark 20), so 20 was still in time; 200 released up to 100.
         assert_eq!(out, vec![10, 20, 30, 50]);
-        // 60 is older than the released 50? No: still in order, accepted.
+        // 60 is newer than the last released event (50): still in order, accepted.
         assert!(r.push(ev(60, 0)));
         // 40 is older than the last released (60 once drained) -> late.
         drain(&mut r, &mut out);
@@ -149,7 +149,7 @@ mod tests {
         while let Some(e) = r.pop_any() {
             out.push(e.ts_ns);
         }
-        assert_eq!(out, vec![10, 20, 30, 50, 60, 140, 200]);
+        assert_eq!(out, vec![10, 20, 30, 50, 60, 120, 200]);
         assert_eq!(r.pending(), 0);
     }
 

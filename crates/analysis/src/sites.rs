@@ -37,13 +37,15 @@ impl SiteKey {
     /// an empty file and line 0, so distinct unknown sites stay distinct.
     pub fn locate(self, symbolizer: &dyn Symbolizer) -> Location {
         match self {
-            SiteKey::Pc(pc) => symbolizer
-                .resolve(pc.saturating_sub(1))
-                .unwrap_or_else(|| Location {
-                    function: format!("{pc:#x}"),
-                    file: String::new(),
-                    line: 0,
-                }),
+            SiteKey::Pc(pc) => {
+                symbolizer
+                    .resolve(pc.saturating_sub(1))
+                    .unwrap_or_else(|| Location {
+                        function: format!("{pc:#x}"),
+                        file: String::new(),
+                        line: 0,
+                    })
+            }
             SiteKey::UnknownPc => placeholder(UNKNOWN_FUNCTION),
             SiteKey::Preexisting => placeholder(PREEXISTING_FUNCTION),
         }
@@ -80,13 +82,17 @@ mod tests {
         };
         let mut s = TableSymbolizer::new();
         // The call ends at 0x1005 (line 10); 0x1005 starts the next line.
-        s.add_range(0x1000, 0x1005, at(10)).add_range(0x1005, 0x1010, at(11));
+        s.add_range(0x1000, 0x1005, at(10))
+            .add_range(0x1005, 0x1010, at(11));
         assert_eq!(SiteKey::from_creation_pc(0x1005).locate(&s), at(10));
         assert_eq!(
             SiteKey::from_creation_pc(0x9999).locate(&s).function,
             "0x9999"
         );
         assert_eq!(SiteKey::from_creation_pc(0), SiteKey::UnknownPc);
-        assert_eq!(SiteKey::Preexisting.locate(&s).function, PREEXISTING_FUNCTION);
+        assert_eq!(
+            SiteKey::Preexisting.locate(&s).function,
+            PREEXISTING_FUNCTION
+        );
     }
 }

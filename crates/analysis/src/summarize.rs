@@ -95,7 +95,7 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
             count,
         })
         .collect();
-    leaked.sort_by(|a, b| b.count.cmp(&a.count)); // stable: ties stay in location order
+    leaked.sort_by_key(|l| std::cmp::Reverse(l.count)); // stable: ties stay in location order
 
     let th = &model.threads;
     let per_thread = th
@@ -127,7 +127,12 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
         .collect();
     let by_reason = LossReason::ALL
         .iter()
-        .map(|r| (r.name().to_string(), counts.drops.get(r).copied().unwrap_or(0)))
+        .map(|r| {
+            (
+                r.name().to_string(),
+                counts.drops.get(r).copied().unwrap_or(0),
+            )
+        })
         .collect();
     let anomalies: BTreeMap<String, u64> = model
         .anomalies

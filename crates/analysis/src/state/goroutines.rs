@@ -168,7 +168,9 @@ impl Goroutines {
             anomalies.note(anomalies::GOID_REUSED);
             self.closed_by_goid_reuse += 1;
             self.forget_thread(goid, &old);
-            self.count_site(old.site, |c| c.created += u64::from(old.site != SiteKey::Preexisting));
+            self.count_site(old.site, |c| {
+                c.created += u64::from(old.site != SiteKey::Preexisting)
+            });
         } else if self.exited_goids.remove(&goid) {
             anomalies.note(anomalies::GOID_REUSED);
         }
@@ -240,7 +242,12 @@ impl Goroutines {
     /// The live goroutine `goid` (taken out of the map: callers put it back with `set_state`
     /// or `put`), creating it as preexisting in state `before` if unknown. `None` for goid 0
     /// and exited goids.
-    fn touch(&mut self, goid: u64, before: GoState, anomalies: &mut Anomalies) -> Option<Goroutine> {
+    fn touch(
+        &mut self,
+        goid: u64,
+        before: GoState,
+        anomalies: &mut Anomalies,
+    ) -> Option<Goroutine> {
         if goid == 0 {
             return None;
         }

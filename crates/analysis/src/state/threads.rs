@@ -111,7 +111,11 @@ impl Threads {
                 }
             }
             EventKind::Wakeup { target_tid, .. } => {
-                if let Some(t) = self.by_tid.get(&target_tid).and_then(|&i| self.all.get_mut(i)) {
+                if let Some(t) = self
+                    .by_tid
+                    .get(&target_tid)
+                    .and_then(|&i| self.all.get_mut(i))
+                {
                     if t.exit_ns.is_none() {
                         t.wakeups += 1;
                     }
@@ -174,13 +178,25 @@ impl Threads {
     /// Index of the thread `tid` names now: the latest one with that tid, or a new one if the
     /// tid is unknown (preexisting) or its thread is over (reappeared). `final_switch_out`
     /// lets an exited thread that is still on CPU take its last switch-out.
-    fn lookup(&mut self, ts: u64, tid: u32, final_switch_out: bool, anomalies: &mut Anomalies) -> usize {
+    fn lookup(
+        &mut self,
+        ts: u64,
+        tid: u32,
+        final_switch_out: bool,
+        anomalies: &mut Anomalies,
+    ) -> usize {
         match self.by_tid.get(&tid).copied() {
             Some(i) => {
                 let Some(t) = self.all.get(i) else {
-                    return self.add(tid, ThreadOrigin::Preexisting, self.trace_start, Cpu::Unknown);
+                    return self.add(
+                        tid,
+                        ThreadOrigin::Preexisting,
+                        self.trace_start,
+                        Cpu::Unknown,
+                    );
                 };
-                let over = t.exit_ns.is_some() && !(final_switch_out && matches!(t.cpu, Cpu::On(_)));
+                let over =
+                    t.exit_ns.is_some() && !(final_switch_out && matches!(t.cpu, Cpu::On(_)));
                 if over {
                     anomalies.note(anomalies::THREAD_REAPPEARED_WITHOUT_FORK);
                     self.add(tid, ThreadOrigin::Reappeared, ts, Cpu::Unknown)
@@ -190,7 +206,12 @@ impl Threads {
             }
             None => {
                 self.preexisting += 1;
-                self.add(tid, ThreadOrigin::Preexisting, self.trace_start, Cpu::Unknown)
+                self.add(
+                    tid,
+                    ThreadOrigin::Preexisting,
+                    self.trace_start,
+                    Cpu::Unknown,
+                )
             }
         }
     }
@@ -269,7 +290,11 @@ impl Threads {
             Cpu::Unknown => t.on_cpu_ns += ts.saturating_sub(t.start_ns),
             Cpu::Off(_) | Cpu::Gone => anomalies.note(anomalies::SWITCH_OUT_WHILE_OFF_CPU),
         }
-        t.cpu = if t.exit_ns.is_some() { Cpu::Gone } else { Cpu::Off(ts) };
+        t.cpu = if t.exit_ns.is_some() {
+            Cpu::Gone
+        } else {
+            Cpu::Off(ts)
+        };
     }
 
     fn switch_in(&mut self, ts: u64, tid: u32, anomalies: &mut Anomalies) {

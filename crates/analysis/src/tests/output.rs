@@ -1,0 +1,126 @@
+//! The JSON shape documented in docs/report-schema.md, and the text report.
+
+use goroscope_events::LossReason;
+
+use super::run;
+use crate::testutil::{g, location, meta, wait, StreamBuilder};
+use crate::{render_text, REPORT_VERSION};
+
+fn sample() -> crate::Report {
+    let mut s = StreamBuilder::new();
+    s.on(0, 100).m_start(0);
+    for i in 0..3 {
+        s.goroutine_lifetime(10 + i, 0x3000, 2_000, 1_000);
+    }
+    s.go_create(20, 1, 0x4000)
+        .advance(500)
+        .go_start(20, 0, 0)
+        .go_park(20, wait::CHAN_RECEIVE);
+    s.go_status(20, g::RUNNING, g::WAITING);
+    s.advance(100)
+        .switch(100, 101, 1)
+        .lost(LossReason::RingBufferFull, 4);
+    run(
+        s.build(),
+        &meta(&[
+            (0x3000, location("main.worker", 12)),
+            (0x4000, location("main.leak", 30)),
+        ]),
+    )
+}
+
+#[test]
+fn json_has_every_documented_field() {
+    let json = serde_json::to_value(sample()).unwrap();
+    assert_eq!(json["version"], REPORT_VERSION);
+    assert_eq!(json["go_version"], "go1.22.10");
+    let paths = [
+        "/start_ns",
+        "/duration_ns",
+        "/goroutines/created",
+        "/goroutines/exited",
+        "/goroutines/live_at_end",
+        "/goroutines/preexisting",
+        "/goroutines/closed_by_goid_reuse",
+        "/goroutines/by_creation_site/0/function",
+        "/goroutines/by_creation_site/0/file",
+        "/goroutines/by_creation_site/0/line",
+        "/goroutines/by_creation_site/0/created",
+        "/goroutines/by_creation_site/0/exited",
+        "/goroutines/by_creation_site/0/live_at_end",
+        "/goroutines/leaked/0/function",
+        "/goroutines/leaked/0/file",
+        "/goroutines/leaked/0/line",
+        "/goroutines/leaked/0/wait_reason",
+        "/goroutines/leaked/0/count",
+        "/goroutines/live/0/goid",
+        "/goroutines/live/0/state",
+        "/goroutines/live/0/wait_reason",
+        "/goroutines/live/0/function",
+        "/goroutines/live/0/file",
+        "/goroutines/live/0/line",
+        "/goroutines/live/0/preexisting",
+        "/sched_latency/count",
+        "/sched_latency/p50_ns",
+        "/sched_latency/p90_ns",
+        "/sched_latency/p99_ns",
+        "/sched_latency/max_ns",
+        "/sched_latency/histogram/0/le_ns",
+        "/sched_latency/histogram/0/count",
+        "/threads/created",
+        "/threads/exited",
+        "/threads/preexisting",
+        "/threads/max_live",
+        "/threads/live_at_end",
+        "/threads/m_started",
+        "/threads/m_exited",
+        "/threads/per_thread/0/tid",
+        "/threads/per_thread/0/m_id",
+        "/threads/per_thread/0/origin",
+        "/threads/per_thread/0/exited",
+        "/threads/per_thread/0/on_cpu_ns",
+        "/threads/per_thread/0/off_cpu_ns",
+        "/threads/per_thread/0/involuntary_switches",
+        "/threads/per_thread/0/voluntary_switches",
+        "/threads/per_thread/0/wakeups",
+        "/threads/per_thread/0/goid_at_end",
+        "/events/total",
+        "/events/late_events",
+        "/events/by_kind/go_create",
+        "/events/by_kind/lost",
+        "/drops/total",
+        "/drops/by_reason/ring_buffer_full",
+        "/anomalies/total",
+        "/anomalies/by_kind",
+    ];
+    for path in paths {
+        assert!(json.pointer(path).is_some(), "missing {path} in {json:#}");
+    }
+    // Round trip: the schema types read back what they wrote.
+    let back: crate::Report = serde_json::from_value(json).unwrap();
+    assert_eq!(back, sample());
+}
+
+#[test]
+fn text_leads_with_the_numbers_that_matter() {
+    let text = render_text(&sample());
+    let head: Vec<&str> = text.lines().take(8).collect();
+    let head = head.join("\n");
+    assert!(head.starts_with("goroscope report: go1.22.10,"), "{text}");
+    assert!(
+        head.contains("4 created, 3 exited, 1 live at end"),
+        "{text}"
+    );
+    assert!(head.contains("p50 2.00 µs"), "{text}");
+    assert!(head.contains("4 events lost"), "{text}");
+    assert!(text.contains("main.worker (/src/app/main.go:12)"), "{text}");
+    assert!(text.contains("chan receive"), "{text}");
+    assert!(text.contains("ON-CPU"), "{text}");
+}
+
+#[test]
+#[ignore = "prints the sample report for eyeballing"]
+fn print_sample() {
+    println!("{}", render_text(&sample()));
+    println!("{}", serde_json::to_string_pretty(&sample()).unwrap());
+}

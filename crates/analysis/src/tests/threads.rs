@@ -1,0 +1,155 @@
+//! Threads: lifetimes, tid reuse, on/off-CPU accounting, M ↔ tid.
+
+use super::{run, run_with};
+use crate::testutil::{meta, StreamBuilder};
+use crate::{Options, ThreadRow};
+
+fn rows(r: &crate::Report, tid: u32) -> Vec<&ThreadRow> {
+    r.threads
+        .per_thread
+        .iter()
+        .filter(|t| t.tid == tid)
+        .collect()
+}
+
+#[test]
+fn on_and_off_cpu_time_from_known_switches() {
+    // Trace from t=1000 to t=10000 (explicit bounds, as a recording header gives them).
+    let options = Options {
+        start_ns: Some(1_000),
+        end_ns: Some(10_000),
+        ..Options::default()
+    };
+    let mut s = StreamBuilder::new();
+    // Thread 50 (preexisting) is switched out at 2000: it was on CPU since the start.
+    // In again at 2500, preempted at 4000, in at 7000, on CPU until the end.
+    s.at(2_000).switch(50, 51, 1); // 51 (preexisting) goes on CPU: off since the start
+    s.at(2_500).switch(51, 50, 1);
+    s.at(4_000).switch_flags(50, 0, 0, true, false); // to idle (not ours): involuntary
+    s.at(7_000).switch_flags(0, 50, 0, false, true);
+    let r = run_with(s.build(), &meta(&[]), options);
+
+    assert_eq!(r.duration_ns, 9_000);
+    let t50 = rows(&r, 50)[0];
+    // on: 1000..2000, 2500..4000, 7000..10000 = 1000 + 1500 + 3000
+    assert_eq!((t50.on_cpu_ns, t50.off_cpu_ns), (5_500, 500 + 3_000));
+    assert_eq!((t50.involuntary_switches, t50.voluntary_switches), (1, 1));
+    let t51 = rows(&r, 51)[0];
+    // off 1000..2000, on 2000..2500, off 2500..10000
+    assert_eq!((t51.on_cpu_ns, t51.off_cpu_ns), (500, 1_000 + 7_500));
+    assert_eq!((t51.involuntary_switches, t51.voluntary_switches), (0, 1));
+    assert!(
+        rows(&r, 0).is_empty(),
+        "the idle task is not a thread of the target"
+    );
+    assert_eq!(
+        (r.threads.preexisting, r.threads.created, r.threads.max_live),
+        (2, 0, 2)
+    );
+    assert_eq!(r.anomalies.total, 0, "{:?}", r.anomalies);
+}
+
+#[test]
+fn a_runtime_event_proves_a_thread_is_on_cpu() {
+    let options = Options {
+        start_ns: Some(0),
+        end_ns: Some(1_000),
+        ..Options::default()
+    };
+    let mut s = StreamBuilder::new();
+    s.on(0, 60).at(100).m_start(3).at(400).switch(60, 61, 1);
+    let r = run_with(s.build(), &meta(&[]), options);
+    let t60 = rows(&r, 60)[0];
+    assert_eq!(
+        (t60.on_cpu_ns, t60.off_cpu_ns, t60.m_id),
+        (400, 600, Some(3))
+    );
+}
+
+#[test]
+fn tid_reuse_makes_a_new_thread() {
+    let mut s = StreamBuilder::new();
+    s.on(0, 100).at(1_000).m_start(0);
+    // 100 forks 200; 200 runs, exits, is switched out for the last time.
+    s.at(2_000).thread_fork(200);
+    s.at(2_100).switch(100, 200, 1);
+    s.on(0, 200)
+        .at(2_200)
+        .m_start(4)
+        .at(2_300)
+        .m_exit(4)
+        .at(2_400)
+        .thread_exit();
+    s.at(2_500).switch(200, 100, 0x80); // TASK_DEAD
+                                        // The kernel hands tid 200 to a new thread.
+    s.on(0, 100).at(3_000).thread_fork(200);
+    s.at(3_100).switch(100, 200, 0);
+    s.on(0, 200).at(3_200).m_start(5);
+    let r = run(s.build(), &meta(&[]));
+
+    let t200 = rows(&r, 200);
+    assert_eq!(t200.len(), 2, "{:?}", r.threads.per_thread);
+    assert_eq!(
+        (t200[0].exited, t200[0].m_id, t200[0].origin.as_str()),
+        (true, Some(4), "forked")
+    );
+    // First life: off 2000..2100 (forked, not yet running), on 2100..2500 (incl. after exit).
+    assert_eq!((t200[0].on_cpu_ns, t200[0].off_cpu_ns), (400, 100));
+    assert_eq!(
+        (t200[0].voluntary_switches, t200[0].involuntary_switches),
+        (1, 0)
+    );
+    assert_eq!(
+        (t200[1].exited, t200[1].m_id, t200[1].origin.as_str()),
+        (false, Some(5), "forked")
+    );
+    // Second life: off 3000..3100, on 3100..3200 (the last event).
+    assert_eq!((t200[1].on_cpu_ns, t200[1].off_cpu_ns), (100, 100));
+    let th = &r.threads;
+    assert_eq!(
+        (th.created, th.exited, th.preexisting, th.live_at_end),
+        (2, 1, 1, 2)
+    );
+    assert_eq!(th.max_live, 2);
+    assert_eq!((th.m_started, th.m_exited), (3, 1));
+    assert_eq!(r.anomalies.total, 0, "{:?}", r.anomalies);
+}
+
+#[test]
+fn tid_reappearing_without_fork_is_a_new_thread() {
+    let mut s = StreamBuilder::new();
+    s.on(0, 300).at(1_000).m_start(1).at(1_100).thread_exit();
+    s.at(1_200).switch_flags(300, 0, 0x80, true, false);
+    s.at(5_000).m_start(2); // tid 300 again, its fork lost
+    let r = run(s.build(), &meta(&[]));
+    let t300 = rows(&r, 300);
+    assert_eq!(t300.len(), 2);
+    assert_eq!(t300[1].origin, "reappeared");
+    assert_eq!(
+        r.anomalies.by_kind.get("thread_reappeared_without_fork"),
+        Some(&1)
+    );
+    // Lives 1000..1100 and 5000..5000 do not overlap.
+    assert_eq!(r.threads.max_live, 1);
+}
+
+#[test]
+fn max_live_counts_preexisting_threads_from_the_start() {
+    let mut s = StreamBuilder::new();
+    // 10 forks 11 and 11 exits, all before preexisting thread 12 is first seen.
+    s.on(0, 10).at(1_000).thread_fork(11);
+    s.on(1, 11).at(1_500).thread_exit();
+    s.on(0, 12).at(5_000).m_start(2);
+    let r = run(s.build(), &meta(&[]));
+    // At 1000..1500: 10, 11 and 12 (alive since the start) were alive together.
+    assert_eq!(r.threads.max_live, 3);
+}
+
+#[test]
+fn wakeups_are_counted_for_known_threads_only() {
+    let mut s = StreamBuilder::new();
+    s.on(0, 70).m_start(0).wakeup(71).wakeup(70).wakeup(70);
+    let r = run(s.build(), &meta(&[]));
+    assert_eq!(rows(&r, 70)[0].wakeups, 2);
+    assert!(rows(&r, 71).is_empty());
+}
