@@ -28,6 +28,66 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Check that this machine can run goroscope's BPF programs: loads and attaches a small probe.
     Selftest,
+    /// Record what a Go program's goroutines, threads and the kernel scheduler do, into a file:
+    /// attach to a running process (-p PID) or start one (-- CMD ARGS...) with every probe in
+    /// place before its first instruction.
+    Record(RecordArgs),
+    /// Analyse a recording: goroutines by creation site, scheduling latency, threads, losses.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["pid", "command"])))]
+pub struct RecordArgs {
+    /// Attach to this running Go process.
+    #[arg(short, long)]
+    pub pid: Option<u32>,
+    /// Where to write the recording.
+    #[arg(short, long, default_value = "goroscope.rec")]
+    pub output: PathBuf,
+    /// Stop after this long (e.g. 10s, 500ms, 2m; a bare number is seconds). Default: until
+    /// Ctrl-C, SIGTERM or the program exits.
+    #[arg(short, long, value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// The program to start and record, with its arguments (after `--`).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The recording to analyse.
+    #[arg(default_value = "goroscope.rec")]
+    pub file: PathBuf,
+    /// Print JSON (schema: docs/report-schema.md) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// "10s", "500ms", "2m", "1h", "1.5s" or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 10s, 500ms or 2m"))?;
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "us" => 1e-6,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {text:?} (use ms, s, m or h)"
+            ))
+        }
+    };
+    std::time::Duration::try_from_secs_f64(value * scale)
+        .map_err(|_| format!("{text:?} is not a valid duration"))
 }
 
 #[derive(Debug, Args)]

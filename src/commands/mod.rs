@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
 mod inspect;
+mod record;
+mod report;
 mod selftest;
 
 use crate::cli::Command;
@@ -9,5 +11,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Selftest => selftest::run(),
+        Command::Record(args) => record::run(&args),
+        Command::Report(args) => report::run(&args),
     }
 }

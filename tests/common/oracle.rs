@@ -50,7 +50,7 @@ impl Oracle {
 
 /// Runs the oracle on `bin`, asking for DWARF offsets of `structs` (struct → field paths).
 pub fn run_oracle(bin: &Path, structs: &BTreeMap<String, Vec<String>>) -> Oracle {
-    let oracle = super::oracle_output("oracle");
+    let oracle = testsupport::oracle_output("oracle");
     let mut cmd = Command::new(&oracle);
     for (name, fields) in structs {
         if !fields.is_empty() {
@@ -58,35 +58,15 @@ pub fn run_oracle(bin: &Path, structs: &BTreeMap<String, Vec<String>>) -> Oracle
                 .arg(format!("{name}={}", fields.join(",")));
         }
     }
-    let out = cmd.arg(bin).output().expect("running the oracle");
-    assert!(
-        out.status.success(),
-        "oracle failed on {}: {}",
-        bin.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("oracle JSON")
+    cmd.arg(bin);
+    serde_json::from_str(&testsupport::run(cmd)).expect("oracle JSON")
 }
 
 /// `go <args>` with the fixture's own toolchain, offline.
 fn go_tool(fx: &Fixture, args: &[&str]) -> String {
-    let root = super::workspace_root();
-    let out = Command::new(fx.go())
-        .args(args)
-        .env("GOTOOLCHAIN", "local")
-        .env("GOPROXY", "off")
-        .env("GOENV", "off")
-        .env("GOCACHE", root.join("target/go-cache"))
-        .env("GOPATH", root.join("target/go-path"))
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", fx.go().display()));
-    assert!(
-        out.status.success(),
-        "go {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let mut c = testsupport::go_command(&fx.go());
+    c.args(args);
+    testsupport::run(c)
 }
 
 /// `go tool nm`: text symbol name → address (ABI0 assembly symbols keep their ".abi0" suffix).

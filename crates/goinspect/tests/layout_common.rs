@@ -1,54 +1,33 @@
-//! Shared helpers of the layout tests (included by `#[path]` from layout_*.rs): where fixtures
-//! and toolchains are, which Go versions to test, and the independent readers the tests compare
-//! against — `testdata/go/dwarfdump` (Go's debug/dwarf) and each toolchain's own runtime source.
+//! Shared helpers of the layout tests (included by `#[path]` from layout_*.rs): which Go versions
+//! to test (paths, fixtures and toolchains come from the `testsupport` crate), and the
+//! independent readers the tests compare against — `testdata/go/dwarfdump` (Go's debug/dwarf)
+//! and each toolchain's own runtime source.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use serde::Deserialize;
+use testsupport::{all_go_versions, goroot, selected_go_versions};
 
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-pub fn fixtures_dir() -> PathBuf {
-    std::env::var_os("GOROSCOPE_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/fixtures"))
-}
-
-fn go_versions_sh(script: &str, selection: Option<&str>) -> String {
-    let mut cmd = Command::new("bash");
-    cmd.arg("-c")
-        .arg(format!(". scripts/go-versions.sh && {script}"))
-        .current_dir(workspace_root());
-    if let Some(sel) = selection {
-        cmd.env("GOROSCOPE_GO_VERSIONS", sel);
-    }
-    let out = cmd.output().expect("bash runs scripts/go-versions.sh");
-    assert!(out.status.success(), "scripts/go-versions.sh failed");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
+pub use testsupport::fixture_path;
 
 /// Versions to test ("1.27.3"): those selected by GOROSCOPE_GO_VERSIONS (default: CI's subset),
 /// which must have fixtures, plus every other version whose fixture happens to be built.
 pub fn versions() -> Vec<String> {
-    let selected = go_versions_sh("goroscope_selected_go_versions", None);
-    let all = go_versions_sh("goroscope_selected_go_versions", Some("all"));
+    let selected = selected_go_versions();
     let mut out = Vec::new();
-    for v in all.split_whitespace() {
-        let must = selected.split_whitespace().any(|s| s == v);
-        let present = fixture_path(v, "normal").exists();
+    for v in all_go_versions() {
+        let must = selected.contains(&v);
+        let present = fixture_path(&v, "normal").exists();
         assert!(
             present || !must,
             "fixture for go{v} missing at {}: run scripts/build-fixtures.sh",
-            fixture_path(v, "normal").display()
+            fixture_path(&v, "normal").display()
         );
         if present {
-            out.push(v.to_string());
+            out.push(v);
         }
     }
     assert!(
@@ -58,27 +37,13 @@ pub fn versions() -> Vec<String> {
     out
 }
 
-pub fn fixture_path(version: &str, variant: &str) -> PathBuf {
-    fixtures_dir().join(format!("go{version}/inspectee/{variant}"))
-}
-
 pub fn fixture(version: &str, variant: &str) -> Vec<u8> {
-    let p = fixture_path(version, variant);
-    std::fs::read(&p).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run scripts/build-fixtures.sh (GOROSCOPE_GO_VERSIONS=all for every version)",
-            p.display()
-        )
-    })
+    testsupport::fixture(version, variant).bytes()
 }
 
 /// "1.27.3" → "1.27".
 pub fn minor(version: &str) -> String {
     version.split('.').take(2).collect::<Vec<_>>().join(".")
-}
-
-pub fn goroot(version: &str) -> PathBuf {
-    PathBuf::from(go_versions_sh(&format!("goroscope_goroot {version}"), None))
 }
 
 /// What testdata/go/dwarfdump prints.
@@ -96,35 +61,17 @@ pub struct DumpStruct {
     pub members: BTreeMap<String, u64>,
 }
 
-/// Builds testdata/go/dwarfdump once with the newest toolchain (its debug/dwarf reads DWARF 4
+/// testdata/go/dwarfdump, built once with the newest toolchain (its debug/dwarf reads DWARF 4
 /// and 5, compressed or not).
-fn dwarfdump_binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let newest = go_versions_sh("goroscope_selected_go_versions", Some("all"))
-            .split_whitespace()
-            .last()
-            .unwrap()
-            .to_string();
-        let go = goroot(&newest).join("bin/go");
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dwarfdump");
-        let root = workspace_root();
-        let status = Command::new(&go)
-            .args(["build", "-o"])
-            .arg(&out)
-            .arg(".")
-            .current_dir(root.join("testdata/go/dwarfdump"))
-            .env("GOTOOLCHAIN", "local")
-            .env("GOPROXY", "off")
-            .env("GOFLAGS", "-mod=mod")
-            .env("GOWORK", "off")
-            .env("GOCACHE", root.join("target/go-cache"))
-            .env("GOPATH", root.join("target/go-path"))
-            .status()
-            .unwrap_or_else(|e| panic!("{}: {e}; run scripts/install-deps.sh", go.display()));
-        assert!(status.success(), "building testdata/go/dwarfdump failed");
-        out
-    })
+fn dwarfdump_binary() -> PathBuf {
+    let newest = all_go_versions()
+        .pop()
+        .expect("scripts/go-versions.sh lists versions");
+    testsupport::build_go_helper(
+        &newest,
+        &testsupport::workspace_root().join("testdata/go/dwarfdump"),
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("dwarfdump"),
+    )
 }
 
 /// Runs dwarfdump on a binary, asking for the structs goroscope reads and `runtime.sched`.
@@ -135,14 +82,7 @@ pub fn dwarfdump(binary: &Path) -> Dump {
         cmd.args(["-s", s.name]);
     }
     cmd.args(["-v", "runtime.sched"]);
-    let out = cmd.output().expect("dwarfdump runs");
-    assert!(
-        out.status.success(),
-        "dwarfdump {}: {}",
-        binary.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("dwarfdump prints JSON")
+    serde_json::from_str(&testsupport::run(cmd)).expect("dwarfdump prints JSON")
 }
 
 /// All `.go` files of the toolchain's src/runtime, concatenated.

@@ -1,0 +1,51 @@
+//! The framing of a recording: magic, format version, and the chunk header (layout in
+//! docs/recording-format.md). Everything little-endian.
+
+/// First 8 bytes of every recording (PNG-style: a high byte and CR LF catch text-mode mangling).
+pub const MAGIC: [u8; 8] = *b"\x89GSREC\r\n";
+
+/// The format version this build writes and reads. Bump it (and the change log in
+/// docs/recording-format.md) on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Upper bound on a chunk's compressed and uncompressed payload, and on the header: a corrupt
+/// length must not make the reader allocate gigabytes.
+pub const MAX_CHUNK_BYTES: u32 = 64 << 20;
+
+/// Bytes of a chunk header: type u8, 3 reserved zero bytes, uncompressed length u32,
+/// compressed length u32, CRC-32 u32.
+pub const CHUNK_HEADER_BYTES: usize = 16;
+
+/// What a chunk holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkType {
+    /// Fixed-size binary events (`codec`).
+    Events = 1,
+    /// JSON array of [`crate::SymbolEntry`].
+    Symbols = 2,
+    /// JSON [`crate::StatsRecord`]: cumulative losses so far.
+    Stats = 3,
+    /// JSON [`crate::EndRecord`]: the recording ended normally.
+    End = 4,
+}
+
+impl ChunkType {
+    pub fn from_u8(raw: u8) -> Option<ChunkType> {
+        Some(match raw {
+            1 => ChunkType::Events,
+            2 => ChunkType::Symbols,
+            3 => ChunkType::Stats,
+            4 => ChunkType::End,
+            _ => return None,
+        })
+    }
+}
+
+/// The CRC-32 of a chunk: over its first 12 header bytes (type, reserved, lengths) and its
+/// compressed payload, so a damaged length is caught too.
+pub fn chunk_crc(head: &[u8], payload: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(head);
+    hasher.update(payload);
+    hasher.finalize()
+}

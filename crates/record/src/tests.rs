@@ -1,0 +1,334 @@
+//! Unit tests of the recording format: round trips, truncation at every offset, corruption.
+
+use std::io::Cursor;
+
+use goroscope_events::{Event, EventKind, EventSource, LossReason};
+
+use crate::*;
+
+fn ev(ts_ns: u64, kind: EventKind) -> Event {
+    Event {
+        ts_ns,
+        cpu: (ts_ns % 3) as u32,
+        tid: 1000 + (ts_ns % 5) as u32,
+        kind,
+    }
+}
+
+/// One event of every kind, with extreme values where the encoding could clip them.
+fn every_kind() -> Vec<Event> {
+    let kinds = vec![
+        EventKind::GoCreate {
+            goid: 7,
+            parent_goid: 1,
+            creation_pc: 0x4a_1234,
+            start_pc: u64::MAX,
+        },
+        EventKind::GoStatus {
+            goid: 7,
+            from: 0x1004,
+            to: u32::MAX,
+        },
+        EventKind::GoStart {
+            goid: 7,
+            p_id: -1,
+            m_id: i64::MIN,
+        },
+        EventKind::GoStart {
+            goid: 8,
+            p_id: i32::MAX,
+            m_id: 3,
+        },
+        EventKind::GoPark {
+            goid: 7,
+            wait_reason: 255,
+        },
+        EventKind::GoReady {
+            goid: 7,
+            by_goid: 0,
+        },
+        EventKind::GoYield {
+            goid: 7,
+            preempted: None,
+        },
+        EventKind::GoYield {
+            goid: 7,
+            preempted: Some(false),
+        },
+        EventKind::GoYield {
+            goid: 7,
+            preempted: Some(true),
+        },
+        EventKind::GoExit { goid: u64::MAX },
+        EventKind::MStart { m_id: -5 },
+        EventKind::MExit { m_id: i64::MAX },
+        EventKind::ThreadFork {
+            child_tid: u32::MAX,
+        },
+        EventKind::ThreadExit,
+        EventKind::Switch {
+            prev_tid: 1,
+            next_tid: 2,
+            prev_state: u64::MAX,
+            prev_in_target: true,
+            next_in_target: false,
+        },
+        EventKind::Switch {
+            prev_tid: 3,
+            next_tid: 4,
+            prev_state: 0,
+            prev_in_target: false,
+            next_in_target: true,
+        },
+        EventKind::Wakeup {
+            target_tid: 9,
+            waker_tid: 10,
+        },
+    ];
+    let mut events: Vec<Event> = kinds
+        .into_iter()
+        .enumerate()
+        .map(|(i, k)| ev(i as u64 * 10 + 1, k))
+        .collect();
+    for (i, reason) in LossReason::ALL.into_iter().enumerate() {
+        events.push(ev(
+            500 + i as u64,
+            EventKind::Lost {
+                reason,
+                count: u64::MAX - i as u64,
+            },
+        ));
+    }
+    events
+}
+
+fn header() -> Header {
+    Header {
+        goroscope_version: "0.1.0".into(),
+        target: Target {
+            path: "/bin/spawner".into(),
+            pid: 42,
+            mode: "launch".into(),
+            go_version: "go1.27.3".into(),
+            ..Default::default()
+        },
+        command_line: vec!["goroscope".into(), "record".into()],
+        clock: ClockBase {
+            monotonic_ns: 1,
+            realtime_ns: 2,
+        },
+        wait_reasons: [(14u8, "chan receive".to_string())].into_iter().collect(),
+    }
+}
+
+fn symbols() -> Vec<SymbolEntry> {
+    vec![SymbolEntry {
+        pc: 0x4a_1233,
+        function: "main.spawnAll".into(),
+        file: "/src/main.go".into(),
+        line: 88,
+    }]
+}
+
+/// A small complete file: header, symbols, events in two chunks, stats, end.
+fn small_file(events: &[Event]) -> Vec<u8> {
+    let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
+    w.write_symbols(&symbols()).unwrap();
+    let half = events.len() / 2;
+    w.write_events(&events[..half]).unwrap();
+    w.write_stats(&StatsRecord {
+        ts_ns: 5,
+        submitted: 3,
+        recorded: 3,
+        drops: [("ring_buffer_full".to_string(), 4)].into_iter().collect(),
+    })
+    .unwrap();
+    w.write_events(&events[half..]).unwrap();
+    w.write_end(&EndRecord {
+        ts_ns: 9,
+        reason: "target exited".into(),
+        target_exit: Some("exit status: 0".into()),
+        events: events.len() as u64,
+    })
+    .unwrap();
+    w.into_inner()
+}
+
+/// Reads every event (the loss events the reader adds at the end are filtered out).
+fn read_all(bytes: &[u8]) -> Result<(Vec<Event>, ReadSummary), Error> {
+    let mut r = Reader::new(Cursor::new(bytes))?;
+    let mut events = Vec::new();
+    while let Some(chunk) = r.next_chunk()? {
+        if let Chunk::Events(mut e) = chunk {
+            events.append(&mut e);
+        }
+    }
+    Ok((events, r.summary().clone()))
+}
+
+#[test]
+fn every_event_kind_round_trips() {
+    let events = every_kind();
+    let mut covered: Vec<usize> = events.iter().map(|e| e.kind.index()).collect();
+    covered.dedup();
+    assert_eq!(covered, (0..EventKind::NAMES.len()).collect::<Vec<_>>());
+    let mut raw = Vec::new();
+    encode_events(&events, &mut raw);
+    assert_eq!(raw.len(), events.len() * EVENT_SIZE);
+    let mut back = Vec::new();
+    decode_events(&raw, &mut back).unwrap();
+    assert_eq!(back, events);
+
+    let file = small_file(&events);
+    let (read, summary) = read_all(&file).unwrap();
+    assert_eq!(read, events);
+    assert!(!summary.truncated);
+    assert_eq!(summary.complete_chunks, 5);
+    assert_eq!(summary.end.as_ref().unwrap().reason, "target exited");
+    assert!(summary.warnings().is_empty());
+}
+
+#[test]
+fn reader_is_an_event_source_with_symbols_and_losses() {
+    let events = every_kind();
+    let file = small_file(&events);
+    let mut r = Reader::new(Cursor::new(&file)).unwrap();
+    assert_eq!(r.header(), &header());
+    let mut out = Vec::new();
+    while r.next_batch(&mut out).unwrap() {}
+    // The recorded events, then one Lost event per reason of the last stats chunk.
+    assert_eq!(&out[..events.len()], &events[..]);
+    assert_eq!(
+        out[events.len()..]
+            .iter()
+            .map(|e| e.kind.clone())
+            .collect::<Vec<_>>(),
+        vec![EventKind::Lost {
+            reason: LossReason::RingBufferFull,
+            count: 4
+        }]
+    );
+    let meta = r.meta();
+    assert_eq!(meta.go_version, "go1.27.3");
+    assert_eq!(meta.wait_reasons.describe(14), "chan receive");
+    let loc = meta.symbolizer.resolve(0x4a_1233).unwrap();
+    assert_eq!((loc.function.as_str(), loc.line), ("main.spawnAll", 88));
+}
+
+#[test]
+fn truncated_at_every_offset_reads_a_prefix() {
+    let events = every_kind();
+    let file = small_file(&events);
+    let header_end = MAGIC.len() + 12 + serde_json::to_vec(&header()).unwrap().len();
+    let mut last_chunks = 0;
+    for cut in 0..file.len() {
+        let part = &file[..cut];
+        match read_all(part) {
+            Ok((read, summary)) => {
+                assert!(cut >= header_end, "cut {cut}: header accepted");
+                assert_eq!(&read[..], &events[..read.len()], "cut {cut}: not a prefix");
+                assert!(summary.end.is_none(), "cut {cut}");
+                // Cut at a chunk boundary: not "truncated", but still no end chunk.
+                assert!(summary.complete_chunks >= last_chunks);
+                last_chunks = summary.complete_chunks;
+                assert!(!summary.warnings().is_empty(), "cut {cut}: no warning");
+            }
+            Err(e) => {
+                assert!(cut < header_end, "cut {cut}: {e}");
+                let msg = e.to_string();
+                assert!(
+                    msg.contains("truncated") || msg.contains("not a goroscope recording"),
+                    "cut {cut}: {msg}"
+                );
+            }
+        }
+    }
+    assert_eq!(last_chunks, 4);
+}
+
+#[test]
+fn a_truncated_file_is_a_finite_event_source() {
+    let events = every_kind();
+    let file = small_file(&events);
+    let cut = &file[..file.len() - 3]; // inside the end chunk
+    let mut r = Reader::new(Cursor::new(cut)).unwrap();
+    let mut out = Vec::new();
+    while r.next_batch(&mut out).unwrap() {}
+    assert_eq!(&out[..events.len()], &events[..]);
+    assert!(r.summary().truncated);
+    assert_eq!(r.summary().complete_chunks, 4);
+    assert!(r.summary().warnings()[0].starts_with("truncated after 4 complete chunks"));
+    assert!(!r.next_batch(&mut out).unwrap(), "stays exhausted");
+}
+
+#[test]
+fn flipped_bytes_give_an_error_or_a_prefix() {
+    let events = every_kind();
+    let file = small_file(&events);
+    for at in 0..file.len() {
+        for bit in [0x01u8, 0x80] {
+            let mut damaged = file.clone();
+            damaged[at] ^= bit;
+            if let Ok((read, _)) = read_all(&damaged) {
+                assert_eq!(&read[..], &events[..read.len()], "flip at {at}");
+            }
+        }
+    }
+}
+
+#[test]
+fn foreign_and_future_files_get_clear_errors() {
+    let err = |bytes: &[u8]| {
+        Reader::new(Cursor::new(bytes.to_vec()))
+            .err()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        err(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"),
+        "not a goroscope recording (bad magic)"
+    );
+    assert_eq!(err(b""), "not a goroscope recording (bad magic)");
+    let mut future = small_file(&every_kind());
+    future[8..12].copy_from_slice(&99u32.to_le_bytes());
+    assert!(err(&future).starts_with("unsupported format version 99"));
+
+    // A damaged payload byte in the first chunk: its checksum says so.
+    let mut file = small_file(&every_kind());
+    let first_chunk = MAGIC.len() + 12 + serde_json::to_vec(&header()).unwrap().len();
+    let last = file.len() - 1;
+    file[last] ^= 0xff;
+    let e = read_all(&file).unwrap_err().to_string();
+    assert_eq!(e, "chunk 4 checksum mismatch: the recording is corrupt");
+    let mut file = small_file(&every_kind());
+    file[first_chunk + 20] ^= 0xff;
+    let e = read_all(&file).unwrap_err().to_string();
+    assert_eq!(e, "chunk 0 checksum mismatch: the recording is corrupt");
+}
+
+#[test]
+fn threaded_writer_writes_everything_in_order() {
+    let dir = std::env::temp_dir().join(format!("goroscope-record-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("w.rec");
+    let events = every_kind();
+    let mut w = RecordingWriter::create(&path, &header()).unwrap();
+    w.symbols(symbols()).unwrap();
+    for e in &events {
+        w.events(vec![e.clone()]).unwrap();
+    }
+    let totals = w
+        .finish(EndRecord {
+            reason: "duration".into(),
+            events: events.len() as u64,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(totals.events, events.len() as u64);
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(totals.bytes, bytes.len() as u64);
+    let (read, summary) = read_all(&bytes).unwrap();
+    assert_eq!(read, events);
+    assert_eq!(summary.end.unwrap().reason, "duration");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,17 @@
+//! Test-only helpers shared by the goroscope test suites (root `tests/` and the crates' own
+//! `tests/`), so each suite does not carry its own copy: where the workspace and the Go fixtures
+//! are, which Go toolchains are tested and where they live, and how to run them offline.
+//!
+//! Fixtures come from `scripts/build-fixtures.sh` and live in `$GOROSCOPE_FIXTURES` or
+//! `<workspace>/target/fixtures`; the version list and toolchain locations come from
+//! `scripts/go-versions.sh`, the single source of truth the scripts use too.
+
+mod fixtures;
+mod paths;
+mod toolchains;
+
+pub use fixtures::{fixture, fixture_path, inspectee_fixtures, Fixture, VARIANTS};
+pub use paths::{fixtures_dir, oracle_output, workspace_root};
+pub use toolchains::{
+    all_go_versions, build_go_helper, go_binary, go_command, goroot, run, selected_go_versions,
+};
