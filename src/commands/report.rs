@@ -51,6 +51,9 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     } else {
         let mut s = describe_recording(&header, &summary);
         s.push_str(&goroscope_analysis::render_text(&report));
+        if !s.ends_with('\n') {
+            s.push('\n');
+        }
         s
     };
     std::io::stdout()

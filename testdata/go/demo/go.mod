@@ -1,0 +1,3 @@
+module goroscope.test/demo
+
+go 1.19

@@ -1,0 +1,3 @@
+module goroscope.test/latency
+
+go 1.19

@@ -1,0 +1,3 @@
+module goroscope.test/leaker
+
+go 1.19

@@ -1,0 +1,3 @@
+module goroscope.test/threads
+
+go 1.19

@@ -1,0 +1,188 @@
+//! `goroscope record` + `goroscope report --json` on threads, as root with real BPF, on the
+//! threads fixture (testdata/go/threads), oldest and newest Go of the matrix, normal and
+//! stripped, in launch mode: the fixture blocks T goroutines in read(2) on pipes at the same
+//! time (which forces the runtime to start extra Ms), checks through /proc/self/task/*/syscall
+//! that T threads really are blocked in those reads, releases them, and prints its ground truth
+//! (one JSON line): the most threads /proc/self/status showed, every tid /proc/self/task listed,
+//! and the T tids blocked at once. The report's thread table must account for all of them.
+
+mod bpf_support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bpf_support::{assert_unloaded, ids_in, require_root};
+
+const GOROSCOPE: &str = env!("CARGO_BIN_EXE_goroscope");
+
+fn fixtures_dir() -> PathBuf {
+    std::env::var_os("GOROSCOPE_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/fixtures"))
+}
+
+/// The threads build of the Go version starting with `minor` ("1.19", "1.27").
+fn threads_fixture(minor: &str, variant: &str) -> PathBuf {
+    let dir = std::fs::read_dir(fixtures_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("go{minor}.")))
+        });
+    match dir.map(|d| d.join("threads").join(variant)) {
+        Some(p) if p.is_file() => p,
+        _ => panic!(
+            "the threads fixture for Go {minor} ({variant}) is missing under {}: run \
+             GOROSCOPE_GO_VERSIONS=\"1.19 1.27\" scripts/build-fixtures.sh threads",
+            fixtures_dir().display()
+        ),
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/test-scratch")
+        .join(format!("record_threads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("creating scratch dir");
+    dir.join(name.replace('/', "-"))
+}
+
+/// The fixture's ground truth line.
+struct Truth {
+    pid: u64,
+    blockers: u64,
+    max_threads: u64,
+    tids: BTreeSet<u64>,
+    blocked_tids: BTreeSet<u64>,
+}
+
+fn parse_truth(stdout: &str) -> Truth {
+    let v: serde_json::Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("threads printed {stdout:?}: {e}"));
+    let set = |field: &str| -> BTreeSet<u64> {
+        v[field]
+            .as_array()
+            .expect(field)
+            .iter()
+            .map(|t| t.as_u64().expect("tid"))
+            .collect()
+    };
+    Truth {
+        pid: v["pid"].as_u64().expect("pid"),
+        blockers: v["blockers"].as_u64().expect("blockers"),
+        max_threads: v["max_threads"].as_u64().expect("max_threads"),
+        tids: set("tids"),
+        blocked_tids: set("blocked_tids"),
+    }
+}
+
+fn report_json(file: &Path) -> serde_json::Value {
+    let out = Command::new(GOROSCOPE)
+        .arg("report")
+        .arg(file)
+        .arg("--json")
+        .output()
+        .expect("running goroscope report");
+    assert!(
+        out.status.success(),
+        "goroscope report {} failed: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("report JSON")
+}
+
+#[test]
+fn threads_forced_by_blocking_syscalls_are_all_seen_created() {
+    require_root();
+    for minor in ["1.19", "1.27"] {
+        for variant in ["normal", "stripped"] {
+            let label = format!("go{minor}/threads/{variant}");
+            let file = scratch(&format!("{label}.rec"));
+            let out = Command::new(GOROSCOPE)
+                .args(["-v", "record", "-o"])
+                .arg(&file)
+                .arg("--")
+                .arg(threads_fixture(minor, variant))
+                .output()
+                .expect("running goroscope record");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{label}: record failed: {stderr}");
+            assert!(
+                stderr.contains("stopped: target exited (target exit status: 0)"),
+                "{label}: {stderr}"
+            );
+            let ids = ids_in(&stderr);
+            assert!(!ids.is_empty(), "{label}: no program ids in the log");
+            assert_unloaded(&ids);
+            // goroscope's stdout is the launched program's.
+            let truth = parse_truth(&String::from_utf8_lossy(&out.stdout));
+            assert_eq!(
+                truth.blocked_tids.len() as u64,
+                truth.blockers,
+                "{label}: the fixture's blocked threads"
+            );
+            assert!(truth.blocked_tids.is_subset(&truth.tids), "{label}");
+            let json = report_json(&file);
+            assert_eq!(json["drops"]["total"], 0, "{label}: drops");
+            let threads = &json["threads"];
+            let rows = threads["per_thread"].as_array().expect("per_thread");
+            // The first life of each tid (`reappeared` rows are later lives).
+            let first_life = |tid: u64| {
+                rows.iter()
+                    .find(|r| r["tid"] == tid && r["origin"] != "reappeared")
+                    .unwrap_or_else(|| panic!("{label}: tid {tid} not in per_thread: {rows:#?}"))
+            };
+
+            // Launch mode has the probes in place before the program's first instruction, so
+            // the kernel's view must be complete: the main thread (tid = pid) is the one thread
+            // that existed before (goroscope forked it, as another process), and every other
+            // thread /proc/self/task ever listed was seen being forked in the trace.
+            assert_eq!(first_life(truth.pid)["origin"], "preexisting", "{label}");
+            assert_eq!(threads["preexisting"], 1, "{label}: {threads:#?}");
+            for &tid in truth.tids.iter().filter(|&&t| t != truth.pid) {
+                assert_eq!(first_life(tid)["origin"], "forked", "{label}: tid {tid}");
+            }
+            // `created` counts forks in the trace; it may exceed the fixture's count only by
+            // threads the runtime started after the fixture's last look at /proc (between its
+            // final sample and exit), never fall below it.
+            let created = threads["created"].as_u64().expect("created");
+            assert!(
+                created + 1 >= truth.tids.len() as u64,
+                "{label}: created {created} + the main thread < {} tids the fixture saw",
+                truth.tids.len()
+            );
+            // The fixture saw `max_threads` threads alive at one moment: the report's lifetimes
+            // must overlap at least that much.
+            let max_live = threads["max_live"].as_u64().expect("max_live");
+            assert!(
+                max_live >= truth.max_threads,
+                "{label}: max_live {max_live} < the fixture's Threads: {}",
+                truth.max_threads
+            );
+            // The runtime's view agrees with the kernel's: each of the T threads blocked at
+            // once ran its own Go M (T distinct Ms, all started in the trace).
+            let ms: BTreeSet<u64> = truth
+                .blocked_tids
+                .iter()
+                .map(|&tid| {
+                    first_life(tid)["m_id"]
+                        .as_u64()
+                        .unwrap_or_else(|| panic!("{label}: tid {tid} has no M"))
+                })
+                .collect();
+            assert_eq!(ms.len() as u64, truth.blockers, "{label}: Ms {ms:?}");
+            let m_started = threads["m_started"].as_u64().expect("m_started");
+            assert!(
+                m_started >= truth.blockers,
+                "{label}: m_started {m_started}"
+            );
+            let _ = std::fs::remove_file(&file);
+        }
+    }
+}
