@@ -37,8 +37,10 @@ for v in $(goroscope_selected_go_versions); do
         cgo) cgo=1 ;;
         cgo-stripped-pie) cgo=1; flags=(-buildmode=pie -ldflags=-s\ -w) ;;
       esac
-      (cd "$src" && CGO_ENABLED=$cgo "$go" build -trimpath=false "${flags[@]}" -o "$bin.tmp" .) \
-        && mv "$bin.tmp" "$bin"
+      if ! (cd "$src" && CGO_ENABLED=$cgo "$go" build -trimpath=false "${flags[@]}" -o "$bin.tmp" .); then
+        echo "build-fixtures: go$v: building $prog ($variant) failed" >&2; exit 1
+      fi
+      mv "$bin.tmp" "$bin"
     done
   done
   echo "build-fixtures: go$v: ${programs[*]} (${variants[*]}) in $out_root/go$v"

@@ -145,6 +145,14 @@ fn threads_forced_by_blocking_syscalls_are_all_seen_created() {
             // thread /proc/self/task ever listed was seen being forked in the trace.
             assert_eq!(first_life(truth.pid)["origin"], "preexisting", "{label}");
             assert_eq!(threads["preexisting"], 1, "{label}: {threads:#?}");
+            // The program exited: every thread's life ended, once (a thread preempted between
+            // its exit event and its final switch-out is still one life).
+            assert_eq!(threads["live_at_end"], 0, "{label}: {threads:#?}");
+            let rows = threads["per_thread"].as_array().expect("per_thread");
+            assert!(
+                rows.iter().all(|r| r["origin"] != "reappeared"),
+                "{label}: {threads:#?}"
+            );
             for &tid in truth.tids.iter().filter(|&&t| t != truth.pid) {
                 assert_eq!(first_life(tid)["origin"], "forked", "{label}: tid {tid}");
             }

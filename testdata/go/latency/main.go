@@ -6,7 +6,8 @@
 // The runtime samples that histogram: it tracks one in every gTrackingPeriod (8) transitions of
 // a goroutine out of _Grunning (plus a random 1 in 8 new goroutines), so "count" is about 1/8
 // of all runnable-to-running transitions. Percentiles are given as the runtime bucket
-// [lo_ns, hi_ns) holding the nearest-rank sample; hi_ns is -1 for the unbounded last bucket.
+// [lo_ns, hi_ns) holding the nearest-rank sample, and "buckets" lists every non-empty bucket of
+// the window with its count; hi_ns is -1 for the unbounded last bucket.
 //
 // The workload avoids syscalls and allocation during the window: a fast return from a syscall
 // is recorded by the runtime as a 0 ns sample that is not a scheduling event, and a GC would
@@ -42,6 +43,15 @@ type Truth struct {
 	P50        Percentile `json:"p50"`
 	P90        Percentile `json:"p90"`
 	P99        Percentile `json:"p99"`
+	// Buckets are the window's non-empty runtime buckets, in order.
+	Buckets []Bucket `json:"buckets"`
+}
+
+// Bucket is one runtime histogram bucket [lo_ns, hi_ns) and its count over the window.
+type Bucket struct {
+	LoNs  int64  `json:"lo_ns"`
+	HiNs  int64  `json:"hi_ns"`
+	Count uint64 `json:"count"`
 }
 
 func read() *metrics.Float64Histogram {
@@ -193,6 +203,11 @@ func main() {
 		P50:        percentile(counts, after.Buckets, total, 0.50),
 		P90:        percentile(counts, after.Buckets, total, 0.90),
 		P99:        percentile(counts, after.Buckets, total, 0.99),
+	}
+	for i, c := range counts {
+		if c > 0 {
+			t.Buckets = append(t.Buckets, Bucket{LoNs: toNs(after.Buckets[i]), HiNs: toNs(after.Buckets[i+1]), Count: c})
+		}
 	}
 	out, err := json.Marshal(t)
 	if err != nil {

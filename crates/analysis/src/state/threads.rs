@@ -24,6 +24,9 @@ use goroscope_events::{Event, EventKind};
 
 use crate::anomalies::{self, Anomalies};
 
+/// include/linux/sched.h: the state of a task switched out for the last time.
+const TASK_DEAD: u64 = 0x80;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThreadOrigin {
     /// `ThreadFork` seen.
@@ -176,15 +179,9 @@ impl Threads {
     }
 
     /// Index of the thread `tid` names now: the latest one with that tid, or a new one if the
-    /// tid is unknown (preexisting) or its thread is over (reappeared). `final_switch_out`
-    /// lets an exited thread that is still on CPU take its last switch-out.
-    fn lookup(
-        &mut self,
-        ts: u64,
-        tid: u32,
-        final_switch_out: bool,
-        anomalies: &mut Anomalies,
-    ) -> usize {
+    /// tid is unknown (preexisting) or its thread is over (reappeared: seen again after its
+    /// final switch-out, with no fork).
+    fn lookup(&mut self, ts: u64, tid: u32, anomalies: &mut Anomalies) -> usize {
         match self.by_tid.get(&tid).copied() {
             Some(i) => {
                 let Some(t) = self.all.get(i) else {
@@ -195,8 +192,9 @@ impl Threads {
                         Cpu::Unknown,
                     );
                 };
-                let over =
-                    t.exit_ns.is_some() && !(final_switch_out && matches!(t.cpu, Cpu::On(_)));
+                // A thread's life ends at its final switch-out (TASK_DEAD), not at its exit
+                // event: between the two the kernel may still preempt it and switch it back in.
+                let over = t.exit_ns.is_some() && t.cpu == Cpu::Gone;
                 if over {
                     anomalies.note(anomalies::THREAD_REAPPEARED_WITHOUT_FORK);
                     self.add(tid, ThreadOrigin::Reappeared, ts, Cpu::Unknown)
@@ -218,7 +216,7 @@ impl Threads {
 
     /// A thread emitted an event: it is on CPU now.
     fn running(&mut self, ts: u64, tid: u32, anomalies: &mut Anomalies) -> usize {
-        let i = self.lookup(ts, tid, false, anomalies);
+        let i = self.lookup(ts, tid, anomalies);
         if let Some(t) = self.all.get_mut(i) {
             if t.cpu == Cpu::Unknown {
                 t.cpu = Cpu::On(t.start_ns);
@@ -278,7 +276,7 @@ impl Threads {
     }
 
     fn switch_out(&mut self, ts: u64, tid: u32, prev_state: u64, anomalies: &mut Anomalies) {
-        let i = self.lookup(ts, tid, true, anomalies);
+        let i = self.lookup(ts, tid, anomalies);
         let Some(t) = self.all.get_mut(i) else { return };
         if prev_state == 0 {
             t.involuntary_switches += 1;
@@ -290,7 +288,7 @@ impl Threads {
             Cpu::Unknown => t.on_cpu_ns += ts.saturating_sub(t.start_ns),
             Cpu::Off(_) | Cpu::Gone => anomalies.note(anomalies::SWITCH_OUT_WHILE_OFF_CPU),
         }
-        t.cpu = if t.exit_ns.is_some() {
+        t.cpu = if t.exit_ns.is_some() && prev_state & TASK_DEAD != 0 {
             Cpu::Gone
         } else {
             Cpu::Off(ts)
@@ -298,7 +296,7 @@ impl Threads {
     }
 
     fn switch_in(&mut self, ts: u64, tid: u32, anomalies: &mut Anomalies) {
-        let i = self.lookup(ts, tid, false, anomalies);
+        let i = self.lookup(ts, tid, anomalies);
         let Some(t) = self.all.get_mut(i) else { return };
         match t.cpu {
             Cpu::Off(since) => t.off_cpu_ns += ts.saturating_sub(since),

@@ -153,3 +153,20 @@ fn wakeups_are_counted_for_known_threads_only() {
     assert_eq!(rows(&r, 70)[0].wakeups, 2);
     assert!(rows(&r, 71).is_empty());
 }
+
+#[test]
+fn an_exited_thread_may_be_preempted_before_its_final_switch_out() {
+    // Seen at process exit: after sched_process_exit the kernel can still preempt the thread
+    // (prev_state 0) and switch it back in; its life ends only at the TASK_DEAD switch-out.
+    let mut s = StreamBuilder::new();
+    s.on(0, 400).at(1_000).m_start(1).at(1_100).thread_exit();
+    s.at(1_200).switch_flags(400, 0, 0, true, false); // preempted after exit
+    s.at(1_300).switch_flags(0, 400, 0, false, true);
+    s.at(1_400).switch_flags(400, 0, 0x80, true, false); // TASK_DEAD: gone
+    let r = run(s.build(), &meta(&[]));
+    let t400 = rows(&r, 400);
+    assert_eq!(t400.len(), 1, "{:?}", r.threads.per_thread);
+    assert!(t400[0].exited);
+    assert_eq!(r.threads.live_at_end, 0);
+    assert_eq!(r.anomalies.total, 0, "{:?}", r.anomalies);
+}
