@@ -13,14 +13,18 @@
 //!   the transitions, or counting each twice, fails.
 //! - **Percentiles.** The runtime's histogram has coarse buckets (1/16 of a power of two in Go
 //!   1.19, 1/4 in 1.27) and its own `nanotime` stamps at `casgstatus`; goroscope stamps with
-//!   ktime at `ready`/`execute`, resolved to 0.1 %. The fixture prints the runtime bucket
-//!   `[lo, hi)` that holds each nearest-rank percentile; goroscope's p50 and p90 must lie in
-//!   `[lo / 2, hi * 2]`. The p99 sits in the distribution's tail, which is bimodal (µs
-//!   hand-offs versus 10 ms preemption slices) and holds only ~1 % of the runtime's samples
-//!   (tens of them, taken periodically, not at random), so a few samples move it far: its
-//!   window is `[lo / 4, hi * 4]`. Measured over the same 10 runs: p50 always inside the
-//!   runtime bucket, p90 at most 1.3× above it, p99 down to 0.6× its lower edge. A report in
-//!   microseconds instead of nanoseconds (×1000) fails every percentile.
+//!   ktime at `ready`/`execute`. A comparison of values is unsound in the tail: the distribution
+//!   is bimodal (µs hand-offs versus 10 ms preemption slices), so near p99 a few samples move the
+//!   value by 5× (measured: goroscope p99 4.3 ms where the runtime's bucket was at 19.9 ms, yet
+//!   both at the 98.8th–99th percentile). So the test compares ranks: where goroscope's pN value
+//!   falls in the runtime's distribution (the fraction of runtime samples below it, within the
+//!   bucket that holds it) must reach N % ± δ. δ = 5 points for p50/p90 (the runtime's
+//!   1-in-8 sample of ≥ 500 values has a rank error of ~2 points at the median, 3σ ≈ 5), 1 point
+//!   for p99 (σ ≈ 0.45 points at 500 samples). Measured over 5 runs each of Go 1.19, 1.27 and
+//!   1.27 PIE: the largest gap was 0.4 points (p90) and 0.2 points (p99). A report in
+//!   microseconds instead of nanoseconds (×1000) puts p50 at rank ~0 and fails; every
+//!   percentile must also stay below twice the runtime's largest sample (the p99 rank check
+//!   cannot fail upwards).
 
 mod bpf_support;
 
@@ -71,31 +75,63 @@ fn scratch(name: &str) -> PathBuf {
     dir.join(name.replace('/', "-"))
 }
 
-/// A runtime histogram bucket `[lo_ns, hi_ns)`; `hi_ns` is None when unbounded.
-#[derive(Debug, Clone, Copy)]
-struct RuntimeBucket {
-    lo_ns: u64,
-    hi_ns: Option<u64>,
+/// The runtime's non-empty buckets over the window: `(lo_ns, hi_ns, count)` for `[lo, hi)`,
+/// `hi_ns` None when unbounded.
+fn runtime_buckets(truth: &serde_json::Value) -> Vec<(u64, Option<u64>, u64)> {
+    truth["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| {
+            (
+                b["lo_ns"].as_u64().expect("lo_ns"),
+                b["hi_ns"].as_i64().and_then(|h| u64::try_from(h).ok()),
+                b["count"].as_u64().expect("count"),
+            )
+        })
+        .collect()
 }
 
-fn bucket(v: &serde_json::Value) -> RuntimeBucket {
-    let hi = v["hi_ns"].as_i64().expect("hi_ns");
-    RuntimeBucket {
-        lo_ns: v["lo_ns"].as_u64().expect("lo_ns"),
-        hi_ns: u64::try_from(hi).ok(),
-    }
+/// Where `value_ns` falls in the runtime's distribution: (fraction of samples in buckets wholly
+/// below it, fraction in buckets starting at or below it). The bucket holding it is unresolved.
+fn runtime_rank(buckets: &[(u64, Option<u64>, u64)], value_ns: u64) -> (f64, f64) {
+    let total: u64 = buckets.iter().map(|b| b.2).sum();
+    let below: u64 = buckets
+        .iter()
+        .filter(|(_, hi, _)| hi.is_some_and(|h| h <= value_ns))
+        .map(|b| b.2)
+        .sum();
+    let upto: u64 = buckets
+        .iter()
+        .filter(|(lo, _, _)| *lo <= value_ns)
+        .map(|b| b.2)
+        .sum();
+    (below as f64 / total as f64, upto as f64 / total as f64)
 }
 
-/// `value_ns` lies in the runtime bucket widened by `factor` on both sides.
-fn check_percentile(label: &str, name: &str, value_ns: u64, b: RuntimeBucket, factor: u64) {
-    let low = b.lo_ns / factor;
-    let high = b.hi_ns.map_or(u64::MAX, |h| h.saturating_mul(factor));
+/// goroscope's `q` percentile (`value_ns`) must sit at the runtime's rank `q` ± `delta`.
+fn check_percentile(
+    label: &str,
+    name: &str,
+    value_ns: u64,
+    q: f64,
+    delta: f64,
+    truth: &serde_json::Value,
+) {
+    let buckets = runtime_buckets(truth);
+    let (below, upto) = runtime_rank(&buckets, value_ns);
+    // For p99 the rank check is one-sided (q + δ = 1): the runtime's largest sample (of ≥ 500,
+    // so above its p99 but for a 0.99^500 chance) bounds it from above, widened ×2.
+    let top = buckets.last().map_or(0, |&(lo, hi, _)| hi.unwrap_or(lo));
     assert!(
-        (low..=high).contains(&value_ns),
-        "{label}: goroscope {name} = {value_ns} ns, the runtime's {name} is in [{}, {:?}) ns, \
-         allowed [{low}, {high}] (×{factor})",
-        b.lo_ns,
-        b.hi_ns
+        value_ns <= top.saturating_mul(2),
+        "{label}: goroscope {name} = {value_ns} ns is more than twice the runtime's largest \
+         latency (bucket below {top} ns)"
+    );
+    assert!(
+        upto >= q - delta && below <= q + delta,
+        "{label}: goroscope {name} = {value_ns} ns sits at the runtime's rank [{below:.4},          {upto:.4}], not {q} ± {delta} (the runtime's {name} is in bucket {})",
+        truth[name]
     );
 }
 
@@ -154,9 +190,9 @@ fn runnable_to_running_latency_agrees_with_the_runtime_histogram() {
              sampled {runtime_count} (1 in 8 → {expected}): ratio {ratio:.3}"
         );
         let pct = |name: &str| lat[name].as_u64().unwrap_or_else(|| panic!("{name}"));
-        check_percentile(&label, "p50", pct("p50_ns"), bucket(&truth["p50"]), 2);
-        check_percentile(&label, "p90", pct("p90_ns"), bucket(&truth["p90"]), 2);
-        check_percentile(&label, "p99", pct("p99_ns"), bucket(&truth["p99"]), 4);
+        check_percentile(&label, "p50", pct("p50_ns"), 0.50, 0.05, &truth);
+        check_percentile(&label, "p90", pct("p90_ns"), 0.90, 0.05, &truth);
+        check_percentile(&label, "p99", pct("p99_ns"), 0.99, 0.01, &truth);
         let _ = std::fs::remove_file(&file);
     }
 }
