@@ -23,39 +23,15 @@ use goroscope_bpf::ObjectStorage;
 
 const N: usize = 50;
 
-fn fixtures_dir() -> PathBuf {
-    std::env::var_os("GOROSCOPE_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/fixtures"))
-}
-
 /// The spawner build of the Go version starting with `minor` ("1.19", "1.27").
 fn spawner(minor: &str, variant: &str) -> PathBuf {
-    let dir = std::fs::read_dir(fixtures_dir())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("go{minor}.")))
-        });
-    let path = dir.map(|d| d.join("spawner").join(variant));
-    match path {
-        Some(p) if p.is_file() => p,
-        _ => panic!(
-            "the spawner fixture for Go {minor} ({variant}) is missing under {}: run \
-             GOROSCOPE_GO_VERSIONS=\"1.19 1.27\" scripts/build-fixtures.sh spawner",
-            fixtures_dir().display()
-        ),
-    }
+    testsupport::program_fixture("spawner", minor, variant)
 }
 
 /// Go versions ("1.19", "1.23", ...) with a spawner build: always the oldest and newest of the
 /// matrix (required), plus any other version CI built it for.
 fn spawner_versions() -> Vec<String> {
-    let mut minors: Vec<String> = std::fs::read_dir(fixtures_dir())
+    let mut minors: Vec<String> = std::fs::read_dir(testsupport::fixtures_dir())
         .into_iter()
         .flatten()
         .flatten()

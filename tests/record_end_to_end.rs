@@ -18,40 +18,13 @@ use bpf_support::{assert_unloaded, ids_in, require_root};
 
 const GOROSCOPE: &str = env!("CARGO_BIN_EXE_goroscope");
 
-fn fixtures_dir() -> PathBuf {
-    std::env::var_os("GOROSCOPE_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/fixtures"))
-}
-
-/// The spawner build of the Go version starting with `minor` ("1.19", "1.27").
+/// The spawner fixture built by the Go version starting with `minor` ("1.19", "1.27").
 fn spawner(minor: &str, variant: &str) -> PathBuf {
-    let dir = std::fs::read_dir(fixtures_dir())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("go{minor}.")))
-        });
-    match dir.map(|d| d.join("spawner").join(variant)) {
-        Some(p) if p.is_file() => p,
-        _ => panic!(
-            "the spawner fixture for Go {minor} ({variant}) is missing under {}: run \
-             GOROSCOPE_GO_VERSIONS=\"1.19 1.27\" scripts/build-fixtures.sh spawner",
-            fixtures_dir().display()
-        ),
-    }
+    testsupport::program_fixture("spawner", minor, variant)
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/test-scratch")
-        .join(format!("record_end_to_end-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("creating scratch dir");
-    dir.join(name.replace('/', "-"))
+    testsupport::scratch_path("record_end_to_end", name)
 }
 
 /// The fixture's ground truth line.

@@ -35,45 +35,18 @@ use bpf_support::{assert_unloaded, ids_in, require_root};
 
 const GOROSCOPE: &str = env!("CARGO_BIN_EXE_goroscope");
 
-/// goroscope's count over the runtime's, which tracks one transition in 8.
-const RUNTIME_SAMPLING_PERIOD: f64 = 8.0;
-const COUNT_TOLERANCE: f64 = 0.10;
-
-fn fixtures_dir() -> PathBuf {
-    std::env::var_os("GOROSCOPE_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/fixtures"))
-}
-
-/// The latency build of the Go version starting with `minor` ("1.19", "1.27").
+/// The latency fixture built by the Go version starting with `minor` ("1.19", "1.27").
 fn latency_fixture(minor: &str, variant: &str) -> PathBuf {
-    let dir = std::fs::read_dir(fixtures_dir())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("go{minor}.")))
-        });
-    match dir.map(|d| d.join("latency").join(variant)) {
-        Some(p) if p.is_file() => p,
-        _ => panic!(
-            "the latency fixture for Go {minor} ({variant}) is missing under {}: run \
-             GOROSCOPE_GO_VERSIONS=\"1.19 1.27\" scripts/build-fixtures.sh latency",
-            fixtures_dir().display()
-        ),
-    }
+    testsupport::program_fixture("latency", minor, variant)
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/test-scratch")
-        .join(format!("record_latency-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("creating scratch dir");
-    dir.join(name.replace('/', "-"))
+    testsupport::scratch_path("record_latency", name)
 }
+
+/// goroscope's count over the runtime's, which tracks one transition in 8.
+const RUNTIME_SAMPLING_PERIOD: f64 = 8.0;
+const COUNT_TOLERANCE: f64 = 0.10;
 
 /// The runtime's non-empty buckets over the window: `(lo_ns, hi_ns, count)` for `[lo, hi)`,
 /// `hi_ns` None when unbounded.

@@ -7,48 +7,23 @@
 //! `leaked[]` with the wait reason "chan receive", and count the M as created and exited.
 
 mod bpf_support;
+mod record_support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use bpf_support::{assert_unloaded, ids_in, require_root};
+use record_support::report_json;
 
 const GOROSCOPE: &str = env!("CARGO_BIN_EXE_goroscope");
 
-fn fixtures_dir() -> PathBuf {
-    std::env::var_os("GOROSCOPE_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/fixtures"))
-}
-
-/// The leaker build of the Go version starting with `minor` ("1.19", "1.27").
+/// The leaker fixture built by the Go version starting with `minor` ("1.19", "1.27").
 fn leaker(minor: &str, variant: &str) -> PathBuf {
-    let dir = std::fs::read_dir(fixtures_dir())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("go{minor}.")))
-        });
-    match dir.map(|d| d.join("leaker").join(variant)) {
-        Some(p) if p.is_file() => p,
-        _ => panic!(
-            "the leaker fixture for Go {minor} ({variant}) is missing under {}: run \
-             GOROSCOPE_GO_VERSIONS=\"1.19 1.27\" scripts/build-fixtures.sh leaker",
-            fixtures_dir().display()
-        ),
-    }
+    testsupport::program_fixture("leaker", minor, variant)
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/test-scratch")
-        .join(format!("record_leaks-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("creating scratch dir");
-    dir.join(name.replace('/', "-"))
+    testsupport::scratch_path("record_leaks", name)
 }
 
 /// A `go` statement as the fixture's runtime reported it ("created by").
@@ -99,22 +74,6 @@ fn parse_truth(stdout: &str) -> Truth {
             .expect("leaked_wait_reason")
             .to_string(),
     }
-}
-
-fn report_json(file: &Path) -> serde_json::Value {
-    let out = Command::new(GOROSCOPE)
-        .arg("report")
-        .arg(file)
-        .arg("--json")
-        .output()
-        .expect("running goroscope report");
-    assert!(
-        out.status.success(),
-        "goroscope report {} failed: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("report JSON")
 }
 
 /// The by_creation_site row of `site`: (created, exited, live_at_end).

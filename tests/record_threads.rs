@@ -7,49 +7,24 @@
 //! and the T tids blocked at once. The report's thread table must account for all of them.
 
 mod bpf_support;
+mod record_support;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use bpf_support::{assert_unloaded, ids_in, require_root};
+use record_support::report_json;
 
 const GOROSCOPE: &str = env!("CARGO_BIN_EXE_goroscope");
 
-fn fixtures_dir() -> PathBuf {
-    std::env::var_os("GOROSCOPE_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/fixtures"))
-}
-
-/// The threads build of the Go version starting with `minor` ("1.19", "1.27").
+/// The threads fixture built by the Go version starting with `minor` ("1.19", "1.27").
 fn threads_fixture(minor: &str, variant: &str) -> PathBuf {
-    let dir = std::fs::read_dir(fixtures_dir())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("go{minor}.")))
-        });
-    match dir.map(|d| d.join("threads").join(variant)) {
-        Some(p) if p.is_file() => p,
-        _ => panic!(
-            "the threads fixture for Go {minor} ({variant}) is missing under {}: run \
-             GOROSCOPE_GO_VERSIONS=\"1.19 1.27\" scripts/build-fixtures.sh threads",
-            fixtures_dir().display()
-        ),
-    }
+    testsupport::program_fixture("threads", minor, variant)
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/test-scratch")
-        .join(format!("record_threads-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("creating scratch dir");
-    dir.join(name.replace('/', "-"))
+    testsupport::scratch_path("record_threads", name)
 }
 
 /// The fixture's ground truth line.
@@ -79,22 +54,6 @@ fn parse_truth(stdout: &str) -> Truth {
         tids: set("tids"),
         blocked_tids: set("blocked_tids"),
     }
-}
-
-fn report_json(file: &Path) -> serde_json::Value {
-    let out = Command::new(GOROSCOPE)
-        .arg("report")
-        .arg(file)
-        .arg("--json")
-        .output()
-        .expect("running goroscope report");
-    assert!(
-        out.status.success(),
-        "goroscope report {} failed: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("report JSON")
 }
 
 #[test]

@@ -116,3 +116,27 @@ fn version_key(v: &str) -> Vec<u32> {
 fn variant_rank(v: &str) -> usize {
     VARIANTS.iter().position(|x| *x == v).unwrap_or(usize::MAX)
 }
+
+/// Fixture `program` (testdata/go/<program>) built by the Go version whose number starts with
+/// `minor` ("1.19", "1.27"), in `variant`. Panics with the command that builds it when missing.
+pub fn program_fixture(program: &str, minor: &str, variant: &str) -> PathBuf {
+    let prefix = format!("go{minor}.");
+    let dir = std::fs::read_dir(fixtures_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix))
+        });
+    match dir.map(|d| d.join(program).join(variant)) {
+        Some(p) if p.is_file() => p,
+        _ => panic!(
+            "the {program} fixture for Go {minor} ({variant}) is missing under {}: run \
+             GOROSCOPE_GO_VERSIONS=\"{minor}\" scripts/build-fixtures.sh {program}",
+            fixtures_dir().display()
+        ),
+    }
+}

@@ -10,8 +10,8 @@ mod fixtures;
 mod paths;
 mod toolchains;
 
-pub use fixtures::{fixture, fixture_path, inspectee_fixtures, Fixture, VARIANTS};
-pub use paths::{fixtures_dir, oracle_output, workspace_root};
+pub use fixtures::{fixture, fixture_path, inspectee_fixtures, program_fixture, Fixture, VARIANTS};
+pub use paths::{fixtures_dir, oracle_output, scratch_path, workspace_root};
 pub use toolchains::{
     all_go_versions, build_go_helper, go_binary, go_command, goroot, run, selected_go_versions,
 };

@@ -31,3 +31,12 @@ pub fn oracle_output(rel: &str) -> PathBuf {
     );
     p
 }
+
+/// `name` in a scratch folder of this test process: target/test-scratch/<suite>-<pid>/.
+pub fn scratch_path(suite: &str, name: &str) -> PathBuf {
+    let dir = workspace_root()
+        .join("target/test-scratch")
+        .join(format!("{suite}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("creating scratch dir");
+    dir.join(name.replace('/', "-"))
+}
