@@ -22,6 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         if !more {
+            eprintln!("{:?}", reader.summary().stats);
             return Ok(());
         }
     }
