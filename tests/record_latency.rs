@@ -27,11 +27,13 @@
 //!   cannot fail upwards).
 
 mod bpf_support;
+mod record_support;
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use bpf_support::{assert_unloaded, ids_in, require_root};
+use bpf_support::require_root;
+use record_support::record_launch;
 
 const GOROSCOPE: &str = env!("CARGO_BIN_EXE_goroscope");
 
@@ -114,23 +116,8 @@ fn runnable_to_running_latency_agrees_with_the_runtime_histogram() {
     for (minor, variant) in [("1.19", "normal"), ("1.27", "normal"), ("1.27", "pie")] {
         let label = format!("go{minor}/latency/{variant}");
         let file = scratch(&format!("{label}.rec"));
-        let out = Command::new(GOROSCOPE)
-            .args(["-v", "record", "-o"])
-            .arg(&file)
-            .arg("--")
-            .arg(latency_fixture(minor, variant))
-            .output()
-            .expect("running goroscope record");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{label}: record failed: {stderr}");
-        assert!(
-            stderr.contains("stopped: target exited (target exit status: 0)"),
-            "{label}: {stderr}"
-        );
-        assert_unloaded(&ids_in(&stderr));
-
+        let stdout = record_launch(&latency_fixture(minor, variant), &file, &label);
         // goroscope's stdout is the fixture's: its ground truth line.
-        let stdout = String::from_utf8_lossy(&out.stdout);
         let truth: serde_json::Value = serde_json::from_str(stdout.trim())
             .unwrap_or_else(|e| panic!("{label}: fixture printed {stdout:?}: {e}"));
         let runtime_count = truth["count"].as_u64().expect("count");

@@ -10,12 +10,9 @@ mod bpf_support;
 mod record_support;
 
 use std::path::PathBuf;
-use std::process::Command;
 
-use bpf_support::{assert_unloaded, ids_in, require_root};
-use record_support::report_json;
-
-const GOROSCOPE: &str = env!("CARGO_BIN_EXE_goroscope");
+use bpf_support::require_root;
+use record_support::{record_launch, report_json};
 
 /// The leaker fixture built by the Go version starting with `minor` ("1.19", "1.27").
 fn leaker(minor: &str, variant: &str) -> PathBuf {
@@ -96,24 +93,9 @@ fn leaked_goroutines_are_live_at_the_end_blocked_in_chan_receive() {
         for variant in ["normal", "stripped"] {
             let label = format!("go{minor}/leaker/{variant}");
             let file = scratch(&format!("{label}.rec"));
-            let out = Command::new(GOROSCOPE)
-                .args(["-v", "record", "-o"])
-                .arg(&file)
-                .arg("--")
-                .arg(leaker(minor, variant))
-                .output()
-                .expect("running goroscope record");
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success(), "{label}: record failed: {stderr}");
-            assert!(
-                stderr.contains("stopped: target exited (target exit status: 0)"),
-                "{label}: {stderr}"
-            );
-            let ids = ids_in(&stderr);
-            assert!(!ids.is_empty(), "{label}: no program ids in the log");
-            assert_unloaded(&ids);
+            let stdout = record_launch(&leaker(minor, variant), &file, &label);
             // goroscope's stdout is the launched program's.
-            let truth = parse_truth(&String::from_utf8_lossy(&out.stdout));
+            let truth = parse_truth(&stdout);
             assert_eq!(truth.wait_reason, "chan receive", "{label}: fixture's dump");
             let json = report_json(&file);
             assert_eq!(json["drops"]["total"], 0, "{label}: drops");

@@ -11,12 +11,9 @@ mod record_support;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::Command;
 
-use bpf_support::{assert_unloaded, ids_in, require_root};
-use record_support::report_json;
-
-const GOROSCOPE: &str = env!("CARGO_BIN_EXE_goroscope");
+use bpf_support::require_root;
+use record_support::{record_launch, report_json};
 
 /// The threads fixture built by the Go version starting with `minor` ("1.19", "1.27").
 fn threads_fixture(minor: &str, variant: &str) -> PathBuf {
@@ -63,24 +60,9 @@ fn threads_forced_by_blocking_syscalls_are_all_seen_created() {
         for variant in ["normal", "stripped"] {
             let label = format!("go{minor}/threads/{variant}");
             let file = scratch(&format!("{label}.rec"));
-            let out = Command::new(GOROSCOPE)
-                .args(["-v", "record", "-o"])
-                .arg(&file)
-                .arg("--")
-                .arg(threads_fixture(minor, variant))
-                .output()
-                .expect("running goroscope record");
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success(), "{label}: record failed: {stderr}");
-            assert!(
-                stderr.contains("stopped: target exited (target exit status: 0)"),
-                "{label}: {stderr}"
-            );
-            let ids = ids_in(&stderr);
-            assert!(!ids.is_empty(), "{label}: no program ids in the log");
-            assert_unloaded(&ids);
+            let stdout = record_launch(&threads_fixture(minor, variant), &file, &label);
             // goroscope's stdout is the launched program's.
-            let truth = parse_truth(&String::from_utf8_lossy(&out.stdout));
+            let truth = parse_truth(&stdout);
             assert_eq!(
                 truth.blocked_tids.len() as u64,
                 truth.blockers,

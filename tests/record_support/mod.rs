@@ -1,4 +1,5 @@
 //! Helpers shared by the `record_*` end-to-end tests.
+#![allow(dead_code)] // each test binary uses a different part
 
 use std::path::Path;
 use std::process::Command;
@@ -18,4 +19,27 @@ pub fn report_json(file: &Path) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("report JSON")
+}
+
+/// `goroscope -v record -o FILE -- FIXTURE` in launch mode: it must succeed, end because the
+/// target exited with status 0, and leave none of its BPF programs loaded. Returns the
+/// launched program's stdout (goroscope's own output goes to stderr).
+pub fn record_launch(fixture: &Path, file: &Path, label: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_goroscope"))
+        .args(["-v", "record", "-o"])
+        .arg(file)
+        .arg("--")
+        .arg(fixture)
+        .output()
+        .expect("running goroscope record");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{label}: record failed: {stderr}");
+    assert!(
+        stderr.contains("stopped: target exited (target exit status: 0)"),
+        "{label}: {stderr}"
+    );
+    let ids = crate::bpf_support::ids_in(&stderr);
+    assert!(!ids.is_empty(), "{label}: no program ids in the log");
+    crate::bpf_support::assert_unloaded(&ids);
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
