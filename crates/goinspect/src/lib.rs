@@ -2,7 +2,7 @@
 //! (`.go.buildinfo`), its functions (`.gopclntab`, which survives stripping), the runtime's struct
 //! layouts and constants (DWARF, or per-version tables for stripped binaries), and for every
 //! runtime function goroscope probes, where a uprobe can safely go (after the stack-check
-//! prologue) and where each RET is (exit probes without uretprobes).
+//! prologue) and where each RET is (exit probes: never uretprobes).
 //!
 //! Input is untrusted: every reader bounds-checks and returns typed errors; nothing panics.
 

@@ -1,7 +1,7 @@
 //! Where each tracer uprobe goes: from goinspect's function table to `(program, file offset)`
 //! pairs. Entry probes sit at `file_offset + safe_probe_offset` (after the stack-check prologue:
 //! cheaper, registers intact, no double hit through morestack); the probe that needs a return
-//! value (newproc1's new g) sits on every RET instruction instead of using a uretprobe, which
+//! value (newproc1's new g) sits on every RET instruction, never on a uretprobe, which
 //! would crash the Go program when its stack moves. Pure data: unit-tested without BPF.
 
 use goinspect::{FunctionInfo, Inspection};
