@@ -240,7 +240,7 @@ fn check_run(binary: &Path, label: &str, truth: &Truth, events: &[Event]) {
 
     let mut exits = created;
     for e in events {
-        if let EventKind::GoExit { goid } = e.kind {
+        if let EventKind::GoExit { goid, .. } = e.kind {
             if let Some(n) = exits.get_mut(&goid) {
                 *n += 1;
             }

@@ -19,7 +19,7 @@
 #define GOROSCOPE_ABI_H
 
 /* Bumped whenever a struct or enum below changes meaning or size. */
-#define GS_ABI_VERSION 1
+#define GS_ABI_VERSION 2
 
 /* Event types: `gs_event_header.type`. 0 is never used, so zeroed memory is not an event. */
 enum gs_event_type {
@@ -36,7 +36,28 @@ enum gs_event_type {
 	GS_EV_THREAD_EXIT = 11, /* struct gs_ev_thread_exit: sched_process_exit */
 	GS_EV_SWITCH = 12,     /* struct gs_ev_switch: sched_switch */
 	GS_EV_WAKEUP = 13,     /* struct gs_ev_wakeup: sched_wakeup / sched_wakeup_new */
-	GS_EV__COUNT = 14,     /* one past the last type */
+	/* The scheduler's other decisions share struct gs_ev_sched; what its fields mean: */
+	GS_EV_STEAL = 14,           /* runqsteal: p_id thief, p_id2 victim, value = victim's queue
+				     * length, flags GS_SCHED_RUNNEXT if its runnext is set */
+	GS_EV_PREEMPT_REQUEST = 15, /* preemptone: goid running on p_id; GS_SCHED_BY_SYSMON */
+	GS_EV_ASYNC_PREEMPT = 16,   /* asyncPreempt2: goid stopped by a signal */
+	GS_EV_PREEMPT_PARK = 17,    /* preemptPark: goid parked in _Gpreempted */
+	GS_EV_SIGNAL_GENERATE = 18, /* struct gs_ev_signal: signal_generate to a traced thread */
+	GS_EV_SIGNAL_DELIVER = 19,  /* struct gs_ev_signal: signal_deliver on a traced thread */
+	GS_EV_SYSCALL_ENTER = 20,   /* reentersyscall/entersyscallblock: goid; GS_SCHED_BLOCKING */
+	GS_EV_SYSCALL_EXIT = 21,    /* exitsyscall: goid */
+	GS_EV_HANDOFF = 22,         /* handoffp: p_id; goid = caller's m.curg; GS_SCHED_CALLER_* */
+	GS_EV_KSYSCALL = 23,        /* struct gs_ev_syscall: raw_syscalls sys_enter + sys_exit */
+	GS_EV_LOCK_THREAD = 24,     /* LockOSThread: goid */
+	GS_EV_UNLOCK_THREAD = 25,   /* UnlockOSThread (not inlined): goid */
+	GS_EV_M_PARK = 26,          /* struct gs_ev_m: stopm, the M goes idle */
+	GS_EV_PROCRESIZE = 27,      /* procresize: value = new GOMAXPROCS */
+	GS_EV_STW_BEGIN = 28,       /* stopTheWorldWithSema entry: value = stwReason if
+				     * GS_SCHED_REASON_KNOWN */
+	GS_EV_STW_STOPPED = 29,     /* stopTheWorldWithSema returned (RET probe) */
+	GS_EV_STW_END = 30,         /* startTheWorldWithSema returned (RET probe) */
+	GS_EV_GC_START = 31,        /* gcStart: value = gcTrigger.kind */
+	GS_EV__COUNT = 32,          /* one past the last type */
 };
 
 /*
@@ -65,6 +86,8 @@ struct gs_ev_go_create {
 	__u64 creation_pc; /* g.gopc: return address of the `go` statement's call to newproc */
 	__u64 start_pc;    /* g.startpc: entry of the goroutine's function */
 	__s64 m_id;        /* M the creating code ran on */
+	__s32 p_id;        /* its P, whose runnext receives the new g */
+	__u32 _pad;
 };
 
 struct gs_ev_go_status {
@@ -74,12 +97,15 @@ struct gs_ev_go_status {
 	__u32 new_status;
 };
 
+#define GS_START_INHERIT_TIME 1u /* execute(gp, inheritTime=true): taken from runnext */
+#define GS_START_LOCKED 2u       /* gp.lockedm != 0: locked to its thread */
+
 struct gs_ev_go_start {
 	struct gs_event_header h;
 	__u64 goid;
 	__s64 m_id;
 	__s32 p_id;
-	__u32 _pad;
+	__u32 flags; /* GS_START_* */
 };
 
 struct gs_ev_go_park {
@@ -93,6 +119,8 @@ struct gs_ev_go_ready {
 	struct gs_event_header h;
 	__u64 goid;       /* the goroutine made runnable */
 	__u64 waker_goid; /* the goroutine running on this M (0: the scheduler/runtime on g0) */
+	__s32 p_id;       /* the P whose run queue receives it (this M's P) */
+	__u32 next;       /* 1: into the runnext slot */
 };
 
 struct gs_ev_go_yield {
@@ -105,6 +133,8 @@ struct gs_ev_go_yield {
 struct gs_ev_go_exit {
 	struct gs_event_header h;
 	__u64 goid;
+	__u32 locked; /* 1: g.lockedm set, the runtime will destroy the thread */
+	__u32 _pad;
 };
 
 /* GS_EV_M_START and GS_EV_M_EXIT. */
@@ -150,23 +180,57 @@ struct gs_ev_wakeup {
 	__u32 flags;      /* GS_WAKEUP_* */
 };
 
+#define GS_SCHED_RUNNEXT 1u        /* STEAL: the victim's runnext slot was occupied */
+#define GS_SCHED_BY_SYSMON 2u      /* PREEMPT_REQUEST: the requesting M holds no P (sysmon) */
+#define GS_SCHED_BLOCKING 4u       /* SYSCALL_ENTER: entersyscallblock (P handed off at once) */
+#define GS_SCHED_CALLER_HAS_P 8u   /* HANDOFF: the calling M holds a P (forEachP, STW) */
+#define GS_SCHED_CALLER_LOCKED 16u /* HANDOFF: the calling M is locked to a g (stoplockedm) */
+#define GS_SCHED_REASON_KNOWN 32u  /* STW_BEGIN: value is a stwReason (Go 1.21+) */
+
+/* The scheduler events listed after GS_EV_WAKEUP in enum gs_event_type. */
+struct gs_ev_sched {
+	struct gs_event_header h;
+	__u64 goid;  /* the goroutine concerned (GS_GOID_NONE if none) */
+	__u64 value; /* per type */
+	__s32 p_id;  /* a P (GS_ID_UNKNOWN if none) */
+	__s32 p_id2; /* a second P (STEAL: the victim) */
+	__u32 flags; /* GS_SCHED_* */
+	__u32 _pad;
+};
+
+struct gs_ev_syscall {
+	struct gs_event_header h; /* ts_ns: the exit; tid: the calling thread */
+	__s64 nr;          /* x86-64 syscall number */
+	__s64 ret;         /* return value (negative errno on failure) */
+	__u64 duration_ns; /* from sys_enter to sys_exit */
+};
+
+struct gs_ev_signal {
+	struct gs_event_header h; /* tid: sender (generate) or handling thread (deliver) */
+	__u32 sig;
+	__u32 target_tid; /* generate: the thread signalled; deliver: the handling thread */
+	__s32 result;     /* generate: the tracepoint's result (0 delivered, 1 ignored, ...) */
+	__u32 _pad;
+};
+
 /*
  * Statistics: a per-CPU array of __u64 with GS_STAT__COUNT slots. Slot GS_STAT_SUBMITTED + t
  * counts events of type t submitted, GS_STAT_RESERVE_FAILED + t those lost because the ring
  * buffer was full, GS_STAT_READ_FAILED + t those lost because user memory (a Go struct) could
  * not be read. Index with a type in [0, GS_STAT_STRIDE).
  */
-#define GS_STAT_STRIDE 16
+#define GS_STAT_STRIDE 32
 #define GS_STAT_SUBMITTED 0
-#define GS_STAT_RESERVE_FAILED 16
-#define GS_STAT_READ_FAILED 32
-#define GS_STAT__COUNT 48
+#define GS_STAT_RESERVE_FAILED 32
+#define GS_STAT_READ_FAILED 64
+#define GS_STAT__COUNT 96
 
 /* Offsets a layout does not have (e.g. g.parentGoid before Go 1.21). */
 #define GS_OFFSET_NONE 0xffffffffu
 
 #define GS_CFG_YIELD_HAS_PREEMPTED 1u /* goschedImpl(gp, preempted) (Go 1.22+): read RBX */
 #define GS_CFG_FOLLOW_UPROBE_HITS 2u  /* target_tgid 0: trace every process that hits a uprobe */
+#define GS_CFG_STW_HAS_REASON 4u      /* stopTheWorldWithSema(reason) (Go 1.21+): read RAX */
 
 /*
  * Read-only configuration (`const volatile struct gs_config cfg` in the BPF object), written by
@@ -191,25 +255,34 @@ struct gs_config {
 	__u32 m_procid;
 	__u32 m_p;
 	__u32 p_id;
+	__u32 g_lockedm;
+	__u32 m_lockedg;
+	__u32 p_m;
+	__u32 p_runqhead;
+	__u32 p_runqtail;
+	__u32 p_runnext;
 	__u32 _pad;
 };
 
 #ifndef __cplusplus
 #define GS_ASSERT_SIZE(type, n) _Static_assert(sizeof(type) == (n), #type " size is part of the ABI")
 GS_ASSERT_SIZE(struct gs_event_header, 24);
-GS_ASSERT_SIZE(struct gs_ev_go_create, 64);
+GS_ASSERT_SIZE(struct gs_ev_go_create, 72);
 GS_ASSERT_SIZE(struct gs_ev_go_status, 40);
 GS_ASSERT_SIZE(struct gs_ev_go_start, 48);
 GS_ASSERT_SIZE(struct gs_ev_go_park, 40);
-GS_ASSERT_SIZE(struct gs_ev_go_ready, 40);
+GS_ASSERT_SIZE(struct gs_ev_go_ready, 48);
 GS_ASSERT_SIZE(struct gs_ev_go_yield, 40);
-GS_ASSERT_SIZE(struct gs_ev_go_exit, 32);
+GS_ASSERT_SIZE(struct gs_ev_go_exit, 40);
 GS_ASSERT_SIZE(struct gs_ev_m, 40);
 GS_ASSERT_SIZE(struct gs_ev_thread_fork, 32);
 GS_ASSERT_SIZE(struct gs_ev_thread_exit, 32);
 GS_ASSERT_SIZE(struct gs_ev_switch, 48);
 GS_ASSERT_SIZE(struct gs_ev_wakeup, 40);
-GS_ASSERT_SIZE(struct gs_config, 72);
+GS_ASSERT_SIZE(struct gs_ev_sched, 56);
+GS_ASSERT_SIZE(struct gs_ev_syscall, 48);
+GS_ASSERT_SIZE(struct gs_ev_signal, 40);
+GS_ASSERT_SIZE(struct gs_config, 96);
 #undef GS_ASSERT_SIZE
 #endif
 

@@ -9,7 +9,7 @@
 use std::mem::size_of;
 
 /// `GS_ABI_VERSION`: bumped whenever a struct or enum changes meaning or size.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The C header, for tools that want to show or check it.
 pub const HEADER: &str = include_str!("../include/goroscope.h");
@@ -31,13 +31,31 @@ pub enum EventType {
     ThreadExit = 11,
     Switch = 12,
     Wakeup = 13,
+    Steal = 14,
+    PreemptRequest = 15,
+    AsyncPreempt = 16,
+    PreemptPark = 17,
+    SignalGenerate = 18,
+    SignalDeliver = 19,
+    SyscallEnter = 20,
+    SyscallExit = 21,
+    Handoff = 22,
+    KernelSyscall = 23,
+    LockThread = 24,
+    UnlockThread = 25,
+    MPark = 26,
+    ProcResize = 27,
+    StwBegin = 28,
+    StwStopped = 29,
+    StwEnd = 30,
+    GcStart = 31,
 }
 
 /// `GS_EV__COUNT`: one past the last event type.
-pub const EVENT_TYPE_COUNT: u16 = 14;
+pub const EVENT_TYPE_COUNT: u16 = 32;
 
 impl EventType {
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 31] = [
         EventType::GoCreate,
         EventType::GoStatus,
         EventType::GoStart,
@@ -51,6 +69,24 @@ impl EventType {
         EventType::ThreadExit,
         EventType::Switch,
         EventType::Wakeup,
+        EventType::Steal,
+        EventType::PreemptRequest,
+        EventType::AsyncPreempt,
+        EventType::PreemptPark,
+        EventType::SignalGenerate,
+        EventType::SignalDeliver,
+        EventType::SyscallEnter,
+        EventType::SyscallExit,
+        EventType::Handoff,
+        EventType::KernelSyscall,
+        EventType::LockThread,
+        EventType::UnlockThread,
+        EventType::MPark,
+        EventType::ProcResize,
+        EventType::StwBegin,
+        EventType::StwStopped,
+        EventType::StwEnd,
+        EventType::GcStart,
     ];
 
     /// The type with this header tag, if any.
@@ -68,7 +104,23 @@ impl EventType {
             EventType::GoReady => size_of::<GoReady>(),
             EventType::GoYield => size_of::<GoYield>(),
             EventType::GoExit => size_of::<GoExit>(),
-            EventType::MStart | EventType::MExit => size_of::<MEvent>(),
+            EventType::MStart | EventType::MExit | EventType::MPark => size_of::<MEvent>(),
+            EventType::SignalGenerate | EventType::SignalDeliver => size_of::<Signal>(),
+            EventType::KernelSyscall => size_of::<KernelSyscall>(),
+            EventType::Steal
+            | EventType::PreemptRequest
+            | EventType::AsyncPreempt
+            | EventType::PreemptPark
+            | EventType::SyscallEnter
+            | EventType::SyscallExit
+            | EventType::Handoff
+            | EventType::LockThread
+            | EventType::UnlockThread
+            | EventType::ProcResize
+            | EventType::StwBegin
+            | EventType::StwStopped
+            | EventType::StwEnd
+            | EventType::GcStart => size_of::<Sched>(),
             EventType::ThreadFork => size_of::<ThreadFork>(),
             EventType::ThreadExit => size_of::<ThreadExit>(),
             EventType::Switch => size_of::<Switch>(),
@@ -92,6 +144,24 @@ impl EventType {
             EventType::ThreadExit => "thread_exit",
             EventType::Switch => "switch",
             EventType::Wakeup => "wakeup",
+            EventType::Steal => "steal",
+            EventType::PreemptRequest => "preempt_request",
+            EventType::AsyncPreempt => "async_preempt",
+            EventType::PreemptPark => "preempt_park",
+            EventType::SignalGenerate => "signal_generate",
+            EventType::SignalDeliver => "signal_deliver",
+            EventType::SyscallEnter => "syscall_enter",
+            EventType::SyscallExit => "syscall_exit",
+            EventType::Handoff => "handoff",
+            EventType::KernelSyscall => "kernel_syscall",
+            EventType::LockThread => "lock_thread",
+            EventType::UnlockThread => "unlock_thread",
+            EventType::MPark => "m_park",
+            EventType::ProcResize => "procresize",
+            EventType::StwBegin => "stw_begin",
+            EventType::StwStopped => "stw_stopped",
+            EventType::StwEnd => "stw_end",
+            EventType::GcStart => "gc_start",
         }
     }
 }
@@ -109,19 +179,30 @@ pub const SWITCH_PREV_OURS: u32 = 2;
 pub const SWITCH_NEXT_OURS: u32 = 4;
 /// `GS_WAKEUP_NEW` flag of [`Wakeup::flags`].
 pub const WAKEUP_NEW: u32 = 1;
+/// `GS_START_*` flags of [`GoStart::flags`].
+pub const START_INHERIT_TIME: u32 = 1;
+pub const START_LOCKED: u32 = 2;
+/// `GS_SCHED_*` flags of [`Sched::flags`].
+pub const SCHED_RUNNEXT: u32 = 1;
+pub const SCHED_BY_SYSMON: u32 = 2;
+pub const SCHED_BLOCKING: u32 = 4;
+pub const SCHED_CALLER_HAS_P: u32 = 8;
+pub const SCHED_CALLER_LOCKED: u32 = 16;
+pub const SCHED_REASON_KNOWN: u32 = 32;
 
 /// `GS_STAT_*`: slots of the per-CPU statistics array (slot = base + event type).
-pub const STAT_STRIDE: u32 = 16;
+pub const STAT_STRIDE: u32 = 32;
 pub const STAT_SUBMITTED: u32 = 0;
-pub const STAT_RESERVE_FAILED: u32 = 16;
-pub const STAT_READ_FAILED: u32 = 32;
-pub const STAT_COUNT: u32 = 48;
+pub const STAT_RESERVE_FAILED: u32 = 32;
+pub const STAT_READ_FAILED: u32 = 64;
+pub const STAT_COUNT: u32 = 96;
 
 /// `GS_OFFSET_NONE`: a field the layout does not have.
 pub const OFFSET_NONE: u32 = 0xffff_ffff;
 /// `GS_CFG_*` flags of [`Config::flags`].
 pub const CFG_YIELD_HAS_PREEMPTED: u32 = 1;
 pub const CFG_FOLLOW_UPROBE_HITS: u32 = 2;
+pub const CFG_STW_HAS_REASON: u32 = 4;
 
 /// `struct gs_event_header`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -145,6 +226,8 @@ pub struct GoCreate {
     pub creation_pc: u64,
     pub start_pc: u64,
     pub m_id: i64,
+    pub p_id: i32,
+    pub pad: u32,
 }
 
 /// `struct gs_ev_go_status`.
@@ -165,7 +248,7 @@ pub struct GoStart {
     pub goid: u64,
     pub m_id: i64,
     pub p_id: i32,
-    pub pad: u32,
+    pub flags: u32,
 }
 
 /// `struct gs_ev_go_park`.
@@ -185,6 +268,8 @@ pub struct GoReady {
     pub h: EventHeader,
     pub goid: u64,
     pub waker_goid: u64,
+    pub p_id: i32,
+    pub next: u32,
 }
 
 /// `struct gs_ev_go_yield`.
@@ -203,6 +288,42 @@ pub struct GoYield {
 pub struct GoExit {
     pub h: EventHeader,
     pub goid: u64,
+    pub locked: u32,
+    pub pad: u32,
+}
+
+/// `struct gs_ev_sched`: the scheduler events after `Wakeup` (fields' meaning per type).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct Sched {
+    pub h: EventHeader,
+    pub goid: u64,
+    pub value: u64,
+    pub p_id: i32,
+    pub p_id2: i32,
+    pub flags: u32,
+    pub pad: u32,
+}
+
+/// `struct gs_ev_syscall`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct KernelSyscall {
+    pub h: EventHeader,
+    pub nr: i64,
+    pub ret: i64,
+    pub duration_ns: u64,
+}
+
+/// `struct gs_ev_signal`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct Signal {
+    pub h: EventHeader,
+    pub sig: u32,
+    pub target_tid: u32,
+    pub result: i32,
+    pub pad: u32,
 }
 
 /// `struct gs_ev_m`: both M start and M exit.
@@ -277,24 +398,33 @@ pub struct Config {
     pub m_procid: u32,
     pub m_p: u32,
     pub p_id: u32,
+    pub g_lockedm: u32,
+    pub m_lockedg: u32,
+    pub p_m: u32,
+    pub p_runqhead: u32,
+    pub p_runqtail: u32,
+    pub p_runnext: u32,
     pub pad: u32,
 }
 
 // The same sizes as the header's GS_ASSERT_SIZE lines.
 const _: () = assert!(size_of::<EventHeader>() == 24);
-const _: () = assert!(size_of::<GoCreate>() == 64);
+const _: () = assert!(size_of::<GoCreate>() == 72);
 const _: () = assert!(size_of::<GoStatus>() == 40);
 const _: () = assert!(size_of::<GoStart>() == 48);
 const _: () = assert!(size_of::<GoPark>() == 40);
-const _: () = assert!(size_of::<GoReady>() == 40);
+const _: () = assert!(size_of::<GoReady>() == 48);
 const _: () = assert!(size_of::<GoYield>() == 40);
-const _: () = assert!(size_of::<GoExit>() == 32);
+const _: () = assert!(size_of::<GoExit>() == 40);
 const _: () = assert!(size_of::<MEvent>() == 40);
 const _: () = assert!(size_of::<ThreadFork>() == 32);
 const _: () = assert!(size_of::<ThreadExit>() == 32);
 const _: () = assert!(size_of::<Switch>() == 48);
 const _: () = assert!(size_of::<Wakeup>() == 40);
-const _: () = assert!(size_of::<Config>() == 72);
+const _: () = assert!(size_of::<Sched>() == 56);
+const _: () = assert!(size_of::<KernelSyscall>() == 48);
+const _: () = assert!(size_of::<Signal>() == 40);
+const _: () = assert!(size_of::<Config>() == 96);
 
 /// Plain-old-data ABI structs: only integer fields, `repr(C)`, no implicit padding, so every
 /// byte pattern of the right length is a valid value.
@@ -316,6 +446,9 @@ unsafe impl Plain for ThreadFork {}
 unsafe impl Plain for ThreadExit {}
 unsafe impl Plain for Switch {}
 unsafe impl Plain for Wakeup {}
+unsafe impl Plain for Sched {}
+unsafe impl Plain for KernelSyscall {}
+unsafe impl Plain for Signal {}
 unsafe impl Plain for Config {}
 
 /// Reads a `T` from the start of `bytes`, or None if `bytes` is shorter than `T`.
@@ -358,12 +491,14 @@ mod tests {
                 tid: 3,
                 cpu: 4,
                 kind: EventType::GoExit as u16,
-                size: 32,
+                size: 40,
             },
             goid: 99,
+            locked: 1,
+            pad: 0,
         };
         let bytes = bytes_of(&ev);
         assert_eq!(read::<GoExit>(bytes), Some(ev));
-        assert_eq!(read::<GoExit>(&bytes[..31]), None);
+        assert_eq!(read::<GoExit>(&bytes[..39]), None);
     }
 }

@@ -108,7 +108,9 @@ fn rust_structs_match_the_c_header() {
             parent_goid = "parent_goid",
             creation_pc = "creation_pc",
             start_pc = "start_pc",
-            m_id = "m_id"
+            m_id = "m_id",
+            p_id = "p_id",
+            pad = "_pad"
         ]
     );
     check_struct!(
@@ -131,7 +133,7 @@ fn rust_structs_match_the_c_header() {
             goid = "goid",
             m_id = "m_id",
             p_id = "p_id",
-            pad = "_pad"
+            flags = "flags"
         ]
     );
     check_struct!(
@@ -149,7 +151,13 @@ fn rust_structs_match_the_c_header() {
         s,
         GoReady,
         "gs_ev_go_ready",
-        [h = "h", goid = "goid", waker_goid = "waker_goid"]
+        [
+            h = "h",
+            goid = "goid",
+            waker_goid = "waker_goid",
+            p_id = "p_id",
+            next = "next"
+        ]
     );
     check_struct!(
         s,
@@ -162,7 +170,44 @@ fn rust_structs_match_the_c_header() {
             pad = "_pad"
         ]
     );
-    check_struct!(s, GoExit, "gs_ev_go_exit", [h = "h", goid = "goid"]);
+    check_struct!(
+        s,
+        GoExit,
+        "gs_ev_go_exit",
+        [h = "h", goid = "goid", locked = "locked", pad = "_pad"]
+    );
+    check_struct!(
+        s,
+        Sched,
+        "gs_ev_sched",
+        [
+            h = "h",
+            goid = "goid",
+            value = "value",
+            p_id = "p_id",
+            p_id2 = "p_id2",
+            flags = "flags",
+            pad = "_pad"
+        ]
+    );
+    check_struct!(
+        s,
+        KernelSyscall,
+        "gs_ev_syscall",
+        [h = "h", nr = "nr", ret = "ret", duration_ns = "duration_ns"]
+    );
+    check_struct!(
+        s,
+        Signal,
+        "gs_ev_signal",
+        [
+            h = "h",
+            sig = "sig",
+            target_tid = "target_tid",
+            result = "result",
+            pad = "_pad"
+        ]
+    );
     check_struct!(
         s,
         MEvent,
@@ -229,12 +274,18 @@ fn rust_structs_match_the_c_header() {
             m_procid = "m_procid",
             m_p = "m_p",
             p_id = "p_id",
+            g_lockedm = "g_lockedm",
+            m_lockedg = "m_lockedg",
+            p_m = "p_m",
+            p_runqhead = "p_runqhead",
+            p_runqtail = "p_runqtail",
+            p_runnext = "p_runnext",
             pad = "_pad"
         ]
     );
     assert_eq!(
         s.len(),
-        14,
+        17,
         "a struct in goroscope.h has no Rust mirror: {:?}",
         s.keys()
     );
@@ -256,7 +307,26 @@ fn event_types_and_constants_match_the_c_header() {
         "GS_EV_THREAD_EXIT",
         "GS_EV_SWITCH",
         "GS_EV_WAKEUP",
+        "GS_EV_STEAL",
+        "GS_EV_PREEMPT_REQUEST",
+        "GS_EV_ASYNC_PREEMPT",
+        "GS_EV_PREEMPT_PARK",
+        "GS_EV_SIGNAL_GENERATE",
+        "GS_EV_SIGNAL_DELIVER",
+        "GS_EV_SYSCALL_ENTER",
+        "GS_EV_SYSCALL_EXIT",
+        "GS_EV_HANDOFF",
+        "GS_EV_KSYSCALL",
+        "GS_EV_LOCK_THREAD",
+        "GS_EV_UNLOCK_THREAD",
+        "GS_EV_M_PARK",
+        "GS_EV_PROCRESIZE",
+        "GS_EV_STW_BEGIN",
+        "GS_EV_STW_STOPPED",
+        "GS_EV_STW_END",
+        "GS_EV_GC_START",
     ];
+    assert_eq!(c_names.len(), EventType::ALL.len());
     for (t, c) in EventType::ALL.iter().zip(c_names) {
         assert_eq!(*t as u64, c_value(c), "{c}");
     }
@@ -271,6 +341,19 @@ fn event_types_and_constants_match_the_c_header() {
     assert_eq!(u64::from(SWITCH_PREV_OURS), c_value("GS_SWITCH_PREV_OURS"));
     assert_eq!(u64::from(SWITCH_NEXT_OURS), c_value("GS_SWITCH_NEXT_OURS"));
     assert_eq!(u64::from(WAKEUP_NEW), c_value("GS_WAKEUP_NEW"));
+    for (rust, c) in [
+        (START_INHERIT_TIME, "GS_START_INHERIT_TIME"),
+        (START_LOCKED, "GS_START_LOCKED"),
+        (SCHED_RUNNEXT, "GS_SCHED_RUNNEXT"),
+        (SCHED_BY_SYSMON, "GS_SCHED_BY_SYSMON"),
+        (SCHED_BLOCKING, "GS_SCHED_BLOCKING"),
+        (SCHED_CALLER_HAS_P, "GS_SCHED_CALLER_HAS_P"),
+        (SCHED_CALLER_LOCKED, "GS_SCHED_CALLER_LOCKED"),
+        (SCHED_REASON_KNOWN, "GS_SCHED_REASON_KNOWN"),
+        (CFG_STW_HAS_REASON, "GS_CFG_STW_HAS_REASON"),
+    ] {
+        assert_eq!(u64::from(rust), c_value(c), "{c}");
+    }
     assert_eq!(u64::from(STAT_STRIDE), c_value("GS_STAT_STRIDE"));
     assert_eq!(u64::from(STAT_SUBMITTED), c_value("GS_STAT_SUBMITTED"));
     assert_eq!(

@@ -4,12 +4,22 @@ use std::collections::BTreeMap;
 
 use goroscope_events::{Event, EventKind, LossReason};
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct EventCounts {
     pub by_kind: [u64; EventKind::NAMES.len()],
     pub total: u64,
     /// Sum of `Lost.count` per reason.
     pub drops: BTreeMap<LossReason, u64>,
+}
+
+impl Default for EventCounts {
+    fn default() -> Self {
+        Self {
+            by_kind: [0; EventKind::NAMES.len()],
+            total: 0,
+            drops: BTreeMap::new(),
+        }
+    }
 }
 
 impl EventCounts {

@@ -11,6 +11,7 @@ mod error;
 mod latency;
 mod reorder;
 mod report;
+pub mod sched;
 mod sites;
 pub mod state;
 mod summarize;
@@ -65,8 +66,10 @@ pub struct Analyzer {
     reorder: Reorderer,
     /// Created with the first processed event (which fixes the trace start).
     model: Option<Model>,
+    scheduler: sched::Scheduler,
     counts: EventCounts,
     last_ts: u64,
+    cpu_limit: Option<sched::procs::CpuLimit>,
 }
 
 impl Analyzer {
@@ -75,9 +78,17 @@ impl Analyzer {
             options,
             reorder: Reorderer::new(options.reorder_window_ns),
             model: options.start_ns.map(Model::new),
+            scheduler: sched::Scheduler::default(),
             counts: EventCounts::default(),
             last_ts: 0,
+            cpu_limit: None,
         }
+    }
+
+    /// The traced process's CPU limit at the start, shown beside GOMAXPROCS.
+    pub fn with_cpu_limit(mut self, cpu_limit: Option<sched::procs::CpuLimit>) -> Self {
+        self.cpu_limit = cpu_limit;
+        self
     }
 
     pub fn push(&mut self, event: Event) {
@@ -92,6 +103,7 @@ impl Analyzer {
         self.counts.count(event);
         self.last_ts = self.last_ts.max(event.ts_ns);
         model.apply(event);
+        self.scheduler.observe(event, model);
     }
 
     /// Processes what is still held and builds the report.
@@ -111,6 +123,8 @@ impl Analyzer {
                 late_events: self.reorder.late_events(),
                 start_ns,
                 end_ns,
+                scheduler: &self.scheduler,
+                cpu_limit: self.cpu_limit.as_ref(),
             },
         )
     }

@@ -119,7 +119,10 @@ mod tests {
             ts_ns,
             cpu,
             tid: 1,
-            kind: EventKind::GoExit { goid: ts_ns },
+            kind: EventKind::GoExit {
+                goid: ts_ns,
+                locked: false,
+            },
         }
     }
 
@@ -161,12 +164,15 @@ mod tests {
                 ts_ns: 5,
                 cpu: 0,
                 tid: 1,
-                kind: EventKind::GoExit { goid },
+                kind: EventKind::GoExit {
+                    goid,
+                    locked: false,
+                },
             });
         }
         let order: Vec<_> = std::iter::from_fn(|| r.pop_any())
             .map(|e| match e.kind {
-                EventKind::GoExit { goid } => goid,
+                EventKind::GoExit { goid, .. } => goid,
                 _ => unreachable!(),
             })
             .collect();

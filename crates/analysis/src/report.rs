@@ -26,6 +26,9 @@ pub struct Report {
     pub events: EventReport,
     pub drops: DropReport,
     pub anomalies: AnomalyReport,
+    /// The scheduler's decisions (run queues, preemption, syscalls, STW, ...): crate::sched.
+    #[serde(default)]
+    pub scheduler: crate::sched::SchedulerReport,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

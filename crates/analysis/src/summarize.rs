@@ -1,6 +1,7 @@
 //! Turns the finished model into a [`Report`]: symbolizes creation sites, decodes wait reasons
 //! with the trace's [`Meta`], and orders every table so the output is deterministic.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use goroscope_events::{EventKind, Location, LossReason, Meta};
@@ -18,17 +19,30 @@ pub struct Inputs<'a> {
     pub late_events: u64,
     pub start_ns: u64,
     pub end_ns: u64,
+    pub scheduler: &'a crate::sched::Scheduler,
+    pub cpu_limit: Option<&'a crate::sched::procs::CpuLimit>,
 }
 
 pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
     let meta = inputs.meta;
-    let mut locations: HashMap<SiteKey, Location> = HashMap::new();
-    let mut locate = |key: SiteKey| {
+    let locations: RefCell<HashMap<SiteKey, Location>> = RefCell::new(HashMap::new());
+    let locate = |key: SiteKey| {
         locations
+            .borrow_mut()
             .entry(key)
             .or_insert_with(|| key.locate(meta.symbolizer.as_ref()))
             .clone()
     };
+    let scheduler = inputs.scheduler.finish(
+        model,
+        &crate::sched::FinishInputs {
+            meta,
+            start_ns: inputs.start_ns,
+            end_ns: inputs.end_ns,
+            locate: &locate,
+            cpu_limit: inputs.cpu_limit,
+        },
+    );
 
     let gs = &model.goroutines;
     let sites = gs.site_counts();
@@ -179,5 +193,6 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
             total: anomalies.values().sum(),
             by_kind: anomalies,
         },
+        scheduler,
     }
 }

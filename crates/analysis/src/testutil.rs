@@ -98,19 +98,31 @@ impl StreamBuilder {
             parent_goid,
             creation_pc,
             start_pc: 0x40_0000,
+            p_id: 0,
         })
     }
     pub fn go_status(&mut self, goid: u64, from: u32, to: u32) -> &mut Self {
         self.emit(EventKind::GoStatus { goid, from, to })
     }
     pub fn go_start(&mut self, goid: u64, p_id: i32, m_id: i64) -> &mut Self {
-        self.emit(EventKind::GoStart { goid, p_id, m_id })
+        self.emit(EventKind::GoStart {
+            goid,
+            p_id,
+            m_id,
+            inherit_time: false,
+            locked: false,
+        })
     }
     pub fn go_park(&mut self, goid: u64, wait_reason: u8) -> &mut Self {
         self.emit(EventKind::GoPark { goid, wait_reason })
     }
     pub fn go_ready(&mut self, goid: u64, by_goid: u64) -> &mut Self {
-        self.emit(EventKind::GoReady { goid, by_goid })
+        self.emit(EventKind::GoReady {
+            goid,
+            by_goid,
+            p_id: 0,
+            next: false,
+        })
     }
     pub fn go_yield(&mut self, goid: u64) -> &mut Self {
         self.emit(EventKind::GoYield {
@@ -119,7 +131,10 @@ impl StreamBuilder {
         })
     }
     pub fn go_exit(&mut self, goid: u64) -> &mut Self {
-        self.emit(EventKind::GoExit { goid })
+        self.emit(EventKind::GoExit {
+            goid,
+            locked: false,
+        })
     }
     pub fn m_start(&mut self, m_id: i64) -> &mut Self {
         self.emit(EventKind::MStart { m_id })

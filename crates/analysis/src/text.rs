@@ -73,6 +73,7 @@ fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
     write_leaks(out, r)?;
     write_latency(out, r)?;
     write_threads(out, r)?;
+    crate::sched::render_text(&r.scheduler, out)?;
     // Kinds in the order of the event model (runtime, kernel, pipeline), not alphabetically.
     let kinds = EventKind::NAMES
         .iter()

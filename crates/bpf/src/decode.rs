@@ -28,6 +28,12 @@ pub enum Record {
     ThreadExit(abi::ThreadExit),
     Switch(abi::Switch),
     Wakeup(abi::Wakeup),
+    /// One of the scheduler events that share `struct gs_ev_sched` (the type says which).
+    Sched(EventType, abi::Sched),
+    KernelSyscall(abi::KernelSyscall),
+    /// `SignalGenerate` or `SignalDeliver`.
+    Signal(EventType, abi::Signal),
+    MPark(abi::MEvent),
 }
 
 /// Why a record could not be decoded.
@@ -67,6 +73,7 @@ pub fn to_event(record: &Record) -> Result<Event, DecodeError> {
             parent_goid: e.parent_goid,
             creation_pc: e.creation_pc,
             start_pc: e.start_pc,
+            p_id: e.p_id,
         },
         Record::GoStatus(e) => EventKind::GoStatus {
             goid: e.goid,
@@ -77,6 +84,8 @@ pub fn to_event(record: &Record) -> Result<Event, DecodeError> {
             goid: e.goid,
             p_id: e.p_id,
             m_id: e.m_id,
+            inherit_time: e.flags & abi::START_INHERIT_TIME != 0,
+            locked: e.flags & abi::START_LOCKED != 0,
         },
         Record::GoPark(e) => EventKind::GoPark {
             goid: e.goid,
@@ -89,6 +98,8 @@ pub fn to_event(record: &Record) -> Result<Event, DecodeError> {
         Record::GoReady(e) => EventKind::GoReady {
             goid: e.goid,
             by_goid: e.waker_goid,
+            p_id: e.p_id,
+            next: e.next != 0,
         },
         Record::GoYield(e) => EventKind::GoYield {
             goid: e.goid,
@@ -105,7 +116,10 @@ pub fn to_event(record: &Record) -> Result<Event, DecodeError> {
                 }
             },
         },
-        Record::GoExit(e) => EventKind::GoExit { goid: e.goid },
+        Record::GoExit(e) => EventKind::GoExit {
+            goid: e.goid,
+            locked: e.locked != 0,
+        },
         Record::MStart(e) => EventKind::MStart { m_id: e.m_id },
         Record::MExit(e) => EventKind::MExit { m_id: e.m_id },
         Record::ThreadFork(e) => {
@@ -135,12 +149,79 @@ pub fn to_event(record: &Record) -> Result<Event, DecodeError> {
             target_tid: e.woken_tid,
             waker_tid: h.tid,
         },
+        Record::Sched(kind, e) => sched_kind(kind, &e)?,
+        Record::KernelSyscall(e) => EventKind::KernelSyscall {
+            nr: e.nr,
+            ret: e.ret,
+            duration_ns: e.duration_ns,
+        },
+        Record::Signal(EventType::SignalGenerate, e) => EventKind::SignalSend {
+            sig: e.sig,
+            target_tid: e.target_tid,
+            result: e.result,
+        },
+        Record::Signal(_, e) => EventKind::SignalDeliver { sig: e.sig },
+        Record::MPark(e) => EventKind::MPark { m_id: e.m_id },
     };
     Ok(Event {
         ts_ns: h.ts_ns,
         cpu: h.cpu,
         tid,
         kind,
+    })
+}
+
+/// The event behind a `struct gs_ev_sched` of type `kind` (field meanings: goroscope.h).
+fn sched_kind(kind: EventType, e: &abi::Sched) -> Result<EventKind, DecodeError> {
+    let has = |bit: u32| e.flags & bit != 0;
+    let narrow = |field: &'static str| DecodeError::BadValue {
+        kind,
+        field,
+        value: e.value,
+    };
+    Ok(match kind {
+        EventType::Steal => EventKind::Steal {
+            thief_p: e.p_id,
+            victim_p: e.p_id2,
+            queued: u32::try_from(e.value).map_err(|_| narrow("value"))?,
+            runnext: has(abi::SCHED_RUNNEXT),
+        },
+        EventType::PreemptRequest => EventKind::PreemptRequest {
+            goid: e.goid,
+            p_id: e.p_id,
+            by_sysmon: has(abi::SCHED_BY_SYSMON),
+        },
+        EventType::AsyncPreempt => EventKind::AsyncPreempt { goid: e.goid },
+        EventType::PreemptPark => EventKind::GoPreemptPark { goid: e.goid },
+        EventType::SyscallEnter => EventKind::SyscallEnter {
+            goid: e.goid,
+            blocking: has(abi::SCHED_BLOCKING),
+        },
+        EventType::SyscallExit => EventKind::SyscallExit { goid: e.goid },
+        EventType::Handoff => EventKind::Handoff {
+            p_id: e.p_id,
+            caller_goid: e.goid,
+            caller_has_p: has(abi::SCHED_CALLER_HAS_P),
+            caller_locked: has(abi::SCHED_CALLER_LOCKED),
+        },
+        EventType::LockThread => EventKind::LockOSThread { goid: e.goid },
+        EventType::UnlockThread => EventKind::UnlockOSThread { goid: e.goid },
+        EventType::ProcResize => EventKind::ProcResize {
+            nprocs: i32::try_from(e.value as i64).map_err(|_| narrow("value"))?,
+        },
+        EventType::StwBegin => EventKind::StwBegin {
+            reason: if has(abi::SCHED_REASON_KNOWN) {
+                Some(u8::try_from(e.value).map_err(|_| narrow("value"))?)
+            } else {
+                None
+            },
+        },
+        EventType::StwStopped => EventKind::StwStopped,
+        EventType::StwEnd => EventKind::StwEnd,
+        EventType::GcStart => EventKind::GcStart {
+            trigger_kind: u32::try_from(e.value).map_err(|_| narrow("value"))?,
+        },
+        other => return Err(DecodeError::UnknownType(other as u16)),
     })
 }
 
@@ -160,6 +241,10 @@ impl Record {
             Record::ThreadExit(e) => &e.h,
             Record::Switch(e) => &e.h,
             Record::Wakeup(e) => &e.h,
+            Record::Sched(_, e) => &e.h,
+            Record::KernelSyscall(e) => &e.h,
+            Record::Signal(_, e) => &e.h,
+            Record::MPark(e) => &e.h,
         }
     }
 }
@@ -194,6 +279,25 @@ pub fn decode_record(bytes: &[u8]) -> Result<Record, DecodeError> {
         EventType::ThreadExit => Record::ThreadExit(abi::read(bytes).ok_or_else(short)?),
         EventType::Switch => Record::Switch(abi::read(bytes).ok_or_else(short)?),
         EventType::Wakeup => Record::Wakeup(abi::read(bytes).ok_or_else(short)?),
+        EventType::KernelSyscall => Record::KernelSyscall(abi::read(bytes).ok_or_else(short)?),
+        EventType::SignalGenerate | EventType::SignalDeliver => {
+            Record::Signal(kind, abi::read(bytes).ok_or_else(short)?)
+        }
+        EventType::MPark => Record::MPark(abi::read(bytes).ok_or_else(short)?),
+        EventType::Steal
+        | EventType::PreemptRequest
+        | EventType::AsyncPreempt
+        | EventType::PreemptPark
+        | EventType::SyscallEnter
+        | EventType::SyscallExit
+        | EventType::Handoff
+        | EventType::LockThread
+        | EventType::UnlockThread
+        | EventType::ProcResize
+        | EventType::StwBegin
+        | EventType::StwStopped
+        | EventType::StwEnd
+        | EventType::GcStart => Record::Sched(kind, abi::read(bytes).ok_or_else(short)?),
     })
 }
 
@@ -220,12 +324,14 @@ mod tests {
         b.extend_from_slice(&78u32.to_le_bytes()); // tid
         b.extend_from_slice(&1u32.to_le_bytes()); // cpu
         b.extend_from_slice(&1u16.to_le_bytes()); // type GS_EV_GO_CREATE
-        b.extend_from_slice(&64u16.to_le_bytes()); // size
+        b.extend_from_slice(&72u16.to_le_bytes()); // size
         b.extend_from_slice(&18u64.to_le_bytes()); // goid
         b.extend_from_slice(&1u64.to_le_bytes()); // parent_goid
         b.extend_from_slice(&0x4a_1234u64.to_le_bytes()); // creation_pc
         b.extend_from_slice(&0x4a_0000u64.to_le_bytes()); // start_pc
         b.extend_from_slice(&(-1i64).to_le_bytes()); // m_id
+        b.extend_from_slice(&2i32.to_le_bytes()); // p_id
+        b.extend_from_slice(&0u32.to_le_bytes()); // _pad
         b
     }
 
@@ -290,7 +396,7 @@ mod tests {
         assert_eq!(decode_record(&[]), Err(DecodeError::Short(0)));
         // Truncated body, extra bytes, a size that disagrees with the type.
         assert!(matches!(
-            decode_record(&good[..60]),
+            decode_record(&good[..68]),
             Err(DecodeError::BadSize { .. })
         ));
         let mut longer = good.clone();
@@ -305,7 +411,7 @@ mod tests {
             decode_record(&wrong_size),
             Err(DecodeError::BadSize { declared: 40, .. })
         ));
-        for tag in [0u16, 14, 0xffff] {
+        for tag in [0u16, 32, 0xffff] {
             let mut unknown = good.clone();
             unknown[20..22].copy_from_slice(&tag.to_le_bytes());
             assert_eq!(decode_record(&unknown), Err(DecodeError::UnknownType(tag)));
@@ -339,6 +445,7 @@ mod tests {
                     parent_goid: 1,
                     creation_pc: 0x4a_1234,
                     start_pc: 0x4a_0000,
+                    p_id: 2,
                 },
             }
         );
@@ -442,5 +549,100 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    fn sched(kind: EventType, goid: u64, value: u64, p: (i32, i32), flags: u32) -> abi::Sched {
+        abi::Sched {
+            h: header(kind),
+            goid,
+            value,
+            p_id: p.0,
+            p_id2: p.1,
+            flags,
+            pad: 0,
+        }
+    }
+
+    #[test]
+    fn scheduler_records_become_their_events() {
+        let kind = |e: abi::Sched| decode(abi::bytes_of(&e)).map(|e| e.kind);
+        assert_eq!(
+            kind(sched(EventType::Steal, 0, 7, (1, 0), abi::SCHED_RUNNEXT)),
+            Ok(EventKind::Steal {
+                thief_p: 1,
+                victim_p: 0,
+                queued: 7,
+                runnext: true
+            })
+        );
+        assert_eq!(
+            kind(sched(EventType::Handoff, 12, 0, (3, -1), abi::SCHED_CALLER_LOCKED)),
+            Ok(EventKind::Handoff {
+                p_id: 3,
+                caller_goid: 12,
+                caller_has_p: false,
+                caller_locked: true
+            })
+        );
+        assert_eq!(
+            kind(sched(EventType::StwBegin, 0, 2, (-1, -1), abi::SCHED_REASON_KNOWN)),
+            Ok(EventKind::StwBegin { reason: Some(2) })
+        );
+        assert_eq!(
+            kind(sched(EventType::StwBegin, 0, 0, (-1, -1), 0)),
+            Ok(EventKind::StwBegin { reason: None })
+        );
+        assert_eq!(
+            kind(sched(EventType::ProcResize, 0, (-3i64) as u64, (-1, -1), 0)),
+            Ok(EventKind::ProcResize { nprocs: -3 })
+        );
+        assert!(matches!(
+            kind(sched(EventType::Steal, 0, u64::MAX, (0, 1), 0)),
+            Err(DecodeError::BadValue { .. })
+        ));
+        // A gs_ev_sched record tagged with a type that has its own struct is refused by size.
+        let mut wrong = sched(EventType::GoExit, 1, 0, (0, 0), 0);
+        wrong.h.size = std::mem::size_of::<abi::Sched>() as u16;
+        assert!(matches!(
+            decode(abi::bytes_of(&wrong)),
+            Err(DecodeError::BadSize { .. })
+        ));
+        let sys = abi::KernelSyscall {
+            h: header(EventType::KernelSyscall),
+            nr: 0,
+            ret: -11,
+            duration_ns: 5_000,
+        };
+        assert_eq!(
+            decode(abi::bytes_of(&sys)).map(|e| e.kind),
+            Ok(EventKind::KernelSyscall {
+                nr: 0,
+                ret: -11,
+                duration_ns: 5_000
+            })
+        );
+        let sig = abi::Signal {
+            h: header(EventType::SignalGenerate),
+            sig: 23,
+            target_tid: 80,
+            result: 0,
+            pad: 0,
+        };
+        assert_eq!(
+            decode(abi::bytes_of(&sig)).map(|e| e.kind),
+            Ok(EventKind::SignalSend {
+                sig: 23,
+                target_tid: 80,
+                result: 0
+            })
+        );
+        let sig = abi::Signal {
+            h: header(EventType::SignalDeliver),
+            ..sig
+        };
+        assert_eq!(
+            decode(abi::bytes_of(&sig)).map(|e| e.kind),
+            Ok(EventKind::SignalDeliver { sig: 23 })
+        );
     }
 }

@@ -94,6 +94,11 @@ pub struct Meta {
     /// The target's Go version, e.g. `go1.22.10` (empty if unknown).
     pub go_version: String,
     pub wait_reasons: WaitReasons,
+    /// `stwReason` value → the runtime's string for this Go version (empty before Go 1.21).
+    pub stw_reasons: WaitReasons,
+    /// The tracer level the events were captured at ("monitor", "default", "full"; empty if
+    /// unknown): sections say what a level cannot see.
+    pub level: String,
     pub symbolizer: Arc<dyn Symbolizer>,
 }
 
@@ -103,8 +108,20 @@ impl Meta {
         Meta {
             go_version: go_version.into(),
             wait_reasons: WaitReasons::default(),
+            stw_reasons: WaitReasons::default(),
+            level: String::new(),
             symbolizer: Arc::new(TableSymbolizer::new()),
         }
+    }
+
+    pub fn with_stw_reasons(mut self, stw_reasons: WaitReasons) -> Self {
+        self.stw_reasons = stw_reasons;
+        self
+    }
+
+    pub fn with_level(mut self, level: impl Into<String>) -> Self {
+        self.level = level.into();
+        self
     }
 
     pub fn with_wait_reasons(mut self, wait_reasons: WaitReasons) -> Self {
@@ -123,6 +140,8 @@ impl fmt::Debug for Meta {
         f.debug_struct("Meta")
             .field("go_version", &self.go_version)
             .field("wait_reasons", &self.wait_reasons.0.len())
+            .field("stw_reasons", &self.stw_reasons.0.len())
+            .field("level", &self.level)
             .finish_non_exhaustive()
     }
 }

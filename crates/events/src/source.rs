@@ -59,7 +59,10 @@ mod tests {
                 ts_ns: i,
                 cpu: 0,
                 tid: 1,
-                kind: EventKind::GoExit { goid: i + 1 },
+                kind: EventKind::GoExit {
+                    goid: i + 1,
+                    locked: false,
+                },
             })
             .collect();
         let mut source = VecSource::with_batch(events.clone(), 2);

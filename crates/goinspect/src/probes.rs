@@ -130,6 +130,12 @@ pub const TARGETS: &[ProbeTarget] = &[
     ),
     t("runtime.goschedguarded_m", 19, None, "guarded yield"),
     t(
+        "runtime.gopreempt_m",
+        19,
+        Some(25),
+        "preempted at a prologue (no symbol from 1.26; goschedImpl says it from 1.22)",
+    ),
+    t(
         "runtime.preemptone",
         19,
         None,

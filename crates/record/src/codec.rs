@@ -2,10 +2,11 @@
 //! little-endian record per event (layout table in docs/recording-format.md).
 //!
 //! ```text
-//! 0  ts_ns u64 | 8 cpu u32 | 12 tid u32 | 16 kind u8 | 17 flags u8 | 18 reserved [u8; 6]
+//! 0  ts_ns u64 | 8 cpu u32 | 12 tid u32 | 16 kind u8 | 17 flags u8 | 18 reserved u16 | 20 e u32
 //! 24 a u64     | 32 b u64  | 40 c u64   | 48 d u64
 //! ```
-//! What a..d and the flag bits mean depends on the kind (see `encode_one`).
+//! What a..e and the flag bits mean depends on the kind (see `encode_one`); signed values are
+//! stored as their two's complement bit pattern.
 
 use goroscope_events::{Event, EventKind, LossReason};
 
@@ -19,6 +20,28 @@ const FLAG_PREEMPT_KNOWN: u8 = 1;
 const FLAG_PREEMPTED: u8 = 2;
 const FLAG_PREV_IN_TARGET: u8 = 1;
 const FLAG_NEXT_IN_TARGET: u8 = 2;
+const FLAG_INHERIT_TIME: u8 = 1;
+const FLAG_LOCKED: u8 = 2;
+const FLAG_NEXT: u8 = 1;
+const FLAG_BLOCKING: u8 = 1;
+const FLAG_RUNNEXT: u8 = 1;
+const FLAG_BY_SYSMON: u8 = 1;
+const FLAG_CALLER_HAS_P: u8 = 1;
+const FLAG_CALLER_LOCKED: u8 = 2;
+const FLAG_REASON_KNOWN: u8 = 1;
+
+fn flag(on: bool, bit: u8) -> u8 {
+    if on {
+        bit
+    } else {
+        0
+    }
+}
+
+/// An i32 as the u64 slot's bit pattern (sign-extended, so it reads back with `as i64`).
+fn s32(v: i32) -> u64 {
+    i64::from(v) as u64
+}
 
 /// Appends the encoding of `events` to `out`.
 pub fn encode_events(events: &[Event], out: &mut Vec<u8>) {
@@ -29,33 +52,45 @@ pub fn encode_events(events: &[Event], out: &mut Vec<u8>) {
 }
 
 fn encode_one(e: &Event, out: &mut Vec<u8>) {
-    let (kind, flags, a, b, c, d): (u8, u8, u64, u64, u64, u64) = match e.kind {
+    let (kind, flags, a, b, c, d, x): (u8, u8, u64, u64, u64, u64, u32) = match e.kind {
         EventKind::GoCreate {
             goid,
             parent_goid,
             creation_pc,
             start_pc,
-        } => (0, 0, goid, parent_goid, creation_pc, start_pc),
-        EventKind::GoStatus { goid, from, to } => (1, 0, goid, from.into(), to.into(), 0),
-        // Signed ids are stored as their two's complement bit pattern.
-        EventKind::GoStart { goid, p_id, m_id } => {
-            (2, 0, goid, i64::from(p_id) as u64, m_id as u64, 0)
+            p_id,
+        } => (0, 0, goid, parent_goid, creation_pc, start_pc, p_id as u32),
+        EventKind::GoStatus { goid, from, to } => (1, 0, goid, from.into(), to.into(), 0, 0),
+        EventKind::GoStart {
+            goid,
+            p_id,
+            m_id,
+            inherit_time,
+            locked,
+        } => {
+            let flags = flag(inherit_time, FLAG_INHERIT_TIME) | flag(locked, FLAG_LOCKED);
+            (2, flags, goid, s32(p_id), m_id as u64, 0, 0)
         }
-        EventKind::GoPark { goid, wait_reason } => (3, 0, goid, wait_reason.into(), 0, 0),
-        EventKind::GoReady { goid, by_goid } => (4, 0, goid, by_goid, 0, 0),
+        EventKind::GoPark { goid, wait_reason } => (3, 0, goid, wait_reason.into(), 0, 0, 0),
+        EventKind::GoReady {
+            goid,
+            by_goid,
+            p_id,
+            next,
+        } => (4, flag(next, FLAG_NEXT), goid, by_goid, s32(p_id), 0, 0),
         EventKind::GoYield { goid, preempted } => {
             let flags = match preempted {
                 None => 0,
                 Some(false) => FLAG_PREEMPT_KNOWN,
                 Some(true) => FLAG_PREEMPT_KNOWN | FLAG_PREEMPTED,
             };
-            (5, flags, goid, 0, 0, 0)
+            (5, flags, goid, 0, 0, 0, 0)
         }
-        EventKind::GoExit { goid } => (6, 0, goid, 0, 0, 0),
-        EventKind::MStart { m_id } => (7, 0, m_id as u64, 0, 0, 0),
-        EventKind::MExit { m_id } => (8, 0, m_id as u64, 0, 0, 0),
-        EventKind::ThreadFork { child_tid } => (9, 0, child_tid.into(), 0, 0, 0),
-        EventKind::ThreadExit => (10, 0, 0, 0, 0, 0),
+        EventKind::GoExit { goid, locked } => (6, flag(locked, FLAG_LOCKED), goid, 0, 0, 0, 0),
+        EventKind::MStart { m_id } => (7, 0, m_id as u64, 0, 0, 0, 0),
+        EventKind::MExit { m_id } => (8, 0, m_id as u64, 0, 0, 0, 0),
+        EventKind::ThreadFork { child_tid } => (9, 0, child_tid.into(), 0, 0, 0, 0),
+        EventKind::ThreadExit => (10, 0, 0, 0, 0, 0, 0),
         EventKind::Switch {
             prev_tid,
             next_tid,
@@ -63,27 +98,91 @@ fn encode_one(e: &Event, out: &mut Vec<u8>) {
             prev_in_target,
             next_in_target,
         } => {
-            let mut flags = 0;
-            if prev_in_target {
-                flags |= FLAG_PREV_IN_TARGET;
-            }
-            if next_in_target {
-                flags |= FLAG_NEXT_IN_TARGET;
-            }
-            (11, flags, prev_tid.into(), next_tid.into(), prev_state, 0)
+            let flags =
+                flag(prev_in_target, FLAG_PREV_IN_TARGET) | flag(next_in_target, FLAG_NEXT_IN_TARGET);
+            (11, flags, prev_tid.into(), next_tid.into(), prev_state, 0, 0)
         }
         EventKind::Wakeup {
             target_tid,
             waker_tid,
-        } => (12, 0, target_tid.into(), waker_tid.into(), 0, 0),
-        EventKind::Lost { reason, count } => (13, 0, loss_code(reason), count, 0, 0),
+        } => (12, 0, target_tid.into(), waker_tid.into(), 0, 0, 0),
+        EventKind::Lost { reason, count } => (13, 0, loss_code(reason), count, 0, 0, 0),
+        EventKind::Steal {
+            thief_p,
+            victim_p,
+            queued,
+            runnext,
+        } => (14, flag(runnext, FLAG_RUNNEXT), s32(thief_p), s32(victim_p), queued.into(), 0, 0),
+        EventKind::PreemptRequest {
+            goid,
+            p_id,
+            by_sysmon,
+        } => (15, flag(by_sysmon, FLAG_BY_SYSMON), goid, s32(p_id), 0, 0, 0),
+        EventKind::AsyncPreempt { goid } => (16, 0, goid, 0, 0, 0, 0),
+        EventKind::GoPreemptPark { goid } => (17, 0, goid, 0, 0, 0, 0),
+        EventKind::SignalSend {
+            sig,
+            target_tid,
+            result,
+        } => (18, 0, sig.into(), target_tid.into(), s32(result), 0, 0),
+        EventKind::SignalDeliver { sig } => (19, 0, sig.into(), 0, 0, 0, 0),
+        EventKind::SyscallEnter { goid, blocking } => {
+            (20, flag(blocking, FLAG_BLOCKING), goid, 0, 0, 0, 0)
+        }
+        EventKind::SyscallExit { goid } => (21, 0, goid, 0, 0, 0, 0),
+        EventKind::Handoff {
+            p_id,
+            caller_goid,
+            caller_has_p,
+            caller_locked,
+        } => {
+            let flags =
+                flag(caller_has_p, FLAG_CALLER_HAS_P) | flag(caller_locked, FLAG_CALLER_LOCKED);
+            (22, flags, s32(p_id), caller_goid, 0, 0, 0)
+        }
+        EventKind::KernelSyscall {
+            nr,
+            ret,
+            duration_ns,
+        } => (23, 0, nr as u64, ret as u64, duration_ns, 0, 0),
+        EventKind::LockOSThread { goid } => (24, 0, goid, 0, 0, 0, 0),
+        EventKind::UnlockOSThread { goid } => (25, 0, goid, 0, 0, 0, 0),
+        EventKind::MPark { m_id } => (26, 0, m_id as u64, 0, 0, 0, 0),
+        EventKind::ProcResize { nprocs } => (27, 0, s32(nprocs), 0, 0, 0, 0),
+        EventKind::StwBegin { reason } => (
+            28,
+            flag(reason.is_some(), FLAG_REASON_KNOWN),
+            reason.unwrap_or(0).into(),
+            0,
+            0,
+            0,
+            0,
+        ),
+        EventKind::StwStopped => (29, 0, 0, 0, 0, 0, 0),
+        EventKind::StwEnd => (30, 0, 0, 0, 0, 0, 0),
+        EventKind::GcStart { trigger_kind } => (31, 0, trigger_kind.into(), 0, 0, 0, 0),
+        EventKind::SchedSample {
+            npidle,
+            nmspinning,
+            global_runq,
+            gomaxprocs,
+        } => (
+            32,
+            0,
+            s32(npidle),
+            s32(nmspinning),
+            s32(global_runq),
+            s32(gomaxprocs),
+            0,
+        ),
     };
     out.extend_from_slice(&e.ts_ns.to_le_bytes());
     out.extend_from_slice(&e.cpu.to_le_bytes());
     out.extend_from_slice(&e.tid.to_le_bytes());
     out.push(kind);
     out.push(flags);
-    out.extend_from_slice(&[0; 6]);
+    out.extend_from_slice(&[0; 2]);
+    out.extend_from_slice(&x.to_le_bytes());
     for v in [a, b, c, d] {
         out.extend_from_slice(&v.to_le_bytes());
     }
@@ -132,12 +231,17 @@ fn decode_one(r: &[u8]) -> Result<Event, Error> {
     let kind = r.get(16).copied().unwrap_or(u8::MAX);
     let flags = r.get(17).copied().unwrap_or(0);
     let (a, b, c, d) = (u64_at(r, 24), u64_at(r, 32), u64_at(r, 40), u64_at(r, 48));
+    let x = u32_at(r, 20);
+    let p = |v: u64| -> Result<i32, Error> {
+        i32::try_from(v as i64).map_err(|_| Error::Malformed(format!("id {v:#x} out of range")))
+    };
     let kind = match kind {
         0 => EventKind::GoCreate {
             goid: a,
             parent_goid: b,
             creation_pc: c,
             start_pc: d,
+            p_id: x as i32,
         },
         1 => EventKind::GoStatus {
             goid: a,
@@ -146,9 +250,10 @@ fn decode_one(r: &[u8]) -> Result<Event, Error> {
         },
         2 => EventKind::GoStart {
             goid: a,
-            p_id: i32::try_from(b as i64)
-                .map_err(|_| Error::Malformed(format!("p id {b:#x} out of range")))?,
+            p_id: p(b)?,
             m_id: c as i64,
+            inherit_time: flags & FLAG_INHERIT_TIME != 0,
+            locked: flags & FLAG_LOCKED != 0,
         },
         3 => EventKind::GoPark {
             goid: a,
@@ -157,12 +262,17 @@ fn decode_one(r: &[u8]) -> Result<Event, Error> {
         4 => EventKind::GoReady {
             goid: a,
             by_goid: b,
+            p_id: p(c)?,
+            next: flags & FLAG_NEXT != 0,
         },
         5 => EventKind::GoYield {
             goid: a,
             preempted: (flags & FLAG_PREEMPT_KNOWN != 0).then_some(flags & FLAG_PREEMPTED != 0),
         },
-        6 => EventKind::GoExit { goid: a },
+        6 => EventKind::GoExit {
+            goid: a,
+            locked: flags & FLAG_LOCKED != 0,
+        },
         7 => EventKind::MStart { m_id: a as i64 },
         8 => EventKind::MExit { m_id: a as i64 },
         9 => EventKind::ThreadFork {
@@ -183,6 +293,65 @@ fn decode_one(r: &[u8]) -> Result<Event, Error> {
         13 => EventKind::Lost {
             reason: loss_from_code(a)?,
             count: b,
+        },
+        14 => EventKind::Steal {
+            thief_p: p(a)?,
+            victim_p: p(b)?,
+            queued: narrow(c, "queue length")?,
+            runnext: flags & FLAG_RUNNEXT != 0,
+        },
+        15 => EventKind::PreemptRequest {
+            goid: a,
+            p_id: p(b)?,
+            by_sysmon: flags & FLAG_BY_SYSMON != 0,
+        },
+        16 => EventKind::AsyncPreempt { goid: a },
+        17 => EventKind::GoPreemptPark { goid: a },
+        18 => EventKind::SignalSend {
+            sig: narrow(a, "signal")?,
+            target_tid: narrow(b, "tid")?,
+            result: p(c)?,
+        },
+        19 => EventKind::SignalDeliver {
+            sig: narrow(a, "signal")?,
+        },
+        20 => EventKind::SyscallEnter {
+            goid: a,
+            blocking: flags & FLAG_BLOCKING != 0,
+        },
+        21 => EventKind::SyscallExit { goid: a },
+        22 => EventKind::Handoff {
+            p_id: p(a)?,
+            caller_goid: b,
+            caller_has_p: flags & FLAG_CALLER_HAS_P != 0,
+            caller_locked: flags & FLAG_CALLER_LOCKED != 0,
+        },
+        23 => EventKind::KernelSyscall {
+            nr: a as i64,
+            ret: b as i64,
+            duration_ns: c,
+        },
+        24 => EventKind::LockOSThread { goid: a },
+        25 => EventKind::UnlockOSThread { goid: a },
+        26 => EventKind::MPark { m_id: a as i64 },
+        27 => EventKind::ProcResize { nprocs: p(a)? },
+        28 => EventKind::StwBegin {
+            reason: if flags & FLAG_REASON_KNOWN != 0 {
+                Some(narrow(a, "stw reason")?)
+            } else {
+                None
+            },
+        },
+        29 => EventKind::StwStopped,
+        30 => EventKind::StwEnd,
+        31 => EventKind::GcStart {
+            trigger_kind: narrow(a, "trigger kind")?,
+        },
+        32 => EventKind::SchedSample {
+            npidle: p(a)?,
+            nmspinning: p(b)?,
+            global_runq: p(c)?,
+            gomaxprocs: p(d)?,
         },
         other => return Err(Error::Malformed(format!("unknown event kind {other}"))),
     };

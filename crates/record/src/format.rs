@@ -6,7 +6,7 @@ pub const MAGIC: [u8; 8] = *b"\x89GSREC\r\n";
 
 /// The format version this build writes and reads. Bump it (and the change log in
 /// docs/recording-format.md) on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Upper bound on a chunk's compressed and uncompressed payload, and on the header: a corrupt
 /// length must not make the reader allocate gigabytes.

@@ -23,6 +23,14 @@ fn every_kind() -> Vec<Event> {
             parent_goid: 1,
             creation_pc: 0x4a_1234,
             start_pc: u64::MAX,
+            p_id: -1,
+        },
+        EventKind::GoCreate {
+            goid: 8,
+            parent_goid: 1,
+            creation_pc: 1,
+            start_pc: 2,
+            p_id: i32::MAX,
         },
         EventKind::GoStatus {
             goid: 7,
@@ -33,11 +41,15 @@ fn every_kind() -> Vec<Event> {
             goid: 7,
             p_id: -1,
             m_id: i64::MIN,
+            inherit_time: true,
+            locked: false,
         },
         EventKind::GoStart {
             goid: 8,
             p_id: i32::MAX,
             m_id: 3,
+            inherit_time: false,
+            locked: true,
         },
         EventKind::GoPark {
             goid: 7,
@@ -46,6 +58,8 @@ fn every_kind() -> Vec<Event> {
         EventKind::GoReady {
             goid: 7,
             by_goid: 0,
+            p_id: i32::MIN,
+            next: true,
         },
         EventKind::GoYield {
             goid: 7,
@@ -59,7 +73,60 @@ fn every_kind() -> Vec<Event> {
             goid: 7,
             preempted: Some(true),
         },
-        EventKind::GoExit { goid: u64::MAX },
+        EventKind::GoExit {
+            goid: u64::MAX,
+            locked: true,
+        },
+        EventKind::Steal {
+            thief_p: 0,
+            victim_p: i32::MAX,
+            queued: u32::MAX,
+            runnext: true,
+        },
+        EventKind::PreemptRequest {
+            goid: 9,
+            p_id: -1,
+            by_sysmon: true,
+        },
+        EventKind::AsyncPreempt { goid: 9 },
+        EventKind::GoPreemptPark { goid: 9 },
+        EventKind::SignalSend {
+            sig: 23,
+            target_tid: u32::MAX,
+            result: i32::MIN,
+        },
+        EventKind::SignalDeliver { sig: 23 },
+        EventKind::SyscallEnter {
+            goid: 9,
+            blocking: true,
+        },
+        EventKind::SyscallExit { goid: 9 },
+        EventKind::Handoff {
+            p_id: 1,
+            caller_goid: 0,
+            caller_has_p: true,
+            caller_locked: true,
+        },
+        EventKind::KernelSyscall {
+            nr: -1,
+            ret: i64::MIN,
+            duration_ns: u64::MAX,
+        },
+        EventKind::LockOSThread { goid: 9 },
+        EventKind::UnlockOSThread { goid: 9 },
+        EventKind::MPark { m_id: -1 },
+        EventKind::ProcResize { nprocs: i32::MAX },
+        EventKind::StwBegin { reason: None },
+        EventKind::StwBegin { reason: Some(255) },
+        EventKind::StwStopped,
+        EventKind::StwEnd,
+        EventKind::GcStart { trigger_kind: 2 },
+        EventKind::SchedSample {
+            npidle: -1,
+            nmspinning: i32::MAX,
+            global_runq: i32::MIN,
+            gomaxprocs: 2,
+        },
         EventKind::MStart { m_id: -5 },
         EventKind::MExit { m_id: i64::MAX },
         EventKind::ThreadFork {
@@ -170,6 +237,7 @@ fn read_all(bytes: &[u8]) -> Result<(Vec<Event>, ReadSummary), Error> {
 fn every_event_kind_round_trips() {
     let events = every_kind();
     let mut covered: Vec<usize> = events.iter().map(|e| e.kind.index()).collect();
+    covered.sort_unstable();
     covered.dedup();
     assert_eq!(covered, (0..EventKind::NAMES.len()).collect::<Vec<_>>());
     let mut raw = Vec::new();

@@ -126,7 +126,24 @@ impl Goroutines {
                     self.set_state(goid, g, GoState::Runnable, ts, tid);
                 }
             }
-            EventKind::GoExit { goid } => {
+            EventKind::SyscallEnter { goid, .. } => {
+                if let Some(g) = self.touch(goid, GoState::Running, anomalies) {
+                    self.set_state(goid, g, GoState::Syscall, ts, tid);
+                }
+            }
+            EventKind::SyscallExit { goid } => {
+                // exitsyscall runs on the goroutine's thread; it may still wait for a P, but
+                // it is no longer in the kernel.
+                if let Some(g) = self.touch(goid, GoState::Syscall, anomalies) {
+                    self.set_state(goid, g, GoState::Running, ts, tid);
+                }
+            }
+            EventKind::GoPreemptPark { goid } => {
+                if let Some(g) = self.touch(goid, GoState::Running, anomalies) {
+                    self.set_state(goid, g, GoState::Preempted, ts, tid);
+                }
+            }
+            EventKind::GoExit { goid, .. } => {
                 if self.exited_goids.contains(&goid) {
                     return; // already exited by a `_Gdead` status
                 }
@@ -137,6 +154,11 @@ impl Goroutines {
             }
             _ => {}
         }
+    }
+
+    /// The live goroutine `goid`, if known.
+    pub fn get(&self, goid: u64) -> Option<&Goroutine> {
+        self.live.get(&goid)
     }
 
     /// The goroutine running on thread `tid`, if any.

@@ -172,6 +172,35 @@ static __always_inline s64 m_id(u64 m, u32 type)
 	return id;
 }
 
+/* The id of the P that M `m` holds (m.p), GS_ID_UNKNOWN if none or unreadable. */
+static __always_inline s32 p_id_of_m(u64 m, u32 type)
+{
+	u64 p = 0;
+	s32 id = GS_ID_UNKNOWN;
+
+	if (read_u64(&p, m, cfg.m_p, type) && p)
+		read_u32((u32 *)&id, p, cfg.p_id, type);
+	return id;
+}
+
+/* The goid of g, GS_GOID_NONE if unreadable (counted). */
+static __always_inline u64 goid_of(u64 g, u32 type)
+{
+	u64 goid = GS_GOID_NONE;
+
+	read_u64(&goid, g, cfg.g_goid, type);
+	return goid;
+}
+
+/* Whether g is locked to its thread (g.lockedm != 0). */
+static __always_inline bool g_locked(u64 g, u32 type)
+{
+	u64 lockedm = 0;
+
+	read_u64(&lockedm, g, cfg.g_lockedm, type);
+	return lockedm != 0;
+}
+
 /* Goroutine events that carry only a goid read from `g` and one 32-bit value. */
 _Static_assert(sizeof(struct gs_ev_go_park) == sizeof(struct gs_ev_go_yield) &&
 		       __builtin_offsetof(struct gs_ev_go_park, wait_reason) ==
@@ -201,6 +230,7 @@ int gs_newproc1_ret(struct pt_regs *ctx)
 	const u32 type = GS_EV_GO_CREATE;
 	u64 newg = ctx->ax, m, goid, parent = GS_GOID_NONE, gopc = 0, startpc = 0;
 	struct gs_ev_go_create *e;
+	s32 pid;
 
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
@@ -214,6 +244,7 @@ int gs_newproc1_ret(struct pt_regs *ctx)
 		read_u64(&parent, newg, cfg.g_parent_goid, type);
 	else
 		parent = curg_goid(m, type);
+	pid = p_id_of_m(m, type);
 
 	e = reserve(type, sizeof(*e));
 	if (!e)
@@ -223,6 +254,8 @@ int gs_newproc1_ret(struct pt_regs *ctx)
 	e->creation_pc = gopc;
 	e->start_pc = startpc;
 	e->m_id = m_id(m, type);
+	e->p_id = pid;
+	e->_pad = 0;
 	submit(e, type);
 	return 0;
 }
@@ -255,16 +288,20 @@ int gs_execute(struct pt_regs *ctx)
 {
 	const u32 type = GS_EV_GO_START;
 	struct gs_ev_go_start *e;
-	u64 goid, m, p = 0;
-	s32 pid = GS_ID_UNKNOWN;
+	u64 gp = ctx->ax, goid, m;
+	u32 flags = 0;
+	s32 pid;
 
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	if (!read_u64(&goid, ctx->ax, cfg.g_goid, type))
+	if (!read_u64(&goid, gp, cfg.g_goid, type))
 		return 0;
 	m = m_of(ctx->r14, type);
-	if (read_u64(&p, m, cfg.m_p, type) && p)
-		read_u32((u32 *)&pid, p, cfg.p_id, type);
+	pid = p_id_of_m(m, type);
+	if ((u8)ctx->bx)
+		flags |= GS_START_INHERIT_TIME;
+	if (g_locked(gp, type))
+		flags |= GS_START_LOCKED;
 
 	e = reserve(type, sizeof(*e));
 	if (!e)
@@ -272,7 +309,7 @@ int gs_execute(struct pt_regs *ctx)
 	e->goid = goid;
 	e->m_id = m_id(m, type);
 	e->p_id = pid;
-	e->_pad = 0;
+	e->flags = flags;
 	submit(e, type);
 	return 0;
 }
@@ -292,20 +329,25 @@ int gs_ready(struct pt_regs *ctx)
 {
 	const u32 type = GS_EV_GO_READY;
 	struct gs_ev_go_ready *e;
-	u64 goid, waker;
+	u64 goid, waker, m;
+	s32 pid;
 
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	if (!read_u64(&goid, ctx->ax, cfg.g_goid, type))
 		return 0;
 	/* R14 may be g0 or the user g: m.curg is the user goroutine either way. */
-	waker = curg_goid(m_of(ctx->r14, type), type);
+	m = m_of(ctx->r14, type);
+	waker = curg_goid(m, type);
+	pid = p_id_of_m(m, type);
 
 	e = reserve(type, sizeof(*e));
 	if (!e)
 		return 0;
 	e->goid = goid;
 	e->waker_goid = waker;
+	e->p_id = pid;
+	e->next = (u8)ctx->cx ? 1 : 0;
 	submit(e, type);
 	return 0;
 }
@@ -323,22 +365,45 @@ int gs_gosched(struct pt_regs *ctx)
 	return emit_goid_u32(GS_EV_GO_YIELD, ctx->ax, preempted);
 }
 
+/* Before Go 1.22 goschedImpl does not say why it runs: probe its two callers instead. */
+/* runtime.gosched_m(gp=RAX): runtime.Gosched, a voluntary yield. */
+SEC("uprobe")
+int gs_gosched_m(struct pt_regs *ctx)
+{
+	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	return emit_goid_u32(GS_EV_GO_YIELD, ctx->ax, 0);
+}
+
+/* runtime.gopreempt_m(gp=RAX): the goroutine was preempted (Go 1.19-1.21 only). */
+SEC("uprobe")
+int gs_gopreempt_m(struct pt_regs *ctx)
+{
+	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	return emit_goid_u32(GS_EV_GO_YIELD, ctx->ax, 1);
+}
+
 /* runtime.goexit1(), on the exiting goroutine's own stack (R14 = that g). */
 SEC("uprobe")
 int gs_goexit1(struct pt_regs *ctx)
 {
 	const u32 type = GS_EV_GO_EXIT;
 	struct gs_ev_go_exit *e;
+	bool locked;
 	u64 goid;
 
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	if (!read_u64(&goid, ctx->r14, cfg.g_goid, type))
 		return 0;
+	locked = g_locked(ctx->r14, type);
 	e = reserve(type, sizeof(*e));
 	if (!e)
 		return 0;
 	e->goid = goid;
+	e->locked = locked;
+	e->_pad = 0;
 	submit(e, type);
 	return 0;
 }
@@ -375,6 +440,13 @@ SEC("uprobe")
 int gs_mexit(struct pt_regs *ctx)
 {
 	return emit_m(ctx, GS_EV_M_EXIT);
+}
+
+/* runtime.stopm(), on g0: this M has no work and sleeps until startm wakes it. */
+SEC("uprobe")
+int gs_stopm(struct pt_regs *ctx)
+{
+	return emit_m(ctx, GS_EV_M_PARK);
 }
 
 SEC("tp_btf/sched_switch")
@@ -473,6 +545,10 @@ int BPF_PROG(gs_sched_process_exit, struct task_struct *p)
 	submit(e, type);
 	return 0;
 }
+
+struct kernel_siginfo;
+struct k_sigaction;
+#include "tracer_sched.bpf.h"
 
 /* GPL-compatible: tracing programs and GPL-only helpers require it. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -43,6 +43,9 @@ pub fn config_from_inspection(
     if version.at_least(1, 22) {
         flags |= abi::CFG_YIELD_HAS_PREEMPTED;
     }
+    if version.at_least(1, 21) {
+        flags |= abi::CFG_STW_HAS_REASON;
+    }
     if target_tgid.is_none() {
         flags |= abi::CFG_FOLLOW_UPROBE_HITS;
     }
@@ -64,6 +67,12 @@ pub fn config_from_inspection(
         m_procid: required("runtime.m", "procid")?,
         m_p: required("runtime.m", "p")?,
         p_id: required("runtime.p", "id")?,
+        g_lockedm: required("runtime.g", "lockedm")?,
+        m_lockedg: required("runtime.m", "lockedg")?,
+        p_m: required("runtime.p", "m")?,
+        p_runqhead: required("runtime.p", "runqhead")?,
+        p_runqtail: required("runtime.p", "runqtail")?,
+        p_runnext: required("runtime.p", "runnext")?,
         pad: 0,
     })
 }
@@ -87,6 +96,7 @@ mod tests {
             ("m", 48),
             ("gopc", 296),
             ("startpc", 312),
+            ("lockedm", 232),
         ];
         if let Some(off) = parent_goid {
             g.push(("parentGoid", off));
@@ -101,9 +111,19 @@ mod tests {
                 ("id", 232),
                 ("procid", 72),
                 ("p", 208),
+                ("lockedg", 352),
             ]),
         );
-        structs.insert("runtime.p".to_string(), st(&[("id", 0)]));
+        structs.insert(
+            "runtime.p".to_string(),
+            st(&[
+                ("id", 0),
+                ("m", 56),
+                ("runqhead", 400),
+                ("runqtail", 404),
+                ("runnext", 2456),
+            ]),
+        );
         Inspection {
             path: "x".into(),
             pid: None,
@@ -129,6 +149,7 @@ mod tests {
                 structs,
                 constants: Constants::default(),
                 sched_address: None,
+                gomaxprocs_address: None,
             },
             load_bias: None,
             warnings: Vec::new(),
@@ -154,8 +175,9 @@ mod tests {
         assert_eq!(cfg.target_tgid, 0);
         assert_eq!(
             cfg.flags,
-            abi::CFG_YIELD_HAS_PREEMPTED | abi::CFG_FOLLOW_UPROBE_HITS
+            abi::CFG_YIELD_HAS_PREEMPTED | abi::CFG_FOLLOW_UPROBE_HITS | abi::CFG_STW_HAS_REASON
         );
+        assert_eq!((cfg.p_runqhead, cfg.p_runqtail, cfg.g_lockedm), (400, 404, 232));
         assert_eq!(cfg.g_parent_goid, 280);
     }
 

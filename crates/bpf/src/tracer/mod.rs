@@ -30,7 +30,7 @@ use crate::decode::decode;
 use crate::loader::{self, ObjectStorage};
 pub use config::{config_from_inspection, DEFAULT_WAKEUP_BYTES};
 use goroscope_events::{Event, EventSource, SourceError};
-pub use plan::{uprobe_sites, UprobeProgram, UprobeSite};
+pub use plan::{uprobe_sites, Level, UprobeProgram, UprobeSite};
 use skel::{TracerSkel, TracerSkelBuilder};
 pub use stats::{Drops, PerType, TracerStats};
 
@@ -41,6 +41,8 @@ pub struct TracerOptions {
     pub ring_bytes: u32,
     /// Queued bytes at which a BPF program wakes the reader before its timer poll.
     pub wakeup_bytes: u32,
+    /// Which probes to attach.
+    pub level: Level,
 }
 
 impl Default for TracerOptions {
@@ -48,6 +50,7 @@ impl Default for TracerOptions {
         Self {
             ring_bytes: 8 << 20,
             wakeup_bytes: DEFAULT_WAKEUP_BYTES,
+            level: Level::Default,
         }
     }
 }
@@ -109,7 +112,7 @@ impl<'obj> Tracer<'obj> {
             );
         }
         let config = config_from_inspection(inspection, target_tgid, options.wakeup_bytes)?;
-        let (sites, warnings) = uprobe_sites(inspection);
+        let (sites, warnings) = uprobe_sites(inspection, options.level, config.go_minor);
         if sites.is_empty() {
             bail!("none of the runtime functions the tracer probes was found in the binary");
         }
@@ -149,14 +152,22 @@ impl<'obj> Tracer<'obj> {
                 })?;
             links.push(link);
         }
+        // (tracepoint, program, lowest level that attaches it)
         let tracepoints = [
-            ("sched_switch", &skel.progs.gs_sched_switch),
-            ("sched_wakeup", &skel.progs.gs_sched_wakeup),
-            ("sched_wakeup_new", &skel.progs.gs_sched_wakeup_new),
-            ("sched_process_fork", &skel.progs.gs_sched_process_fork),
-            ("sched_process_exit", &skel.progs.gs_sched_process_exit),
+            ("sched_process_fork", &skel.progs.gs_sched_process_fork, Level::Monitor),
+            ("sched_process_exit", &skel.progs.gs_sched_process_exit, Level::Monitor),
+            ("signal_generate", &skel.progs.gs_signal_generate, Level::Monitor),
+            ("signal_deliver", &skel.progs.gs_signal_deliver, Level::Monitor),
+            ("sched_switch", &skel.progs.gs_sched_switch, Level::Default),
+            ("sched_wakeup", &skel.progs.gs_sched_wakeup, Level::Default),
+            ("sched_wakeup_new", &skel.progs.gs_sched_wakeup_new, Level::Default),
+            ("sys_enter", &skel.progs.gs_sys_enter, Level::Default),
+            ("sys_exit", &skel.progs.gs_sys_exit, Level::Default),
         ];
-        for (name, prog) in tracepoints {
+        for (name, prog, level) in tracepoints {
+            if level > options.level {
+                continue;
+            }
             let link = prog
                 .attach()
                 .with_context(|| format!("attaching to the {name} tracepoint (tp_btf)"))?;
@@ -230,6 +241,26 @@ impl<'obj> Tracer<'obj> {
         self.links.len()
     }
 
+    /// Per-program run counts and run time from the kernel (zero unless the sysctl
+    /// `kernel.bpf_stats_enabled` is 1 while the tracer runs).
+    pub fn program_stats(&self) -> Result<Vec<ProgramStats>> {
+        use std::os::fd::AsFd;
+        self.skel
+            .object()
+            .progs()
+            .map(|prog| {
+                let name = prog.name().to_string_lossy().into_owned();
+                let (run_cnt, run_time_ns) = run_stats(prog.as_fd())
+                    .with_context(|| format!("reading the kernel's statistics of {name}"))?;
+                Ok(ProgramStats {
+                    name,
+                    run_cnt,
+                    run_time_ns,
+                })
+            })
+            .collect()
+    }
+
     /// Kernel ids of the loaded programs, to check they are gone after drop.
     pub fn program_ids(&self) -> Result<Vec<u32>> {
         use std::os::fd::AsFd;
@@ -242,6 +273,34 @@ impl<'obj> Tracer<'obj> {
             })
             .collect()
     }
+}
+
+/// The kernel's counters for one BPF program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramStats {
+    pub name: String,
+    pub run_cnt: u64,
+    pub run_time_ns: u64,
+}
+
+/// `bpf_prog_info.run_cnt` and `run_time_ns` of a loaded program.
+fn run_stats(fd: std::os::fd::BorrowedFd<'_>) -> Result<(u64, u64)> {
+    use std::os::fd::AsRawFd;
+    let mut info = libbpf_sys::bpf_prog_info::default();
+    let mut len = std::mem::size_of::<libbpf_sys::bpf_prog_info>() as u32;
+    // SAFETY: `info` is a properly sized, writable bpf_prog_info and `len` says its size; with
+    // every pointer field left null the kernel only fills in scalars.
+    let rc = unsafe {
+        libbpf_sys::bpf_prog_get_info_by_fd(
+            fd.as_raw_fd(),
+            (&mut info as *mut libbpf_sys::bpf_prog_info).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        bail!("bpf_prog_get_info_by_fd failed: {}", std::io::Error::from_raw_os_error(-rc));
+    }
+    Ok((info.run_cnt, info.run_time_ns))
 }
 
 /// How long [`EventSource::next_batch`] waits for the ring buffer before draining it.
@@ -268,9 +327,27 @@ fn uprobe_program<'a, 'obj>(
         UprobeProgram::Gopark => &progs.gs_gopark,
         UprobeProgram::Ready => &progs.gs_ready,
         UprobeProgram::Gosched => &progs.gs_gosched,
+        UprobeProgram::GoschedM => &progs.gs_gosched_m,
+        UprobeProgram::GopreemptM => &progs.gs_gopreempt_m,
         UprobeProgram::Goexit1 => &progs.gs_goexit1,
         UprobeProgram::Mstart1 => &progs.gs_mstart1,
         UprobeProgram::Mexit => &progs.gs_mexit,
+        UprobeProgram::Stopm => &progs.gs_stopm,
+        UprobeProgram::Runqsteal => &progs.gs_runqsteal,
+        UprobeProgram::Preemptone => &progs.gs_preemptone,
+        UprobeProgram::AsyncPreempt2 => &progs.gs_async_preempt2,
+        UprobeProgram::PreemptPark => &progs.gs_preempt_park,
+        UprobeProgram::Reentersyscall => &progs.gs_reentersyscall,
+        UprobeProgram::Entersyscallblock => &progs.gs_entersyscallblock,
+        UprobeProgram::Exitsyscall => &progs.gs_exitsyscall,
+        UprobeProgram::Handoffp => &progs.gs_handoffp,
+        UprobeProgram::LockOSThread => &progs.gs_lock_os_thread,
+        UprobeProgram::UnlockOSThread => &progs.gs_unlock_os_thread,
+        UprobeProgram::Procresize => &progs.gs_procresize,
+        UprobeProgram::StwBegin => &progs.gs_stw_begin,
+        UprobeProgram::StwStopped => &progs.gs_stw_stopped,
+        UprobeProgram::StwEnd => &progs.gs_stw_end,
+        UprobeProgram::GcStart => &progs.gs_gc_start,
     }
 }
 
@@ -294,6 +371,12 @@ fn write_config(dst: &mut skel::types::gs_config, src: &goroscope_abi::Config) {
     dst.m_procid = src.m_procid;
     dst.m_p = src.m_p;
     dst.p_id = src.p_id;
+    dst.g_lockedm = src.g_lockedm;
+    dst.m_lockedg = src.m_lockedg;
+    dst.p_m = src.p_m;
+    dst.p_runqhead = src.p_runqhead;
+    dst.p_runqtail = src.p_runqtail;
+    dst.p_runnext = src.p_runnext;
     dst._pad = 0;
 }
 

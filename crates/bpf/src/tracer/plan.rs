@@ -6,6 +6,37 @@
 
 use goinspect::{FunctionInfo, Inspection};
 
+/// How much the tracer captures, trading detail for cost (each level includes the ones before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Level {
+    /// Low-frequency runtime decisions only (GOMAXPROCS, stop-the-world, GC starts, sysmon's
+    /// preemption requests and P hand-offs, LockOSThread, M start/exit) plus thread and signal
+    /// tracepoints: cheap enough to leave on. No per-goroutine stream.
+    Monitor,
+    /// Every goroutine's life and scheduling (create, run, park, ready, yield, exit, steals,
+    /// async preemption, syscalls through the runtime and the kernel), context switches.
+    #[default]
+    Default,
+    /// Also every goroutine status change (`casgstatus`), the hottest runtime function.
+    Full,
+}
+
+impl Level {
+    pub const ALL: [Level; 3] = [Level::Monitor, Level::Default, Level::Full];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Monitor => "monitor",
+            Level::Default => "default",
+            Level::Full => "full",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.name() == name)
+    }
+}
+
 /// A BPF program of tracer.bpf.c that attaches to a Go function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UprobeProgram {
@@ -15,9 +46,27 @@ pub enum UprobeProgram {
     Gopark,
     Ready,
     Gosched,
+    GoschedM,
+    GopreemptM,
     Goexit1,
     Mstart1,
     Mexit,
+    Stopm,
+    Runqsteal,
+    Preemptone,
+    AsyncPreempt2,
+    PreemptPark,
+    Reentersyscall,
+    Entersyscallblock,
+    Exitsyscall,
+    Handoffp,
+    LockOSThread,
+    UnlockOSThread,
+    Procresize,
+    StwBegin,
+    StwStopped,
+    StwEnd,
+    GcStart,
 }
 
 /// Whether a program probes the entry (after the prologue) or each RET of its function.
@@ -27,31 +76,79 @@ enum Placement {
     EachRet,
 }
 
+/// One row of the probe table.
+struct Probe {
+    symbol: &'static str,
+    program: UprobeProgram,
+    placement: Placement,
+    /// The lowest level that attaches it.
+    level: Level,
+    /// Go minor versions it applies to (inclusive); the function may exist outside them but
+    /// another probe covers its events there.
+    since: u32,
+    until: u32,
+}
+
+const fn probe(
+    symbol: &'static str,
+    program: UprobeProgram,
+    placement: Placement,
+    level: Level,
+) -> Probe {
+    Probe {
+        symbol,
+        program,
+        placement,
+        level,
+        since: 0,
+        until: u32::MAX,
+    }
+}
+
+const fn versions(p: Probe, since: u32, until: u32) -> Probe {
+    Probe { since, until, ..p }
+}
+
+use Level::{Default as D, Full as F, Monitor as M};
+use Placement::{EachRet, Entry};
+use UprobeProgram as P;
+
 /// Go function → program. Every one is a plain runtime symbol in Go 1.19 and 1.21–1.27
 /// (go-runtime-internals.md, table 1); their arguments are listed in tracer.bpf.c.
-const PROBES: &[(&str, UprobeProgram, Placement)] = &[
-    (
-        "runtime.newproc1",
-        UprobeProgram::NewprocRet,
-        Placement::EachRet,
-    ),
-    (
-        "runtime.casgstatus",
-        UprobeProgram::Casgstatus,
-        Placement::Entry,
-    ),
-    ("runtime.execute", UprobeProgram::Execute, Placement::Entry),
-    ("runtime.gopark", UprobeProgram::Gopark, Placement::Entry),
-    ("runtime.ready", UprobeProgram::Ready, Placement::Entry),
-    (
-        "runtime.goschedImpl",
-        UprobeProgram::Gosched,
-        Placement::Entry,
-    ),
-    ("runtime.goexit1", UprobeProgram::Goexit1, Placement::Entry),
-    ("runtime.mstart1", UprobeProgram::Mstart1, Placement::Entry),
-    ("runtime.mexit", UprobeProgram::Mexit, Placement::Entry),
+const PROBES: &[Probe] = &[
+    probe("runtime.newproc1", P::NewprocRet, EachRet, D),
+    probe("runtime.casgstatus", P::Casgstatus, Entry, F),
+    probe("runtime.execute", P::Execute, Entry, D),
+    probe("runtime.gopark", P::Gopark, Entry, D),
+    probe("runtime.ready", P::Ready, Entry, D),
+    // goschedImpl says whether it preempts from Go 1.22; before, its two callers do.
+    versions(probe("runtime.goschedImpl", P::Gosched, Entry, D), 22, u32::MAX),
+    versions(probe("runtime.gosched_m", P::GoschedM, Entry, D), 0, 21),
+    versions(probe("runtime.gopreempt_m", P::GopreemptM, Entry, D), 0, 21),
+    probe("runtime.goexit1", P::Goexit1, Entry, D),
+    probe("runtime.mstart1", P::Mstart1, Entry, M),
+    probe("runtime.mexit", P::Mexit, Entry, M),
+    probe("runtime.stopm", P::Stopm, Entry, D),
+    probe("runtime.runqsteal", P::Runqsteal, Entry, D),
+    probe("runtime.preemptone", P::Preemptone, Entry, M),
+    probe("runtime.asyncPreempt2", P::AsyncPreempt2, Entry, D),
+    probe("runtime.preemptPark", P::PreemptPark, Entry, D),
+    probe("runtime.reentersyscall", P::Reentersyscall, Entry, D),
+    probe("runtime.entersyscallblock", P::Entersyscallblock, Entry, D),
+    probe("runtime.exitsyscall", P::Exitsyscall, Entry, D),
+    probe("runtime.handoffp", P::Handoffp, Entry, M),
+    probe("runtime.LockOSThread", P::LockOSThread, Entry, M),
+    probe("runtime.UnlockOSThread", P::UnlockOSThread, Entry, M),
+    probe("runtime.procresize", P::Procresize, Entry, M),
+    probe("runtime.stopTheWorldWithSema", P::StwBegin, Entry, M),
+    probe("runtime.stopTheWorldWithSema", P::StwStopped, EachRet, M),
+    probe("runtime.startTheWorldWithSema", P::StwEnd, EachRet, M),
+    probe("runtime.gcStart", P::GcStart, Entry, M),
 ];
+
+/// Functions whose direct calls the compiler inlines into user code: a probe on the symbol sees
+/// only the calls that were not inlined, which the report says; no warning per binary.
+const OFTEN_INLINED: &[&str] = &["runtime.UnlockOSThread"];
 
 /// One uprobe to attach.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,12 +160,25 @@ pub struct UprobeSite {
     pub file_offset: u64,
 }
 
-/// The uprobes to attach, and a warning for each function that cannot be probed (the events it
-/// would give are then missing from the trace).
-pub fn uprobe_sites(inspection: &Inspection) -> (Vec<UprobeSite>, Vec<String>) {
+/// The uprobes to attach at `level` for Go 1.`go_minor`, and a warning for each function that
+/// cannot be probed (the events it would give are then missing from the trace).
+pub fn uprobe_sites(
+    inspection: &Inspection,
+    level: Level,
+    go_minor: u32,
+) -> (Vec<UprobeSite>, Vec<String>) {
     let mut sites = Vec::new();
     let mut warnings = Vec::new();
-    for (symbol, program, placement) in PROBES {
+    let wanted = PROBES
+        .iter()
+        .filter(|p| p.level <= level && (p.since..=p.until).contains(&go_minor));
+    for Probe {
+        symbol,
+        program,
+        placement,
+        ..
+    } in wanted
+    {
         let Some(func) = inspection
             .functions
             .iter()
@@ -97,7 +207,10 @@ pub fn uprobe_sites(inspection: &Inspection) -> (Vec<UprobeSite>, Vec<String>) {
                 }
             }
         }
-        if func.inlined_copies > 0 {
+        if func.inlined_copies > 0
+            && !OFTEN_INLINED.contains(symbol)
+            && !warnings.iter().any(|w| w.starts_with(&format!("{symbol} is also")))
+        {
             warnings.push(format!(
                 "{symbol} is also inlined at {} call sites: events from those are missing",
                 func.inlined_copies
@@ -162,6 +275,7 @@ mod tests {
                 structs: Default::default(),
                 constants: Default::default(),
                 sched_address: None,
+                gomaxprocs_address: None,
             },
             load_bias: None,
             warnings: Vec::new(),
@@ -175,7 +289,7 @@ mod tests {
             func("runtime.casgstatus", true, 0, &[0x40]),
             func("runtime.execute", true, 6, &[0x40]),
         ]);
-        let (sites, warnings) = uprobe_sites(&insp);
+        let (sites, warnings) = uprobe_sites(&insp, Level::Full, 27);
         let got: Vec<(UprobeProgram, u64)> =
             sites.iter().map(|s| (s.program, s.file_offset)).collect();
         assert_eq!(
@@ -187,8 +301,14 @@ mod tests {
                 (UprobeProgram::Execute, 0x1006),
             ]
         );
-        // gopark, ready, goschedImpl, goexit1, mstart1, mexit are absent from this inspection.
-        assert_eq!(warnings.len(), 6, "{warnings:?}");
+        // Every other function of the full level for Go 1.27 is absent from this inspection.
+        let full_127 = PROBES.iter().filter(|p| p.until >= 27).count();
+        assert_eq!(warnings.len(), full_127 - 3, "{warnings:?}");
+        // casgstatus is only attached at the full level.
+        let (sites, _) = uprobe_sites(&insp, Level::Default, 27);
+        assert!(sites.iter().all(|s| s.program != UprobeProgram::Casgstatus));
+        let (sites, _) = uprobe_sites(&insp, Level::Monitor, 27);
+        assert!(sites.is_empty(), "{sites:?}");
     }
 
     #[test]
@@ -197,9 +317,38 @@ mod tests {
             func("runtime.newproc1", true, 10, &[]),
             func("runtime.gopark", false, 10, &[0x40]),
         ]);
-        let (sites, warnings) = uprobe_sites(&insp);
+        let (sites, warnings) = uprobe_sites(&insp, Level::Default, 27);
         assert!(sites.is_empty());
         assert!(warnings.iter().any(|w| w.contains("runtime.newproc1")));
         assert!(warnings.iter().any(|w| w.contains("runtime.gopark")));
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+
+    #[test]
+    fn yields_are_probed_where_the_go_version_says_why() {
+        let programs = |minor| -> Vec<UprobeProgram> {
+            PROBES
+                .iter()
+                .filter(|p| (p.since..=p.until).contains(&minor))
+                .map(|p| p.program)
+                .collect()
+        };
+        for minor in [19, 21] {
+            let got = programs(minor);
+            assert!(got.contains(&UprobeProgram::GoschedM));
+            assert!(got.contains(&UprobeProgram::GopreemptM));
+            assert!(!got.contains(&UprobeProgram::Gosched));
+        }
+        for minor in [22, 26, 27] {
+            let got = programs(minor);
+            assert!(got.contains(&UprobeProgram::Gosched));
+            assert!(!got.contains(&UprobeProgram::GopreemptM));
+        }
+        assert_eq!(Level::from_name("monitor"), Some(Level::Monitor));
+        assert!(Level::Monitor < Level::Default && Level::Default < Level::Full);
     }
 }
