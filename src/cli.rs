@@ -49,9 +49,27 @@ pub struct RecordArgs {
     /// Ctrl-C, SIGTERM or the program exits.
     #[arg(short, long, value_parser = parse_duration)]
     pub duration: Option<std::time::Duration>,
+    /// How much to capture: `monitor` (GOMAXPROCS, stop-the-world, GC, sysmon preemptions and
+    /// P hand-offs, LockOSThread, threads, signals, and the runtime's own counters sampled from
+    /// memory: cheap enough to leave on), `default` (also every goroutine's scheduling, steals,
+    /// syscalls, context switches) or `full` (also every goroutine status change).
+    #[arg(long, value_enum, default_value_t = Level::Default)]
+    pub level: Level,
+    /// Also write the recording's own statistics (attach time, events, drops, per-BPF-program
+    /// run counts and time) as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub stats_json: Option<PathBuf>,
     /// The program to start and record, with its arguments (after `--`).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
+}
+
+/// `record --level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Level {
+    Monitor,
+    Default,
+    Full,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 //! detaches and prints a summary on stderr (stdout stays the launched program's).
 
 mod launch;
+mod sampler;
 mod symbols;
 
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use anyhow::{bail, Context as _, Result};
 use goinspect::elf::ElfImage;
 use goinspect::pclntab::Pclntab;
 use goinspect::{InspectOptions, Inspection};
-use goroscope_bpf::tracer::Tracer;
+use goroscope_bpf::tracer::{Level, Tracer, TracerOptions};
 use goroscope_bpf::ObjectStorage;
 use goroscope_events::{Event, EventKind};
 use goroscope_record::{ClockBase, EndRecord, Header, RecordingWriter, StatsRecord, Target};
@@ -99,7 +100,17 @@ impl Stop {
     }
 }
 
+/// The tracer level a `--level` asks for.
+fn tracer_level(level: crate::cli::Level) -> Level {
+    match level {
+        crate::cli::Level::Monitor => Level::Monitor,
+        crate::cli::Level::Default => Level::Default,
+        crate::cli::Level::Full => Level::Full,
+    }
+}
+
 pub fn run(args: &RecordArgs) -> Result<()> {
+    let command_start = Instant::now();
     require_bpf_privileges()?;
     let stop = Stop::install()?;
     let opts = InspectOptions::default();
@@ -140,7 +151,18 @@ pub fn run(args: &RecordArgs) -> Result<()> {
     let pclntab = Pclntab::parse(&elf).context("reading the target's pclntab")?;
 
     let mut storage = ObjectStorage::new();
-    let tracer = Tracer::attach(&mut storage, &inspection, Some(pid), Some(pid), &binary);
+    let options = TracerOptions {
+        level: tracer_level(args.level),
+        ..TracerOptions::default()
+    };
+    let tracer = Tracer::attach_with(
+        &mut storage,
+        &inspection,
+        Some(pid),
+        Some(pid),
+        &binary,
+        options,
+    );
     let mut tracer = match tracer {
         Ok(t) => t,
         Err(e) => {
@@ -158,6 +180,11 @@ pub fn run(args: &RecordArgs) -> Result<()> {
             .collect();
         tracing::info!("tracer loaded: {}", list.join(", "));
     }
+    let attach_time = command_start.elapsed();
+    tracing::info!(
+        "probes attached {:.1} ms after start",
+        attach_time.as_secs_f64() * 1e3
+    );
     for warning in tracer.warnings() {
         eprintln!("goroscope: warning: {warning}");
     }
@@ -182,6 +209,8 @@ pub fn run(args: &RecordArgs) -> Result<()> {
     };
     let load_bias = find_load_bias(&mut traced, &elf, &binary, inspection.load_bias);
     let mut symbols = CreationSymbols::new(&pclntab, load_bias);
+    let sampler = sampler::Sampler::start(&inspection, pid, load_bias);
+    let cpu_stat_start = procstat::CpuStat::read(pid).ok().flatten();
 
     eprintln!(
         "goroscope: recording pid {pid} ({}, {}) to {}{}",
@@ -205,6 +234,9 @@ pub fn run(args: &RecordArgs) -> Result<()> {
             if stop.signalled().is_none() {
                 return Err(e);
             }
+        }
+        if let Some(sampler) = &sampler {
+            sampler.drain(&mut batch);
         }
         counts.add(&batch);
         writer.symbols(symbols.collect(&batch))?;
@@ -230,9 +262,13 @@ pub fn run(args: &RecordArgs) -> Result<()> {
         }
     };
     // Everything emitted before the stop is queued in the ring buffer by now: drain it.
+    let cpu_stat_end = procstat::CpuStat::read(pid).ok().flatten();
     let mut batch = Vec::new();
+    if let Some(sampler) = sampler {
+        sampler.drain(&mut batch);
+        drop(sampler);
+    }
     for _ in 0..100 {
-        batch.clear();
         if tracer
             .poll(Duration::from_millis(10), &mut batch)
             .unwrap_or(0)
@@ -240,15 +276,19 @@ pub fn run(args: &RecordArgs) -> Result<()> {
         {
             break;
         }
-        counts.add(&batch);
-        writer.symbols(symbols.collect(&batch))?;
-        pending.append(&mut batch);
     }
+    counts.add(&batch);
+    writer.symbols(symbols.collect(&batch))?;
+    pending.append(&mut batch);
     writer.events(std::mem::take(&mut pending))?;
     let stats = stats_record(&tracer, counts.events)?;
     let drops = drops_total(&stats);
     writer.stats(stats)?;
     let duration = start.elapsed();
+    let programs = tracer.program_stats().unwrap_or_else(|e| {
+        tracing::warn!("reading BPF program statistics: {e:#}");
+        Vec::new()
+    });
     drop(tracer); // detach and unload before anything else can fail
     progress.clear();
     let totals = writer
@@ -257,6 +297,10 @@ pub fn run(args: &RecordArgs) -> Result<()> {
             reason: reason.clone(),
             target_exit: target_exit.clone(),
             events: counts.events,
+            cpu_stat: match (cpu_stat_start, cpu_stat_end) {
+                (Some(a), Some(b)) => serde_json::to_value(b.since(&a)).ok(),
+                _ => None,
+            },
         })
         .with_context(|| format!("writing {}", args.output.display()))?;
 
@@ -284,7 +328,36 @@ pub fn run(args: &RecordArgs) -> Result<()> {
         "{summary}\n  report: goroscope report {}",
         args.output.display()
     );
+    if let Some(path) = &args.stats_json {
+        let json = serde_json::json!({
+            "level": tracer_level(args.level).name(),
+            "attach_ms": attach_time.as_secs_f64() * 1e3,
+            "duration_s": duration.as_secs_f64(),
+            "events": counts.events,
+            "events_per_sec": counts.events as f64 / duration.as_secs_f64().max(1e-9),
+            "drops": drops,
+            "programs": programs
+                .iter()
+                .map(|p| serde_json::json!({
+                    "name": p.name,
+                    "run_cnt": p.run_cnt,
+                    "run_time_ns": p.run_time_ns,
+                }))
+                .collect::<Vec<_>>(),
+        });
+        write_file_atomically(path, format!("{json:#}\n").as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(())
+}
+
+/// Writes `bytes` to a temporary file next to `path` and renames it: a reader never sees half
+/// a file.
+fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Root, or CAP_BPF and CAP_PERFMON, is needed to load and attach the tracer.
@@ -376,6 +449,17 @@ fn make_header(
             .iter()
             .filter_map(|w| Some((u8::try_from(w.value).ok()?, w.string.clone())))
             .collect(),
+        stw_reasons: inspection
+            .layout
+            .constants
+            .stw_reasons
+            .iter()
+            .filter_map(|w| Some((u8::try_from(w.value).ok()?, w.string.clone())))
+            .collect(),
+        level: tracer_level(args.level).name().to_string(),
+        cpu_limit: procstat::CpuLimit::read(pid)
+            .ok()
+            .and_then(|l| serde_json::to_value(l).ok()),
     }
 }
 
@@ -391,7 +475,7 @@ fn clock_ns(clock: libc::clockid_t) -> u64 {
         .saturating_add(ts.tv_nsec as u64)
 }
 
-fn monotonic_ns() -> u64 {
+pub(crate) fn monotonic_ns() -> u64 {
     clock_ns(libc::CLOCK_MONOTONIC)
 }
 

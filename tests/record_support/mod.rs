@@ -43,3 +43,59 @@ pub fn record_launch(fixture: &Path, file: &Path, label: &str) -> String {
     crate::bpf_support::assert_unloaded(&ids);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `goroscope -v record [goroscope_args] -o FILE -- FIXTURE ARGS` in launch mode with `env`
+/// added to the fixture's environment: it must succeed, end because the target exited with
+/// status 0, and leave none of its BPF programs loaded. Returns the fixture's stdout.
+pub fn record_launch_with(
+    fixture: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    goroscope_args: &[&str],
+    file: &Path,
+    label: &str,
+) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_goroscope"));
+    cmd.args(["-v", "record"])
+        .args(goroscope_args)
+        .arg("-o")
+        .arg(file)
+        .arg("--")
+        .arg(fixture)
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("running goroscope record");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{label}: record failed: {stderr}");
+    assert!(
+        stderr.contains("stopped: target exited (target exit status: 0)"),
+        "{label}: {stderr}"
+    );
+    let ids = crate::bpf_support::ids_in(&stderr);
+    assert!(!ids.is_empty(), "{label}: no program ids in the log");
+    crate::bpf_support::assert_unloaded(&ids);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every event of a recording, in file order, and its metadata (symbols included).
+pub fn recording_events(
+    file: &Path,
+) -> (Vec<goroscope_events::Event>, goroscope_events::Meta) {
+    use goroscope_events::EventSource as _;
+    let mut reader = goroscope_record::Reader::open(file).expect("opening the recording");
+    let mut events = Vec::new();
+    while reader.next_batch(&mut events).expect("reading the recording") {}
+    let meta = reader.meta();
+    (events, meta)
+}
+
+/// The `GROUND_TRUTH {json}` line a fixture printed.
+pub fn ground_truth(stdout: &str, label: &str) -> serde_json::Value {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("GROUND_TRUTH "))
+        .unwrap_or_else(|| panic!("{label}: no GROUND_TRUTH line in {stdout:?}"));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{label}: {line:?}: {e}"))
+}

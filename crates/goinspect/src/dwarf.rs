@@ -80,6 +80,7 @@ pub fn read(elf: &ElfImage) -> Result<Option<DwarfFacts>> {
     Ok(Some(DwarfFacts {
         layout: RuntimeLayout {
             sched_address: None,
+            gomaxprocs_address: None,
             source: "dwarf".into(),
             structs,
             constants,

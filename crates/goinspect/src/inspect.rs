@@ -66,9 +66,9 @@ pub fn inspect_bytes(data: &[u8], name: &str, opts: &InspectOptions) -> Result<I
     let pcln = Pclntab::parse(&elf)?;
     let dwarf = dwarf::read(&elf)?;
     let mut layout = layout::resolve(dwarf.as_ref(), &version, opts.force_nearest_layout)?;
-    layout.sched_address = layout::sched_address(&elf, dwarf.as_ref());
 
     let mut warnings = Vec::new();
+    layout::fill_global_addresses(&mut layout, &elf, &pcln, dwarf.as_ref(), &mut warnings);
     let (inlined, inlined_source) = match (&dwarf, pcln.inlined_call_counts()) {
         (Some(d), _) => (Some(d.inlined_counts.clone()), "dwarf"),
         (None, Some(counts)) => (Some(counts), "pclntab"),

@@ -9,7 +9,9 @@
 use crate::dwarf::DwarfFacts;
 use crate::elf::ElfImage;
 use crate::error::{Error, Result};
+use crate::globals;
 use crate::model::{NamedValue, RuntimeLayout};
+use crate::pclntab::Pclntab;
 use crate::tables;
 use crate::version::GoVersion;
 
@@ -265,6 +267,43 @@ pub fn sched_address(elf: &ElfImage, dwarf: Option<&DwarfFacts>) -> Option<u64> 
         .or_else(|| elf.symbol_address(SCHED_VARIABLE))
 }
 
+/// Fills `layout.sched_address` and `layout.gomaxprocs_address`: symbols first (DWARF,
+/// `.symtab`), else the code of `runtime.stopTheWorldWithSema` (`globals.rs`), which also works
+/// in stripped binaries. Where both exist they are compared, and a disagreement is a warning
+/// (the symbol wins): it would mean the code pattern no longer matches this Go version.
+pub fn fill_global_addresses(
+    layout: &mut RuntimeLayout,
+    elf: &ElfImage,
+    pcln: &Pclntab,
+    dwarf: Option<&DwarfFacts>,
+    warnings: &mut Vec<String>,
+) {
+    let from_code = globals::from_code(elf, pcln, layout);
+    let from_symbols = [
+        (SCHED_VARIABLE, sched_address(elf, dwarf)),
+        (
+            globals::GOMAXPROCS_VARIABLE,
+            elf.symbol_address(globals::GOMAXPROCS_VARIABLE),
+        ),
+    ];
+    let from_code = [from_code.map(|g| g.sched), from_code.map(|g| g.gomaxprocs)];
+    let mut chosen = [None, None];
+    for (i, ((name, symbol), code)) in from_symbols.into_iter().zip(from_code).enumerate() {
+        if let (Some(s), Some(c)) = (symbol, code) {
+            if s != c {
+                warnings.push(format!(
+                    "{name}: the symbol says {s:#x} but the code of {} says {c:#x}; using the \
+                     symbol",
+                    globals::ANCHOR_FUNCTION
+                ));
+            }
+        }
+        chosen[i] = symbol.or(code);
+    }
+    layout.sched_address = chosen[0];
+    layout.gomaxprocs_address = chosen[1];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +331,7 @@ mod tests {
     fn empty_layout_is_malformed_and_names_what_is_missing() {
         let layout = RuntimeLayout {
             sched_address: None,
+            gomaxprocs_address: None,
             source: "dwarf".into(),
             structs: Default::default(),
             constants: Default::default(),

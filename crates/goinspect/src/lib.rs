@@ -11,6 +11,7 @@ pub mod disasm;
 pub mod dwarf;
 pub mod elf;
 pub mod error;
+pub mod globals;
 pub mod inspect;
 pub mod layout;
 pub mod model;

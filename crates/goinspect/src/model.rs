@@ -130,6 +130,11 @@ pub struct RuntimeLayout {
     /// None in stripped binaries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sched_address: Option<u64>,
+    /// Address of the `runtime.gomaxprocs` global (an int32; before load bias), from `.symtab`
+    /// or, in stripped binaries, from the code of `runtime.stopTheWorldWithSema`
+    /// (`globals.rs`). Always written (null when not found); absent in older JSON.
+    #[serde(default)]
+    pub gomaxprocs_address: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

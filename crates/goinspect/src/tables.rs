@@ -113,6 +113,7 @@ pub fn parse(minor: &str, text: &str) -> Result<Table> {
         go_version: file.go_version,
         layout: RuntimeLayout {
             sched_address: None,
+            gomaxprocs_address: None,
             source: format!("table:go{minor}"),
             structs: file.structs,
             constants: file.constants,

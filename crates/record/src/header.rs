@@ -19,6 +19,16 @@ pub struct Header {
     /// Raw `waitReason` value → the string Go prints, for the target's Go version.
     #[serde(default)]
     pub wait_reasons: BTreeMap<u8, String>,
+    /// Raw `stwReason` value → the runtime's string (Go 1.21+; empty before).
+    #[serde(default)]
+    pub stw_reasons: BTreeMap<u8, String>,
+    /// The tracer level ("monitor", "default", "full"; empty in recordings made before levels).
+    #[serde(default)]
+    pub level: String,
+    /// The CPU the process may use when the recording started (cgroup quota, cpuset, affinity),
+    /// as written by `procstat::CpuLimit`; null if it could not be read.
+    #[serde(default)]
+    pub cpu_limit: Option<serde_json::Value>,
 }
 
 /// The traced program.
@@ -84,4 +94,8 @@ pub struct EndRecord {
     pub target_exit: Option<String>,
     /// Events in the file.
     pub events: u64,
+    /// The target's cgroup CPU accounting over the recording (`procstat::CpuStat`, end minus
+    /// start: usage and quota throttling), null if unknown.
+    #[serde(default)]
+    pub cpu_stat: Option<serde_json::Value>,
 }

@@ -254,8 +254,16 @@ impl<R: Read> Reader<R> {
             .iter()
             .map(|(k, v)| (*k, v.clone()))
             .collect();
+        let stw_reasons: HashMap<u8, String> = self
+            .header
+            .stw_reasons
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
         Meta::new(self.header.target.go_version.clone())
             .with_wait_reasons(WaitReasons(reasons))
+            .with_stw_reasons(WaitReasons(stw_reasons))
+            .with_level(self.header.level.clone())
             .with_symbolizer(Arc::new(self.symbols.clone()))
     }
 

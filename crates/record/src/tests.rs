@@ -185,6 +185,11 @@ fn header() -> Header {
             realtime_ns: 2,
         },
         wait_reasons: [(14u8, "chan receive".to_string())].into_iter().collect(),
+        stw_reasons: [(1u8, "GC mark termination".to_string())]
+            .into_iter()
+            .collect(),
+        level: "default".into(),
+        cpu_limit: Some(serde_json::json!({"quota_cpus": 0.5})),
     }
 }
 

@@ -7,6 +7,7 @@
 //! `scripts/go-versions.sh`, the single source of truth the scripts use too.
 
 mod fixtures;
+pub mod gotrace;
 mod paths;
 mod toolchains;
 

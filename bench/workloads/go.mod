@@ -1,0 +1,3 @@
+module goroscope.dev/bench/workloads
+
+go 1.19

@@ -1,0 +1,3 @@
+module goroscope.test/gosched
+
+go 1.19

@@ -1,0 +1,3 @@
+module goroscope.test/sched
+
+go 1.19
