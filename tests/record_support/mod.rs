@@ -80,13 +80,14 @@ pub fn record_launch_with(
 }
 
 /// Every event of a recording, in file order, and its metadata (symbols included).
-pub fn recording_events(
-    file: &Path,
-) -> (Vec<goroscope_events::Event>, goroscope_events::Meta) {
+pub fn recording_events(file: &Path) -> (Vec<goroscope_events::Event>, goroscope_events::Meta) {
     use goroscope_events::EventSource as _;
     let mut reader = goroscope_record::Reader::open(file).expect("opening the recording");
     let mut events = Vec::new();
-    while reader.next_batch(&mut events).expect("reading the recording") {}
+    while reader
+        .next_batch(&mut events)
+        .expect("reading the recording")
+    {}
     let meta = reader.meta();
     (events, meta)
 }

@@ -129,11 +129,13 @@ fn run(cli: &Cli) -> Result<()> {
     let variants = workload::variants(&cli.levels, &caps);
     let scratch = std::env::temp_dir().join(format!("goroscope-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    // Absolute paths: gobuild runs in a scratch directory.
+    let absolute = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
     let setup = Setup {
         paths: Paths {
-            goroscope: cli.goroscope.clone(),
-            workload_dir: cli.workload_dir.clone(),
-            go: cli.go.clone(),
+            goroscope: absolute(&cli.goroscope),
+            workload_dir: absolute(&cli.workload_dir),
+            go: cli.go.as_ref().map(absolute),
         },
         caps,
         duration,

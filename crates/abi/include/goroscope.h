@@ -45,7 +45,7 @@ enum gs_event_type {
 	GS_EV_SIGNAL_GENERATE = 18, /* struct gs_ev_signal: signal_generate to a traced thread */
 	GS_EV_SIGNAL_DELIVER = 19,  /* struct gs_ev_signal: signal_deliver on a traced thread */
 	GS_EV_SYSCALL_ENTER = 20,   /* reentersyscall/entersyscallblock: goid; GS_SCHED_BLOCKING */
-	GS_EV_SYSCALL_EXIT = 21,    /* exitsyscall: goid */
+	GS_EV_SYSCALL_EXIT = 21,    /* exitsyscall: goid; GS_SCHED_LOST_P */
 	GS_EV_HANDOFF = 22,         /* handoffp: p_id; goid = caller's m.curg; GS_SCHED_CALLER_* */
 	GS_EV_KSYSCALL = 23,        /* struct gs_ev_syscall: raw_syscalls sys_enter + sys_exit */
 	GS_EV_LOCK_THREAD = 24,     /* LockOSThread: goid */
@@ -186,6 +186,7 @@ struct gs_ev_wakeup {
 #define GS_SCHED_CALLER_HAS_P 8u   /* HANDOFF: the calling M holds a P (forEachP, STW) */
 #define GS_SCHED_CALLER_LOCKED 16u /* HANDOFF: the calling M is locked to a g (stoplockedm) */
 #define GS_SCHED_REASON_KNOWN 32u  /* STW_BEGIN: value is a stwReason (Go 1.21+) */
+#define GS_SCHED_LOST_P 64u        /* SYSCALL_EXIT: the P was taken during the call */
 
 /* The scheduler events listed after GS_EV_WAKEUP in enum gs_event_type. */
 struct gs_ev_sched {
@@ -231,6 +232,7 @@ struct gs_ev_signal {
 #define GS_CFG_YIELD_HAS_PREEMPTED 1u /* goschedImpl(gp, preempted) (Go 1.22+): read RBX */
 #define GS_CFG_FOLLOW_UPROBE_HITS 2u  /* target_tgid 0: trace every process that hits a uprobe */
 #define GS_CFG_STW_HAS_REASON 4u      /* stopTheWorldWithSema(reason) (Go 1.21+): read RAX */
+#define GS_CFG_SYSCALL_KEEPS_P 8u     /* Go 1.26+: m.p stays set in a syscall (no _Psyscall) */
 
 /*
  * Read-only configuration (`const volatile struct gs_config cfg` in the BPF object), written by
@@ -261,6 +263,10 @@ struct gs_config {
 	__u32 p_runqhead;
 	__u32 p_runqtail;
 	__u32 p_runnext;
+	__u32 m_oldp;        /* GS_OFFSET_NONE if the layout lacks it */
+	__u32 m_syscalltick; /* GS_OFFSET_NONE if the layout lacks it */
+	__u32 p_status;
+	__u32 p_syscalltick;
 	__u32 _pad;
 };
 
@@ -282,7 +288,7 @@ GS_ASSERT_SIZE(struct gs_ev_wakeup, 40);
 GS_ASSERT_SIZE(struct gs_ev_sched, 56);
 GS_ASSERT_SIZE(struct gs_ev_syscall, 48);
 GS_ASSERT_SIZE(struct gs_ev_signal, 40);
-GS_ASSERT_SIZE(struct gs_config, 96);
+GS_ASSERT_SIZE(struct gs_config, 112);
 #undef GS_ASSERT_SIZE
 #endif
 

@@ -189,6 +189,7 @@ pub const SCHED_BLOCKING: u32 = 4;
 pub const SCHED_CALLER_HAS_P: u32 = 8;
 pub const SCHED_CALLER_LOCKED: u32 = 16;
 pub const SCHED_REASON_KNOWN: u32 = 32;
+pub const SCHED_LOST_P: u32 = 64;
 
 /// `GS_STAT_*`: slots of the per-CPU statistics array (slot = base + event type).
 pub const STAT_STRIDE: u32 = 32;
@@ -203,6 +204,7 @@ pub const OFFSET_NONE: u32 = 0xffff_ffff;
 pub const CFG_YIELD_HAS_PREEMPTED: u32 = 1;
 pub const CFG_FOLLOW_UPROBE_HITS: u32 = 2;
 pub const CFG_STW_HAS_REASON: u32 = 4;
+pub const CFG_SYSCALL_KEEPS_P: u32 = 8;
 
 /// `struct gs_event_header`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -404,6 +406,10 @@ pub struct Config {
     pub p_runqhead: u32,
     pub p_runqtail: u32,
     pub p_runnext: u32,
+    pub m_oldp: u32,
+    pub m_syscalltick: u32,
+    pub p_status: u32,
+    pub p_syscalltick: u32,
     pub pad: u32,
 }
 
@@ -424,7 +430,7 @@ const _: () = assert!(size_of::<Wakeup>() == 40);
 const _: () = assert!(size_of::<Sched>() == 56);
 const _: () = assert!(size_of::<KernelSyscall>() == 48);
 const _: () = assert!(size_of::<Signal>() == 40);
-const _: () = assert!(size_of::<Config>() == 96);
+const _: () = assert!(size_of::<Config>() == 112);
 
 /// Plain-old-data ABI structs: only integer fields, `repr(C)`, no implicit padding, so every
 /// byte pattern of the right length is a valid value.

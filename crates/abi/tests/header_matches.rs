@@ -280,6 +280,10 @@ fn rust_structs_match_the_c_header() {
             p_runqhead = "p_runqhead",
             p_runqtail = "p_runqtail",
             p_runnext = "p_runnext",
+            m_oldp = "m_oldp",
+            m_syscalltick = "m_syscalltick",
+            p_status = "p_status",
+            p_syscalltick = "p_syscalltick",
             pad = "_pad"
         ]
     );
@@ -350,6 +354,8 @@ fn event_types_and_constants_match_the_c_header() {
         (SCHED_CALLER_HAS_P, "GS_SCHED_CALLER_HAS_P"),
         (SCHED_CALLER_LOCKED, "GS_SCHED_CALLER_LOCKED"),
         (SCHED_REASON_KNOWN, "GS_SCHED_REASON_KNOWN"),
+        (SCHED_LOST_P, "GS_SCHED_LOST_P"),
+        (CFG_SYSCALL_KEEPS_P, "GS_CFG_SYSCALL_KEEPS_P"),
         (CFG_STW_HAS_REASON, "GS_CFG_STW_HAS_REASON"),
     ] {
         assert_eq!(u64::from(rust), c_value(c), "{c}");

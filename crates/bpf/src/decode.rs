@@ -197,7 +197,10 @@ fn sched_kind(kind: EventType, e: &abi::Sched) -> Result<EventKind, DecodeError>
             goid: e.goid,
             blocking: has(abi::SCHED_BLOCKING),
         },
-        EventType::SyscallExit => EventKind::SyscallExit { goid: e.goid },
+        EventType::SyscallExit => EventKind::SyscallExit {
+            goid: e.goid,
+            lost_p: has(abi::SCHED_LOST_P),
+        },
         EventType::Handoff => EventKind::Handoff {
             p_id: e.p_id,
             caller_goid: e.goid,
@@ -576,7 +579,13 @@ mod tests {
             })
         );
         assert_eq!(
-            kind(sched(EventType::Handoff, 12, 0, (3, -1), abi::SCHED_CALLER_LOCKED)),
+            kind(sched(
+                EventType::Handoff,
+                12,
+                0,
+                (3, -1),
+                abi::SCHED_CALLER_LOCKED
+            )),
             Ok(EventKind::Handoff {
                 p_id: 3,
                 caller_goid: 12,
@@ -585,7 +594,13 @@ mod tests {
             })
         );
         assert_eq!(
-            kind(sched(EventType::StwBegin, 0, 2, (-1, -1), abi::SCHED_REASON_KNOWN)),
+            kind(sched(
+                EventType::StwBegin,
+                0,
+                2,
+                (-1, -1),
+                abi::SCHED_REASON_KNOWN
+            )),
             Ok(EventKind::StwBegin { reason: Some(2) })
         );
         assert_eq!(

@@ -101,7 +101,11 @@ pub enum EventKind {
     /// `preemptone(pp)`: the runtime asks goroutine `goid` (0: none) running on P `p_id` to stop.
     /// `by_sysmon`: the requesting thread holds no P (sysmon's retake); otherwise it is a
     /// stop-the-world or GC preempting every P.
-    PreemptRequest { goid: u64, p_id: i32, by_sysmon: bool },
+    PreemptRequest {
+        goid: u64,
+        p_id: i32,
+        by_sysmon: bool,
+    },
     /// `asyncPreempt2`: goroutine `goid` was stopped asynchronously by a SIGURG at an unsafe
     /// point of its code (it then yields as preempted, or parks for a GC stack scan).
     AsyncPreempt { goid: u64 },
@@ -110,14 +114,20 @@ pub enum EventKind {
     GoPreemptPark { goid: u64 },
     /// `signal_generate`: thread `tid` sent signal `sig` to thread `target_tid` of the traced
     /// process; `result` is the kernel's (0: delivered to the queue).
-    SignalSend { sig: u32, target_tid: u32, result: i32 },
+    SignalSend {
+        sig: u32,
+        target_tid: u32,
+        result: i32,
+    },
     /// `signal_deliver`: thread `tid` starts handling signal `sig`.
     SignalDeliver { sig: u32 },
     /// The runtime's syscall path (`reentersyscall`, or `entersyscallblock` when `blocking`, which
     /// hands the P off at once): goroutine `goid` enters a system call.
     SyscallEnter { goid: u64, blocking: bool },
-    /// `exitsyscall`: goroutine `goid` returns from its system call.
-    SyscallExit { goid: u64 },
+    /// `exitsyscall`: goroutine `goid` returns from its system call; `lost_p`: its P was taken
+    /// during the call (by sysmon, or by another thread returning from a syscall), so it must
+    /// get one again (Go's tracer calls this a blocked syscall).
+    SyscallExit { goid: u64, lost_p: bool },
     /// `handoffp(pp)`: P `p_id` is handed to another M (or put idle) by the emitting thread, whose
     /// M runs `caller_goid` (0: none), holds a P (`caller_has_p`: a GC/STW `forEachP`) and/or is
     /// locked to a goroutine (`caller_locked`: `stoplockedm`). With none of these it is sysmon
@@ -278,6 +288,15 @@ mod tests {
         assert!(EventKind::StwEnd.is_runtime());
         assert!(!EventKind::ThreadExit.is_runtime());
         assert!(!EventKind::SignalDeliver { sig: 23 }.is_runtime());
-        assert_eq!(EventKind::SchedSample { npidle: 0, nmspinning: 0, global_runq: 0, gomaxprocs: 1 }.name(), "sched_sample");
+        assert_eq!(
+            EventKind::SchedSample {
+                npidle: 0,
+                nmspinning: 0,
+                global_runq: 0,
+                gomaxprocs: 1
+            }
+            .name(),
+            "sched_sample"
+        );
     }
 }

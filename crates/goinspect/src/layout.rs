@@ -79,6 +79,7 @@ pub const STRUCTS: &[StructSpec] = &[
             req("p"),
             opt("nextp"),
             opt("oldp"),
+            opt("syscalltick"),
             req("id"),
             req("spinning"),
             req("lockedg"),

@@ -29,6 +29,7 @@ const FLAG_BY_SYSMON: u8 = 1;
 const FLAG_CALLER_HAS_P: u8 = 1;
 const FLAG_CALLER_LOCKED: u8 = 2;
 const FLAG_REASON_KNOWN: u8 = 1;
+const FLAG_LOST_P: u8 = 1;
 
 fn flag(on: bool, bit: u8) -> u8 {
     if on {
@@ -98,9 +99,17 @@ fn encode_one(e: &Event, out: &mut Vec<u8>) {
             prev_in_target,
             next_in_target,
         } => {
-            let flags =
-                flag(prev_in_target, FLAG_PREV_IN_TARGET) | flag(next_in_target, FLAG_NEXT_IN_TARGET);
-            (11, flags, prev_tid.into(), next_tid.into(), prev_state, 0, 0)
+            let flags = flag(prev_in_target, FLAG_PREV_IN_TARGET)
+                | flag(next_in_target, FLAG_NEXT_IN_TARGET);
+            (
+                11,
+                flags,
+                prev_tid.into(),
+                next_tid.into(),
+                prev_state,
+                0,
+                0,
+            )
         }
         EventKind::Wakeup {
             target_tid,
@@ -112,12 +121,28 @@ fn encode_one(e: &Event, out: &mut Vec<u8>) {
             victim_p,
             queued,
             runnext,
-        } => (14, flag(runnext, FLAG_RUNNEXT), s32(thief_p), s32(victim_p), queued.into(), 0, 0),
+        } => (
+            14,
+            flag(runnext, FLAG_RUNNEXT),
+            s32(thief_p),
+            s32(victim_p),
+            queued.into(),
+            0,
+            0,
+        ),
         EventKind::PreemptRequest {
             goid,
             p_id,
             by_sysmon,
-        } => (15, flag(by_sysmon, FLAG_BY_SYSMON), goid, s32(p_id), 0, 0, 0),
+        } => (
+            15,
+            flag(by_sysmon, FLAG_BY_SYSMON),
+            goid,
+            s32(p_id),
+            0,
+            0,
+            0,
+        ),
         EventKind::AsyncPreempt { goid } => (16, 0, goid, 0, 0, 0, 0),
         EventKind::GoPreemptPark { goid } => (17, 0, goid, 0, 0, 0, 0),
         EventKind::SignalSend {
@@ -129,7 +154,9 @@ fn encode_one(e: &Event, out: &mut Vec<u8>) {
         EventKind::SyscallEnter { goid, blocking } => {
             (20, flag(blocking, FLAG_BLOCKING), goid, 0, 0, 0, 0)
         }
-        EventKind::SyscallExit { goid } => (21, 0, goid, 0, 0, 0, 0),
+        EventKind::SyscallExit { goid, lost_p } => {
+            (21, flag(lost_p, FLAG_LOST_P), goid, 0, 0, 0, 0)
+        }
         EventKind::Handoff {
             p_id,
             caller_goid,
@@ -319,7 +346,10 @@ fn decode_one(r: &[u8]) -> Result<Event, Error> {
             goid: a,
             blocking: flags & FLAG_BLOCKING != 0,
         },
-        21 => EventKind::SyscallExit { goid: a },
+        21 => EventKind::SyscallExit {
+            goid: a,
+            lost_p: flags & FLAG_LOST_P != 0,
+        },
         22 => EventKind::Handoff {
             p_id: p(a)?,
             caller_goid: b,

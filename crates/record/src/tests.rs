@@ -100,7 +100,10 @@ fn every_kind() -> Vec<Event> {
             goid: 9,
             blocking: true,
         },
-        EventKind::SyscallExit { goid: 9 },
+        EventKind::SyscallExit {
+            goid: 9,
+            lost_p: true,
+        },
         EventKind::Handoff {
             p_id: 1,
             caller_goid: 0,
@@ -221,6 +224,7 @@ fn small_file(events: &[Event]) -> Vec<u8> {
         reason: "target exited".into(),
         target_exit: Some("exit status: 0".into()),
         events: events.len() as u64,
+        cpu_stat: Some(serde_json::json!({"nr_throttled": 3})),
     })
     .unwrap();
     w.into_inner()

@@ -28,7 +28,10 @@ impl Sampler {
     pub fn start(inspection: &Inspection, pid: u32, load_bias: u64) -> Option<Sampler> {
         let sampler = (|| {
             let link = SchedAddresses {
-                sched: inspection.layout.sched_address.ok_or("runtime.sched not found")?,
+                sched: inspection
+                    .layout
+                    .sched_address
+                    .ok_or("runtime.sched not found")?,
                 gomaxprocs: inspection
                     .layout
                     .gomaxprocs_address

@@ -1,25 +1,357 @@
-//! STUB: to be written (see sched/mod.rs for the contract).
+//! Idle Ps and spinning Ms: per P, busy time (the time slices that ran on it, slices.rs) and
+//! idle time (the rest of the time it existed); Ms going idle (`MPark`, runtime.stopm); and the
+//! runtime's own counters sampled from its memory (`SchedSample`: idle Ps, spinning Ms, global
+//! run queue length).
+//!
+//! When a P counts: from the first event that names it (`GoStart`, `GoReady`, `GoCreate`,
+//! `Steal`, `PreemptRequest`, `Handoff`) or from a GOMAXPROCS that includes it (`ProcResize`,
+//! or a sample's `gomaxprocs` that differs from the known value), until a GOMAXPROCS that
+//! excludes it. Time before a P is first known is not counted (neither busy nor idle).
 
-use goroscope_events::Event;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use goroscope_events::{Event, EventKind};
 use serde::{Deserialize, Serialize};
 
+use super::preemption::slices::{Slice, SliceTracker};
+use super::runqueue::capture::Coverage;
 use super::FinishInputs;
 use crate::state::Model;
+use crate::text::{duration, MAX_ROWS};
 
-#[derive(Debug, Default)]
-pub struct Idle {}
+/// Ps iterated on a GOMAXPROCS change are capped here (a corrupt value must not loop for long;
+/// the runtime's own limit is far lower).
+const MAX_PROCS: i32 = 1 << 14;
 
-impl Idle {
-    pub fn observe(&mut self, _event: &Event, _model: &Model) {}
+#[derive(Debug, Clone, Copy, Default)]
+struct PAccount {
+    /// Open accounting window: the P exists since then.
+    since: Option<u64>,
+    counted_ns: u64,
+    busy_ns: u64,
+}
 
-    pub fn finish(&self, _model: &Model, _inputs: &FinishInputs<'_>) -> IdleReport {
-        IdleReport::default()
+#[derive(Debug, Default, Clone, Copy)]
+struct Stat {
+    sum: i64,
+    max: i64,
+}
+
+impl Stat {
+    fn add(&mut self, v: i32, first: bool) {
+        self.sum += i64::from(v);
+        self.max = if first {
+            i64::from(v)
+        } else {
+            self.max.max(i64::from(v))
+        };
+    }
+
+    fn report(&self, count: u64) -> SampleStat {
+        SampleStat {
+            mean: if count == 0 {
+                0.0
+            } else {
+                self.sum as f64 / count as f64
+            },
+            max: self.max,
+        }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct IdleReport {}
+#[derive(Debug, Default)]
+pub struct Idle {
+    slices: SliceTracker,
+    closed: Vec<Slice>,
+    saw_default_level: bool,
+    gomaxprocs: Option<i32>,
+    ps: BTreeMap<i32, PAccount>,
+    m_parks: BTreeMap<i64, u64>,
+    samples: u64,
+    npidle: Stat,
+    nmspinning: Stat,
+    global_runq: Stat,
+    sample_gomaxprocs: Stat,
+}
 
-pub fn render(_report: &IdleReport, _out: &mut String) -> std::fmt::Result {
+impl Idle {
+    pub fn observe(&mut self, event: &Event, _model: &Model) {
+        let ts = event.ts_ns;
+        self.slices.observe(event, &mut self.closed);
+        for s in self.closed.drain(..) {
+            if s.p_id >= 0 {
+                self.ps.entry(s.p_id).or_default().busy_ns += s.duration_ns();
+            }
+        }
+        match event.kind {
+            EventKind::GoStart { p_id, .. } | EventKind::GoCreate { p_id, .. } => {
+                self.saw_default_level = true;
+                self.see(p_id, ts);
+            }
+            EventKind::GoReady { p_id, .. } => {
+                self.saw_default_level = true;
+                self.see(p_id, ts);
+            }
+            EventKind::Steal {
+                thief_p, victim_p, ..
+            } => {
+                self.saw_default_level = true;
+                self.see(thief_p, ts);
+                self.see(victim_p, ts);
+            }
+            EventKind::PreemptRequest { p_id, .. } | EventKind::Handoff { p_id, .. } => {
+                self.see(p_id, ts)
+            }
+            EventKind::ProcResize { nprocs } => self.resize(nprocs, ts),
+            EventKind::MPark { m_id } => {
+                self.saw_default_level = true;
+                *self.m_parks.entry(m_id).or_default() += 1;
+            }
+            EventKind::SchedSample {
+                npidle,
+                nmspinning,
+                global_runq,
+                gomaxprocs,
+            } => {
+                let first = self.samples == 0;
+                self.samples += 1;
+                self.npidle.add(npidle, first);
+                self.nmspinning.add(nmspinning, first);
+                self.global_runq.add(global_runq, first);
+                self.sample_gomaxprocs.add(gomaxprocs, first);
+                // A resize whose probe event was lost (or happened before the trace).
+                if gomaxprocs > 0 && self.gomaxprocs != Some(gomaxprocs) {
+                    self.resize(gomaxprocs, ts);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// P `p` exists at `ts` (a P that runs things exists whatever GOMAXPROCS we believe).
+    fn see(&mut self, p: i32, ts: u64) {
+        if p >= 0 {
+            self.ps.entry(p).or_default().since.get_or_insert(ts);
+        }
+    }
+
+    fn resize(&mut self, nprocs: i32, ts: u64) {
+        let n = nprocs.clamp(0, MAX_PROCS);
+        for (_, acc) in self.ps.range_mut(n..) {
+            if let Some(since) = acc.since.take() {
+                acc.counted_ns += ts.saturating_sub(since);
+            }
+        }
+        for p in 0..n {
+            self.see(p, ts);
+        }
+        self.gomaxprocs = Some(nprocs);
+    }
+
+    pub fn finish(&self, _model: &Model, inputs: &FinishInputs<'_>) -> IdleReport {
+        let meta = inputs.meta;
+        let end = inputs.end_ns;
+        let mut ps = self.ps.clone();
+        for s in self.slices.open_at(end) {
+            if s.p_id >= 0 {
+                ps.entry(s.p_id).or_default().busy_ns += s.duration_ns();
+            }
+        }
+        let per_p: Vec<PIdleRow> = ps
+            .into_iter()
+            .map(|(p_id, acc)| {
+                let counted_ns =
+                    acc.counted_ns + acc.since.map_or(0, |since| end.saturating_sub(since));
+                PIdleRow {
+                    p_id,
+                    counted_ns,
+                    busy_ns: acc.busy_ns,
+                    idle_ns: counted_ns.saturating_sub(acc.busy_ns),
+                    busy_percent: percent(acc.busy_ns.min(counted_ns), counted_ns),
+                }
+            })
+            .collect();
+        let default_level = |what| Coverage::default_level(meta, self.saw_default_level, what);
+        let samples = self.samples;
+        IdleReport {
+            ps: PIdleReport {
+                coverage: default_level("GoStart events (time slices)"),
+                gomaxprocs_at_end: self.gomaxprocs,
+                busy_ns: per_p.iter().map(|p| p.busy_ns).sum(),
+                idle_ns: per_p.iter().map(|p| p.idle_ns).sum(),
+                per_p,
+            },
+            m_parks: MParkReport {
+                coverage: default_level("M parks (runtime.stopm)"),
+                total: self.m_parks.values().sum(),
+                per_m: self
+                    .m_parks
+                    .iter()
+                    .map(|(&m_id, &parks)| MParkRow { m_id, parks })
+                    .collect(),
+            },
+            samples: SampleReport {
+                coverage: if samples > 0 {
+                    Coverage::yes()
+                } else {
+                    Coverage::no(
+                        "no scheduler samples in the trace (the runtime's sched counters \
+                         could not be read from the process, or the recording predates them)",
+                    )
+                },
+                count: samples,
+                npidle: self.npidle.report(samples),
+                nmspinning: self.nmspinning.report(samples),
+                global_runq: self.global_runq.report(samples),
+                gomaxprocs: self.sample_gomaxprocs.report(samples),
+            },
+        }
+    }
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+/// The `scheduler.idle` object (docs/report-schema.md).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct IdleReport {
+    pub ps: PIdleReport,
+    pub m_parks: MParkReport,
+    pub samples: SampleReport,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PIdleReport {
+    #[serde(flatten)]
+    pub coverage: Coverage,
+    /// The last GOMAXPROCS seen (`ProcResize` or a sample), if any.
+    pub gomaxprocs_at_end: Option<i32>,
+    pub busy_ns: u64,
+    pub idle_ns: u64,
+    /// By P id.
+    pub per_p: Vec<PIdleRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PIdleRow {
+    pub p_id: i32,
+    /// Time the P was known to exist within GOMAXPROCS.
+    pub counted_ns: u64,
+    /// Sum of the time slices that ran on it.
+    pub busy_ns: u64,
+    /// `counted_ns - busy_ns` (0 if busy exceeds it, which lost events can cause).
+    pub idle_ns: u64,
+    pub busy_percent: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MParkReport {
+    #[serde(flatten)]
+    pub coverage: Coverage,
+    pub total: u64,
+    /// By M id.
+    pub per_m: Vec<MParkRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MParkRow {
+    pub m_id: i64,
+    pub parks: u64,
+}
+
+/// The runtime's counters as sampled (about every 10 ms).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SampleReport {
+    #[serde(flatten)]
+    pub coverage: Coverage,
+    pub count: u64,
+    /// `sched.npidle`: idle Ps.
+    pub npidle: SampleStat,
+    /// `sched.nmspinning`: Ms looking for work.
+    pub nmspinning: SampleStat,
+    /// `sched.runqsize`: goroutines in the global run queue.
+    pub global_runq: SampleStat,
+    pub gomaxprocs: SampleStat,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SampleStat {
+    pub mean: f64,
+    pub max: i64,
+}
+
+pub fn render(r: &IdleReport, out: &mut String) -> std::fmt::Result {
+    let ps = &r.ps;
+    let gomaxprocs = ps
+        .gomaxprocs_at_end
+        .map_or(String::new(), |g| format!(", GOMAXPROCS {g} at the end"));
+    writeln!(out, "\nIdle Ps and spinning Ms{gomaxprocs}")?;
+    if !ps.coverage.render_missing(out)? {
+        writeln!(
+            out,
+            "  {:>5} {:>11} {:>11} {:>11} {:>6}",
+            "P", "COUNTED", "BUSY", "IDLE", "BUSY%"
+        )?;
+        let counted: u64 = ps.per_p.iter().map(|p| p.counted_ns).sum();
+        let row = |out: &mut String, p: &str, c: u64, b: u64, i: u64| {
+            writeln!(
+                out,
+                "  {p:>5} {:>11} {:>11} {:>11} {:>5.1}%",
+                duration(c),
+                duration(b),
+                duration(i),
+                percent(b.min(c), c)
+            )
+        };
+        row(out, "all", counted, ps.busy_ns, ps.idle_ns)?;
+        for p in ps.per_p.iter().take(MAX_ROWS) {
+            row(out, &p.p_id.to_string(), p.counted_ns, p.busy_ns, p.idle_ns)?;
+        }
+        if ps.per_p.len() > MAX_ROWS {
+            writeln!(out, "  … {} more (see --json)", ps.per_p.len() - MAX_ROWS)?;
+        }
+    }
+    let m = &r.m_parks;
+    if m.coverage.captured {
+        writeln!(
+            out,
+            "  M parks (stopm, an M goes idle): {} across {} Ms",
+            m.total,
+            m.per_m.len()
+        )?;
+    } else {
+        writeln!(out, "  M parks: not captured: {}", m.coverage.why_text())?;
+    }
+    let s = &r.samples;
+    if s.coverage.captured {
+        writeln!(
+            out,
+            "  runtime samples ({}): idle Ps mean {:.1} max {}, spinning Ms mean {:.1} max {}, \
+             global run queue mean {:.1} max {}",
+            s.count,
+            s.npidle.mean,
+            s.npidle.max,
+            s.nmspinning.mean,
+            s.nmspinning.max,
+            s.global_runq.mean,
+            s.global_runq.max
+        )?;
+    } else {
+        writeln!(
+            out,
+            "  runtime samples: not captured: {}",
+            s.coverage.why_text()
+        )?;
+    }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "idle_tests.rs"]
+mod tests;

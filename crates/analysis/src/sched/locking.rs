@@ -1,25 +1,467 @@
-//! STUB: to be written (see sched/mod.rs for the contract).
+//! The LockOSThread section: which goroutines wired themselves to their thread, for how long,
+//! those that exited still locked and the thread the runtime destroyed for each, and M
+//! start/park/exit totals (per-M idle detail is the idle section's).
+//!
+//! How long a goroutine stayed locked (`bound` says which end was used):
+//! - `unlock`: the `UnlockOSThread` that brought its lock count back to 0 (exact). Lock calls
+//!   nest like the runtime's `lockedExt` counter. `UnlockOSThread` is often inlined into its
+//!   caller and then not seen.
+//! - `exit_locked`: it exited still locked (`GoExit{locked}`, exact).
+//! - `last_locked_start`: a later event says it was unlocked (a `GoStart` not locked, or an
+//!   exit not locked) but the unlock was not seen: until its last `GoStart{locked}` after the
+//!   lock (a lower bound).
+//! - `unlocked_start` / `exit`: the same without any locked `GoStart` in between: until that
+//!   unlocked `GoStart` / that exit (an upper bound).
+//! - `end_of_trace`: nothing says it unlocked: until the end of the trace.
+//! - `unknown`: the monitor level sees no `GoStart`/`GoExit`, so without an unlock nothing
+//!   bounds it (`locked_ns` null).
+//!
+//! A goroutine seen running locked (`GoStart{locked}`) or exiting locked without a
+//! `LockOSThread` in the trace locked itself before the trace: it is counted from the trace
+//! start (`locked_before_trace`).
+//!
+//! Thread destroyed: after `GoExit{locked}` on thread T, the runtime's `goexit0` returns to
+//! `mstart`, which calls `mexit`: the `MExit` and `ThreadExit` on T that follow are recorded.
+//! A `GoStart` on T first means T was kept (not destroyed).
 
-use goroscope_events::Event;
+#[cfg(test)]
+#[path = "locking_tests.rs"]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use goroscope_events::{Event, EventKind};
 use serde::{Deserialize, Serialize};
 
+use super::syscalls::level::{Coverage, Level};
+use super::syscalls::text::{more, not_captured, site};
 use super::FinishInputs;
+use crate::sites::SiteKey;
 use crate::state::Model;
+use crate::text::{duration, MAX_ROWS};
 
-#[derive(Debug, Default)]
-pub struct Locking {}
+/// Goroutine rows kept in the JSON.
+pub const TOP_GOROUTINES: usize = 50;
 
-impl Locking {
-    pub fn observe(&mut self, _event: &Event, _model: &Model) {}
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    Unlock,
+    ExitLocked,
+    LastLockedStart,
+    UnlockedStart,
+    Exit,
+    EndOfTrace,
+    Unknown,
+}
 
-    pub fn finish(&self, _model: &Model, _inputs: &FinishInputs<'_>) -> LockingReport {
-        LockingReport::default()
+impl Bound {
+    fn name(self) -> &'static str {
+        match self {
+            Bound::Unlock => "unlock",
+            Bound::ExitLocked => "exit_locked",
+            Bound::LastLockedStart => "last_locked_start",
+            Bound::UnlockedStart => "unlocked_start",
+            Bound::Exit => "exit",
+            Bound::EndOfTrace => "end_of_trace",
+            Bound::Unknown => "unknown",
+        }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct LockingReport {}
+#[derive(Debug, Clone, Copy)]
+struct Episode {
+    start: u64,
+    /// Latest `GoStart{locked}` since `start`.
+    last_locked_start: Option<u64>,
+}
 
-pub fn render(_report: &LockingReport, _out: &mut String) -> std::fmt::Result {
+#[derive(Debug, Default)]
+struct Locked {
+    site: Option<SiteKey>,
+    locks: u64,
+    unlocks: u64,
+    depth: u64,
+    locked_before_trace: bool,
+    first_lock: Option<u64>,
+    episode: Option<Episode>,
+    /// Time of the closed episodes.
+    locked_ns: u64,
+    /// How the latest closed episode was bounded.
+    bound: Option<Bound>,
+    exited_locked: bool,
+    destroyed: Option<DestroyedThread>,
+}
+
+impl Locked {
+    fn open(&mut self, start: u64) {
+        self.episode.get_or_insert(Episode {
+            start,
+            last_locked_start: None,
+        });
+    }
+
+    fn close(&mut self, end: u64, bound: Bound) {
+        if let Some(e) = self.episode.take() {
+            self.locked_ns = self.locked_ns.saturating_add(end.saturating_sub(e.start));
+            self.bound = Some(bound);
+        }
+        self.depth = 0;
+    }
+
+    /// Something at `at` says the goroutine is no longer locked, the unlock unseen.
+    fn close_unseen_unlock(&mut self, at: u64, upper: Bound) {
+        match self.episode.and_then(|e| e.last_locked_start) {
+            Some(last) => self.close(last, Bound::LastLockedStart),
+            None => self.close(at, upper),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Locking {
+    goroutines: HashMap<u64, Locked>,
+    lock_calls: u64,
+    unlock_calls: u64,
+    unlocks_without_lock: u64,
+    /// tid → goroutine that exited locked on it, until the thread exits or runs a goroutine.
+    exited_on: HashMap<u32, u64>,
+    go_events_seen: bool,
+    m_started: u64,
+    m_exited: u64,
+    m_parked: u64,
+}
+
+impl Locking {
+    pub fn observe(&mut self, event: &Event, model: &Model) {
+        let (ts, tid) = (event.ts_ns, event.tid);
+        match event.kind {
+            EventKind::LockOSThread { goid } => {
+                self.lock_calls += 1;
+                let g = self.goroutine(goid, model);
+                g.locks += 1;
+                g.depth += 1;
+                g.first_lock.get_or_insert(ts);
+                g.open(ts);
+            }
+            EventKind::UnlockOSThread { goid } => {
+                self.unlock_calls += 1;
+                match self.goroutines.get_mut(&goid).filter(|g| g.depth > 0) {
+                    Some(g) => {
+                        g.unlocks += 1;
+                        g.depth -= 1;
+                        if g.depth == 0 {
+                            g.close(ts, Bound::Unlock);
+                        }
+                    }
+                    None => self.unlocks_without_lock += 1,
+                }
+            }
+            EventKind::GoStart { goid, locked, .. } => {
+                self.go_events_seen = true;
+                // A goroutine runs on it again: the thread was kept.
+                self.exited_on.remove(&tid);
+                if locked {
+                    let trace_start = model.threads.trace_start;
+                    let g = self.locked_before(goid, trace_start, model);
+                    if let Some(e) = g.episode.as_mut() {
+                        e.last_locked_start = Some(ts);
+                    }
+                } else if let Some(g) = self.goroutines.get_mut(&goid) {
+                    g.close_unseen_unlock(ts, Bound::UnlockedStart);
+                }
+            }
+            EventKind::GoExit { goid, locked } => {
+                self.go_events_seen = true;
+                if locked {
+                    let trace_start = model.threads.trace_start;
+                    let g = self.locked_before(goid, trace_start, model);
+                    g.close(ts, Bound::ExitLocked);
+                    g.exited_locked = true;
+                    g.destroyed = Some(DestroyedThread {
+                        tid,
+                        m_id: thread_m(model, tid),
+                        m_exit_seen: false,
+                        thread_exit_seen: false,
+                    });
+                    self.exited_on.insert(tid, goid);
+                } else if let Some(g) = self.goroutines.get_mut(&goid) {
+                    g.close_unseen_unlock(ts, Bound::Exit);
+                }
+            }
+            EventKind::MStart { .. } => self.m_started += 1,
+            EventKind::MPark { .. } => self.m_parked += 1,
+            EventKind::MExit { m_id } => {
+                self.m_exited += 1;
+                if let Some(d) = self.destroyed_on(tid) {
+                    d.m_exit_seen = true;
+                    if m_id >= 0 {
+                        d.m_id = Some(m_id);
+                    }
+                }
+            }
+            EventKind::ThreadExit => {
+                if let Some(d) = self.destroyed_on(tid) {
+                    d.thread_exit_seen = true;
+                }
+                self.exited_on.remove(&tid);
+            }
+            _ => {}
+        }
+    }
+
+    fn goroutine(&mut self, goid: u64, model: &Model) -> &mut Locked {
+        let g = self.goroutines.entry(goid).or_default();
+        if g.site.is_none() {
+            g.site = model.goroutines.get(goid).map(|g| g.site);
+        }
+        g
+    }
+
+    /// The goroutine `goid`, seen locked: if no lock of it is open, it locked itself before
+    /// the trace (or the `LockOSThread` was lost) and counts from `trace_start`.
+    fn locked_before(&mut self, goid: u64, trace_start: u64, model: &Model) -> &mut Locked {
+        let g = self.goroutine(goid, model);
+        if g.episode.is_none() && g.locks == 0 {
+            g.locked_before_trace = true;
+            g.depth = 1;
+            g.open(trace_start);
+        }
+        g
+    }
+
+    fn destroyed_on(&mut self, tid: u32) -> Option<&mut DestroyedThread> {
+        let goid = self.exited_on.get(&tid)?;
+        self.goroutines.get_mut(goid)?.destroyed.as_mut()
+    }
+
+    pub fn finish(&self, _model: &Model, inputs: &FinishInputs<'_>) -> LockingReport {
+        let level = inputs.meta.level.as_str();
+        let sees_goroutines =
+            self.go_events_seen || Level::parse(level).is_none_or(|l| l >= Level::Default);
+        let mut rows: Vec<LockedGoroutineRow> = self
+            .goroutines
+            .iter()
+            .map(|(&goid, g)| {
+                let (mut locked_ns, mut bound) = (Some(g.locked_ns), g.bound);
+                if let Some(e) = g.episode {
+                    if sees_goroutines {
+                        let open = inputs.end_ns.saturating_sub(e.start);
+                        locked_ns = Some(g.locked_ns.saturating_add(open));
+                        bound = Some(Bound::EndOfTrace);
+                    } else {
+                        (locked_ns, bound) = (None, Some(Bound::Unknown));
+                    }
+                }
+                let location = (inputs.locate)(g.site.unwrap_or(SiteKey::UnknownPc));
+                LockedGoroutineRow {
+                    goid,
+                    function: location.function,
+                    file: location.file,
+                    line: location.line,
+                    locks: g.locks,
+                    unlocks: g.unlocks,
+                    locked_before_trace: g.locked_before_trace,
+                    first_lock_ns: g.first_lock.map(|t| t.saturating_sub(inputs.start_ns)),
+                    locked_ns,
+                    bound: bound.unwrap_or(Bound::Unknown).name().to_string(),
+                    exited_locked: g.exited_locked,
+                    destroyed_thread: g.destroyed.clone(),
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| (b.locked_ns, a.goid).cmp(&(a.locked_ns, b.goid)));
+        let goroutines = rows.len() as u64;
+        let exited: Vec<&LockedGoroutineRow> = rows.iter().filter(|r| r.exited_locked).collect();
+        let exited_locked = ExitedLockedReport {
+            coverage: Coverage::of(
+                level,
+                Level::Default,
+                self.go_events_seen,
+                "goroutine exits (goexit1)",
+            ),
+            goroutines: exited.len() as u64,
+            threads_destroyed: exited
+                .iter()
+                .filter(|r| {
+                    r.destroyed_thread
+                        .as_ref()
+                        .is_some_and(|d| d.m_exit_seen || d.thread_exit_seen)
+                })
+                .count() as u64,
+        };
+        let seen = self.lock_calls + self.unlock_calls > 0 || goroutines > 0;
+        rows.truncate(TOP_GOROUTINES);
+        let parks = Coverage::of(level, Level::Default, self.m_parked > 0, "idle Ms (stopm)");
+        LockingReport {
+            lock_os_thread: LockReport {
+                coverage: Coverage::of(level, Level::Monitor, seen, "LockOSThread"),
+                calls: self.lock_calls,
+                unlock_calls: self.unlock_calls,
+                unlocks_without_lock: self.unlocks_without_lock,
+                goroutines,
+                by_goroutine: rows,
+            },
+            exited_locked,
+            ms: MsReport {
+                coverage: Coverage::of(level, Level::Monitor, self.m_started > 0, "M starts"),
+                started: self.m_started,
+                exited: self.m_exited,
+                parked: parks.captured.then_some(self.m_parked),
+                parked_why: parks.why,
+            },
+        }
+    }
+}
+
+/// The M of thread `tid` as the thread model knows it.
+fn thread_m(model: &Model, tid: u32) -> Option<i64> {
+    model
+        .threads
+        .all
+        .iter()
+        .rev()
+        .find(|t| t.tid == tid)
+        .and_then(|t| t.m_id)
+}
+
+/// `scheduler.locking`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LockingReport {
+    pub lock_os_thread: LockReport,
+    pub exited_locked: ExitedLockedReport,
+    pub ms: MsReport,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LockReport {
+    #[serde(flatten)]
+    pub coverage: Coverage,
+    /// `LockOSThread` calls.
+    pub calls: u64,
+    /// `UnlockOSThread` calls seen (not the inlined ones).
+    pub unlock_calls: u64,
+    /// Unlocks of a goroutine with no lock open (locked before the trace).
+    pub unlocks_without_lock: u64,
+    /// Goroutines seen locking or running locked.
+    pub goroutines: u64,
+    /// Longest locked first, at most 50.
+    pub by_goroutine: Vec<LockedGoroutineRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedGoroutineRow {
+    pub goid: u64,
+    /// The goroutine's creation site.
+    pub function: String,
+    pub file: String,
+    pub line: u32,
+    pub locks: u64,
+    pub unlocks: u64,
+    pub locked_before_trace: bool,
+    /// First `LockOSThread`, ns since the trace start.
+    pub first_lock_ns: Option<u64>,
+    /// Total time locked (see `bound`); null when unknown.
+    pub locked_ns: Option<u64>,
+    /// How the latest locked stretch was bounded (module doc).
+    pub bound: String,
+    pub exited_locked: bool,
+    pub destroyed_thread: Option<DestroyedThread>,
+}
+
+/// The thread a goroutine exited locked on, which the runtime then destroys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestroyedThread {
+    pub tid: u32,
+    pub m_id: Option<i64>,
+    pub m_exit_seen: bool,
+    pub thread_exit_seen: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ExitedLockedReport {
+    #[serde(flatten)]
+    pub coverage: Coverage,
+    pub goroutines: u64,
+    /// Of which the thread's `MExit` or `ThreadExit` was seen.
+    pub threads_destroyed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MsReport {
+    #[serde(flatten)]
+    pub coverage: Coverage,
+    /// `MStart`: Ms (threads) started.
+    pub started: u64,
+    /// `MExit`.
+    pub exited: u64,
+    /// `MPark` (`stopm`: an M with no work goes to sleep); null when the level does not see it.
+    pub parked: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked_why: Option<String>,
+}
+
+pub fn render(r: &LockingReport, out: &mut String) -> std::fmt::Result {
+    let l = &r.lock_os_thread;
+    let title = "LockOSThread";
+    if !not_captured(out, title, &l.coverage)? {
+        writeln!(
+            out,
+            "\n{title}: {} calls by {} goroutines, {} UnlockOSThread calls seen (often inlined, then unseen)",
+            l.calls, l.goroutines, l.unlock_calls
+        )?;
+        let e = &r.exited_locked;
+        if e.coverage.captured && l.goroutines > 0 {
+            writeln!(
+                out,
+                "  {} goroutines exited locked; {} of their threads destroyed",
+                e.goroutines, e.threads_destroyed
+            )?;
+        }
+        if !l.by_goroutine.is_empty() {
+            writeln!(
+                out,
+                "  {:>9} {:>11} {:<18} {:>9}  CREATED AT",
+                "LOCKS", "LOCKED", "UNTIL", "GOID"
+            )?;
+        }
+        for g in l.by_goroutine.iter().take(MAX_ROWS) {
+            let locked = g.locked_ns.map_or("?".to_string(), duration);
+            let mut notes = String::new();
+            if g.locked_before_trace {
+                notes.push_str(", locked before the trace");
+            }
+            if let Some(d) = &g.destroyed_thread {
+                let m = d.m_id.map_or(String::new(), |m| format!(" (M {m})"));
+                let _ = write!(notes, ", exited locked: thread {}{m}", d.tid);
+                if !(d.m_exit_seen || d.thread_exit_seen) {
+                    notes.push_str(" exit not seen");
+                } else {
+                    notes.push_str(" destroyed");
+                }
+            }
+            writeln!(
+                out,
+                "  {:>9} {:>11} {:<18} {:>9}  {}{notes}",
+                g.locks,
+                locked,
+                g.bound,
+                g.goid,
+                site(&g.function, &g.file, g.line)
+            )?;
+        }
+        more(out, MAX_ROWS.min(l.by_goroutine.len()), l.goroutines)?;
+    }
+    let m = &r.ms;
+    if !not_captured(out, "Ms", &m.coverage)? {
+        let parked = m.parked.map_or("parks not captured".to_string(), |p| {
+            format!("{p} parks (stopm)")
+        });
+        writeln!(
+            out,
+            "\nMs: {} started, {} exited, {parked}",
+            m.started, m.exited
+        )?;
+    }
     Ok(())
 }

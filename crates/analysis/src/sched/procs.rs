@@ -1,30 +1,245 @@
-//! STUB: to be written (see sched/mod.rs for the contract).
+//! The GOMAXPROCS section: its value over time (every `runtime.procresize`), where the initial
+//! value came from, and the process's CPU limit beside it (cgroup quota, cpuset, affinity),
+//! flagging more Ps than the quota can run: the classic container throttling problem.
+//!
+//! Rules:
+//! - Initial value: whichever comes first of the first `ProcResize` (the start-up call when the
+//!   trace starts with the program) and the first `SchedSample` with a positive `gomaxprocs`
+//!   (when attaching to a running program, whose start-up call was before the trace);
+//!   unknown without either.
+//! - Over quota: some GOMAXPROCS value during the trace exceeds the quota rounded up
+//!   (`ceil(quota_cpus)`, what Go 1.25+ picks by itself in a container): that many running Ps
+//!   use up the quota early in each period and the whole process is throttled until the next.
+//! - Over CPUs: some value exceeds the CPUs the process may run on (cpuset ∩ affinity): more
+//!   Ps than CPUs just time-share them (no throttling, but more preemption).
 
-use goroscope_events::Event;
+#[cfg(test)]
+#[path = "procs_tests.rs"]
+mod tests;
+
+use std::fmt::Write;
+
+use goroscope_events::{Event, EventKind};
 use serde::{Deserialize, Serialize};
 
+use super::syscalls::level::Coverage;
+use super::syscalls::text::not_captured;
 use super::FinishInputs;
 use crate::state::Model;
+use crate::text::{duration, MAX_ROWS};
 
 #[derive(Debug, Default)]
-pub struct Procs {}
+pub struct Procs {
+    /// (time, nprocs) of every `ProcResize`.
+    resizes: Vec<(u64, i32)>,
+    /// First `SchedSample` with a known GOMAXPROCS: (time, value).
+    first_sample: Option<(u64, i32)>,
+}
 
 impl Procs {
-    pub fn observe(&mut self, _event: &Event, _model: &Model) {}
+    pub fn observe(&mut self, event: &Event, _model: &Model) {
+        match event.kind {
+            EventKind::ProcResize { nprocs } => self.resizes.push((event.ts_ns, nprocs)),
+            EventKind::SchedSample { gomaxprocs, .. } if gomaxprocs > 0 => {
+                self.first_sample.get_or_insert((event.ts_ns, gomaxprocs));
+            }
+            _ => {}
+        }
+    }
 
-    pub fn finish(&self, _model: &Model, _inputs: &FinishInputs<'_>) -> ProcsReport {
-        ProcsReport::default()
+    pub fn finish(&self, _model: &Model, inputs: &FinishInputs<'_>) -> ProcsReport {
+        let first_resize = self.resizes.first().copied();
+        let (initial, initial_source) = match (first_resize, self.first_sample) {
+            (Some(r), Some(s)) if s.0 < r.0 => (Some(s.1), "sched_sample"),
+            (Some(r), _) => (Some(r.1), "proc_resize"),
+            (None, Some(s)) => (Some(s.1), "sched_sample"),
+            (None, None) => (None, "unknown"),
+        };
+        // procresize also runs at every start-the-world with the unchanged value (Go 1.19's
+        // startTheWorld always calls it): keep the first call and the real changes.
+        let mut changes: Vec<GomaxprocsChange> = Vec::new();
+        for &(ts, nprocs) in &self.resizes {
+            if changes.last().is_some_and(|c| c.nprocs == nprocs) {
+                continue;
+            }
+            changes.push(GomaxprocsChange {
+                at_ns: ts.saturating_sub(inputs.start_ns),
+                nprocs,
+            });
+        }
+        let last = self.resizes.last().map(|r| r.1).or(initial);
+        let max = self.resizes.iter().map(|r| r.1).chain(initial).max();
+        let coverage = if initial.is_some() {
+            Coverage::default()
+        } else {
+            Coverage::missing(
+                "no procresize during the trace (GOMAXPROCS did not change) and no scheduler sample",
+            )
+        };
+        let limit = inputs.cpu_limit.cloned();
+        let over_quota = match (max, limit.as_ref().and_then(|l| l.quota_cpus)) {
+            (Some(max), Some(quota)) => Some(f64::from(max) > quota.ceil()),
+            _ => None,
+        };
+        let usable = limit.as_ref().and_then(CpuLimit::usable_cpus);
+        let over_cpus = match (max, usable) {
+            (Some(max), Some(cpus)) => Some(i64::from(max) > i64::from(cpus)),
+            _ => None,
+        };
+        ProcsReport {
+            coverage,
+            initial,
+            initial_source: initial_source.to_string(),
+            last,
+            max,
+            changes,
+            cpu_limit: limit,
+            usable_cpus: usable,
+            over_quota,
+            over_cpus,
+        }
     }
 }
 
+/// `scheduler.gomaxprocs`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ProcsReport {}
+pub struct ProcsReport {
+    #[serde(flatten)]
+    pub coverage: Coverage,
+    /// GOMAXPROCS at the start of the trace (null: unknown).
+    pub initial: Option<i32>,
+    /// "proc_resize", "sched_sample" or "unknown".
+    pub initial_source: String,
+    /// At the end of the trace.
+    pub last: Option<i32>,
+    /// Highest value during the trace.
+    pub max: Option<i32>,
+    /// The value at the first `procresize` (start-up when traced from the start), then every
+    /// call that changed it, in time order (calls repeating the value at each start-the-world
+    /// are left out).
+    pub changes: Vec<GomaxprocsChange>,
+    /// The CPU limit recorded at the start (null: not recorded).
+    pub cpu_limit: Option<CpuLimit>,
+    /// CPUs the process may run on: its affinity, within the cpuset when there is one.
+    pub usable_cpus: Option<u32>,
+    /// `max` > ceil(quota): throttling territory (null: no quota or unknown).
+    pub over_quota: Option<bool>,
+    /// `max` > `usable_cpus` (null: unknown).
+    pub over_cpus: Option<bool>,
+}
 
-pub fn render(_report: &ProcsReport, _out: &mut String) -> std::fmt::Result {
-    Ok(())
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GomaxprocsChange {
+    /// Nanoseconds since the trace start.
+    pub at_ns: u64,
+    pub nprocs: i32,
 }
 
 /// The CPU a process may use, as recorded at the start (filled by `goroscope report` from the
 /// recording header).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CpuLimit {}
+pub struct CpuLimit {
+    /// The process's cgroup path (null: no cgroup).
+    pub cgroup: Option<String>,
+    /// The cgroup CPU quota in CPUs (quota / period; null: unlimited or unknown).
+    pub quota_cpus: Option<f64>,
+    /// The cgroup's effective cpuset, sorted (null: no cpuset controller).
+    pub cpuset: Option<Vec<u32>>,
+    /// The CPUs the process may run on (sched_getaffinity), sorted.
+    pub affinity: Vec<u32>,
+    /// CPUs online on the machine.
+    pub online_cpus: u32,
+    /// The cgroup's throttling during the recording (null: no cpu.stat).
+    pub throttled: Option<Throttling>,
+}
+
+/// The difference of the cgroup's `cpu.stat` between the start and the end of the recording.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Throttling {
+    /// Quota periods that elapsed.
+    pub periods: u64,
+    /// Of which the cgroup was throttled in.
+    pub throttled_periods: u64,
+    /// Time the cgroup's threads spent throttled, in microseconds.
+    pub throttled_us: u64,
+}
+
+impl CpuLimit {
+    /// CPUs the process may run on: the affinity mask, within the cpuset if any (the kernel
+    /// already keeps affinity within the cpuset; intersecting guards stale readings). None when
+    /// nothing is known.
+    pub fn usable_cpus(&self) -> Option<u32> {
+        let n = match (&self.cpuset, self.affinity.is_empty()) {
+            (Some(set), false) => self.affinity.iter().filter(|c| set.contains(c)).count(),
+            (Some(set), true) => set.len(),
+            (None, false) => self.affinity.len(),
+            (None, true) => return (self.online_cpus > 0).then_some(self.online_cpus),
+        };
+        u32::try_from(n).ok()
+    }
+}
+
+pub fn render(r: &ProcsReport, out: &mut String) -> std::fmt::Result {
+    if not_captured(out, "GOMAXPROCS", &r.coverage)? && r.cpu_limit.is_none() {
+        return Ok(());
+    }
+    let value = |v: Option<i32>| v.map_or("unknown".to_string(), |v| v.to_string());
+    if r.coverage.captured {
+        writeln!(
+            out,
+            "\nGOMAXPROCS: {} at start (from {}), {} at end, {} changes",
+            value(r.initial),
+            r.initial_source,
+            value(r.last),
+            r.changes.len()
+        )?;
+    }
+    if let Some(l) = &r.cpu_limit {
+        let quota = l
+            .quota_cpus
+            .map_or("no quota".to_string(), |q| format!("quota {q:.2} CPUs"));
+        let cpus = r
+            .usable_cpus
+            .map_or("unknown".to_string(), |c| c.to_string());
+        writeln!(
+            out,
+            "  CPU limit    {quota}, {cpus} usable CPUs of {} online{}",
+            l.online_cpus,
+            l.cgroup
+                .as_deref()
+                .map_or(String::new(), |c| format!(", cgroup {c}"))
+        )?;
+        if let Some(t) = &l.throttled {
+            writeln!(
+                out,
+                "  throttled    {} of {} periods, {} in total",
+                t.throttled_periods,
+                t.periods,
+                duration(t.throttled_us.saturating_mul(1_000))
+            )?;
+        }
+    }
+    if r.over_quota == Some(true) {
+        writeln!(
+            out,
+            "  warning      GOMAXPROCS {} exceeds the CPU quota: the process can be throttled (set GOMAXPROCS to the quota)",
+            value(r.max)
+        )?;
+    }
+    if r.over_cpus == Some(true) {
+        writeln!(
+            out,
+            "  note         GOMAXPROCS {} exceeds the {} CPUs the process may run on",
+            value(r.max),
+            value(r.usable_cpus.and_then(|c| i32::try_from(c).ok()))
+        )?;
+    }
+    if r.changes.len() > 1 {
+        writeln!(out, "  {:>12} {:>10}", "AT", "GOMAXPROCS")?;
+        for c in r.changes.iter().take(MAX_ROWS) {
+            writeln!(out, "  {:>12} {:>10}", duration(c.at_ns), c.nprocs)?;
+        }
+        super::syscalls::text::more(out, MAX_ROWS.min(r.changes.len()), r.changes.len() as u64)?;
+    }
+    Ok(())
+}

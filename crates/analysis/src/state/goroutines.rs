@@ -131,7 +131,7 @@ impl Goroutines {
                     self.set_state(goid, g, GoState::Syscall, ts, tid);
                 }
             }
-            EventKind::SyscallExit { goid } => {
+            EventKind::SyscallExit { goid, .. } => {
                 // exitsyscall runs on the goroutine's thread; it may still wait for a P, but
                 // it is no longer in the kernel.
                 if let Some(g) = self.touch(goid, GoState::Syscall, anomalies) {

@@ -125,14 +125,43 @@ int gs_entersyscallblock(struct pt_regs *ctx)
 	return emit_syscall_enter(ctx, GS_SCHED_BLOCKING);
 }
 
-/* runtime.exitsyscall(), on the user g (R14). */
+/* _Psyscall: the status a P keeps while its goroutine is in a syscall (up to Go 1.25). */
+#define GS_P_SYSCALL 2
+
+/*
+ * runtime.exitsyscall(), on the user g (R14), before it tries to get its P back: was the P
+ * taken during the call? The runtime's own test (and its tracer's "lostP"): the P is gone, or
+ * its syscalltick moved since entersyscall copied it to m.syscalltick (whoever takes a P bumps
+ * it, so a P taken and put back into a syscall by another M still counts). Up to Go 1.25 the P
+ * waits in m.oldp with status _Psyscall; from Go 1.26 it stays in m.p and a taker clears it.
+ */
 SEC("uprobe")
 int gs_exitsyscall(struct pt_regs *ctx)
 {
+	const u32 type = GS_EV_SYSCALL_EXIT;
+	u32 status = GS_P_SYSCALL, flags = 0, m_tick = 0, p_tick = 0;
+	u64 m, p = 0;
+	bool have_p;
+
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	return emit_sched(GS_EV_SYSCALL_EXIT, goid_of(ctx->r14, GS_EV_SYSCALL_EXIT), 0,
-			  GS_ID_UNKNOWN, GS_ID_UNKNOWN, 0);
+	m = m_of(ctx->r14, type);
+	if (cfg.flags & GS_CFG_SYSCALL_KEEPS_P) {
+		have_p = read_u64(&p, m, cfg.m_p, type);
+	} else {
+		have_p = read_u64(&p, m, cfg.m_oldp, type);
+		if (have_p && p)
+			read_u32(&status, p, cfg.p_status, type);
+	}
+	if (have_p) {
+		if (!p || status != GS_P_SYSCALL)
+			flags |= GS_SCHED_LOST_P;
+		else if (cfg.m_syscalltick != GS_OFFSET_NONE &&
+			 read_u32(&m_tick, m, cfg.m_syscalltick, type) &&
+			 read_u32(&p_tick, p, cfg.p_syscalltick, type) && m_tick != p_tick)
+			flags |= GS_SCHED_LOST_P;
+	}
+	return emit_sched(type, goid_of(ctx->r14, type), 0, GS_ID_UNKNOWN, GS_ID_UNKNOWN, flags);
 }
 
 /*

@@ -46,6 +46,9 @@ pub fn config_from_inspection(
     if version.at_least(1, 21) {
         flags |= abi::CFG_STW_HAS_REASON;
     }
+    if version.at_least(1, 26) {
+        flags |= abi::CFG_SYSCALL_KEEPS_P;
+    }
     if target_tgid.is_none() {
         flags |= abi::CFG_FOLLOW_UPROBE_HITS;
     }
@@ -73,6 +76,10 @@ pub fn config_from_inspection(
         p_runqhead: required("runtime.p", "runqhead")?,
         p_runqtail: required("runtime.p", "runqtail")?,
         p_runnext: required("runtime.p", "runnext")?,
+        m_oldp: field("runtime.m", "oldp").unwrap_or(abi::OFFSET_NONE),
+        m_syscalltick: field("runtime.m", "syscalltick").unwrap_or(abi::OFFSET_NONE),
+        p_status: required("runtime.p", "status")?,
+        p_syscalltick: required("runtime.p", "syscalltick")?,
         pad: 0,
     })
 }
@@ -118,6 +125,8 @@ mod tests {
             "runtime.p".to_string(),
             st(&[
                 ("id", 0),
+                ("status", 4),
+                ("syscalltick", 12),
                 ("m", 56),
                 ("runqhead", 400),
                 ("runqtail", 404),
@@ -175,9 +184,15 @@ mod tests {
         assert_eq!(cfg.target_tgid, 0);
         assert_eq!(
             cfg.flags,
-            abi::CFG_YIELD_HAS_PREEMPTED | abi::CFG_FOLLOW_UPROBE_HITS | abi::CFG_STW_HAS_REASON
+            abi::CFG_YIELD_HAS_PREEMPTED
+                | abi::CFG_FOLLOW_UPROBE_HITS
+                | abi::CFG_STW_HAS_REASON
+                | abi::CFG_SYSCALL_KEEPS_P
         );
-        assert_eq!((cfg.p_runqhead, cfg.p_runqtail, cfg.g_lockedm), (400, 404, 232));
+        assert_eq!(
+            (cfg.p_runqhead, cfg.p_runqtail, cfg.g_lockedm),
+            (400, 404, 232)
+        );
         assert_eq!(cfg.g_parent_goid, 280);
     }
 

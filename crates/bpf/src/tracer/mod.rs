@@ -154,13 +154,33 @@ impl<'obj> Tracer<'obj> {
         }
         // (tracepoint, program, lowest level that attaches it)
         let tracepoints = [
-            ("sched_process_fork", &skel.progs.gs_sched_process_fork, Level::Monitor),
-            ("sched_process_exit", &skel.progs.gs_sched_process_exit, Level::Monitor),
-            ("signal_generate", &skel.progs.gs_signal_generate, Level::Monitor),
-            ("signal_deliver", &skel.progs.gs_signal_deliver, Level::Monitor),
+            (
+                "sched_process_fork",
+                &skel.progs.gs_sched_process_fork,
+                Level::Monitor,
+            ),
+            (
+                "sched_process_exit",
+                &skel.progs.gs_sched_process_exit,
+                Level::Monitor,
+            ),
+            (
+                "signal_generate",
+                &skel.progs.gs_signal_generate,
+                Level::Monitor,
+            ),
+            (
+                "signal_deliver",
+                &skel.progs.gs_signal_deliver,
+                Level::Monitor,
+            ),
             ("sched_switch", &skel.progs.gs_sched_switch, Level::Default),
             ("sched_wakeup", &skel.progs.gs_sched_wakeup, Level::Default),
-            ("sched_wakeup_new", &skel.progs.gs_sched_wakeup_new, Level::Default),
+            (
+                "sched_wakeup_new",
+                &skel.progs.gs_sched_wakeup_new,
+                Level::Default,
+            ),
             ("sys_enter", &skel.progs.gs_sys_enter, Level::Default),
             ("sys_exit", &skel.progs.gs_sys_exit, Level::Default),
         ];
@@ -298,7 +318,10 @@ fn run_stats(fd: std::os::fd::BorrowedFd<'_>) -> Result<(u64, u64)> {
         )
     };
     if rc != 0 {
-        bail!("bpf_prog_get_info_by_fd failed: {}", std::io::Error::from_raw_os_error(-rc));
+        bail!(
+            "bpf_prog_get_info_by_fd failed: {}",
+            std::io::Error::from_raw_os_error(-rc)
+        );
     }
     Ok((info.run_cnt, info.run_time_ns))
 }
@@ -377,6 +400,10 @@ fn write_config(dst: &mut skel::types::gs_config, src: &goroscope_abi::Config) {
     dst.p_runqhead = src.p_runqhead;
     dst.p_runqtail = src.p_runqtail;
     dst.p_runnext = src.p_runnext;
+    dst.m_oldp = src.m_oldp;
+    dst.m_syscalltick = src.m_syscalltick;
+    dst.p_status = src.p_status;
+    dst.p_syscalltick = src.p_syscalltick;
     dst._pad = 0;
 }
 

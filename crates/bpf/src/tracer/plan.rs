@@ -122,7 +122,11 @@ const PROBES: &[Probe] = &[
     probe("runtime.gopark", P::Gopark, Entry, D),
     probe("runtime.ready", P::Ready, Entry, D),
     // goschedImpl says whether it preempts from Go 1.22; before, its two callers do.
-    versions(probe("runtime.goschedImpl", P::Gosched, Entry, D), 22, u32::MAX),
+    versions(
+        probe("runtime.goschedImpl", P::Gosched, Entry, D),
+        22,
+        u32::MAX,
+    ),
     versions(probe("runtime.gosched_m", P::GoschedM, Entry, D), 0, 21),
     versions(probe("runtime.gopreempt_m", P::GopreemptM, Entry, D), 0, 21),
     probe("runtime.goexit1", P::Goexit1, Entry, D),
@@ -209,7 +213,9 @@ pub fn uprobe_sites(
         }
         if func.inlined_copies > 0
             && !OFTEN_INLINED.contains(symbol)
-            && !warnings.iter().any(|w| w.starts_with(&format!("{symbol} is also")))
+            && !warnings
+                .iter()
+                .any(|w| w.starts_with(&format!("{symbol} is also")))
         {
             warnings.push(format!(
                 "{symbol} is also inlined at {} call sites: events from those are missing",
