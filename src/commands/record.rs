@@ -230,8 +230,9 @@ pub fn run(args: &RecordArgs) -> Result<()> {
     let reason: String = loop {
         let mut batch = Vec::new();
         if let Err(e) = tracer.poll(POLL, &mut batch) {
-            // A signal interrupts the ring buffer's epoll_wait: not an error then.
-            if stop.signalled().is_none() {
+            // A signal interrupts the ring buffer's epoll_wait (ours to stop, or a SIGSTOP /
+            // SIGCONT of a job-controlled shell): not an error, poll again.
+            if !is_interrupted(&e) && stop.signalled().is_none() {
                 return Err(e);
             }
         }
@@ -289,7 +290,12 @@ pub fn run(args: &RecordArgs) -> Result<()> {
         tracing::warn!("reading BPF program statistics: {e:#}");
         Vec::new()
     });
+    let detach_start = Instant::now();
     drop(tracer); // detach and unload before anything else can fail
+    tracing::info!(
+        "probes detached in {:.1} ms",
+        detach_start.elapsed().as_secs_f64() * 1e3
+    );
     progress.clear();
     let totals = writer
         .finish(EndRecord {
@@ -358,6 +364,17 @@ fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.push(".tmp");
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
+}
+
+/// Whether `e` is an EINTR from a system call interrupted by a signal (libbpf's errors carry it
+/// only in their message).
+fn is_interrupted(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::Interrupted)
+            || cause.to_string().contains("Interrupted system call")
+    })
 }
 
 /// Root, or CAP_BPF and CAP_PERFMON, is needed to load and attach the tracer.

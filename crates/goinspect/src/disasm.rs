@@ -27,6 +27,8 @@ pub struct CodeFacts {
     pub safe_probe_emulated: bool,
     /// Offsets from entry of every RET.
     pub ret_offsets: Vec<u64>,
+    /// Every direct near CALL: (offset from entry, target address).
+    pub calls: Vec<(u64, u64)>,
     /// Offsets of every instruction boundary (for tests and for validating a probe offset).
     pub instruction_count: usize,
 }
@@ -43,6 +45,7 @@ pub fn analyze(code: &[u8], entry: u64) -> CodeFacts {
     let mut decoder = Decoder::with_ip(64, code, entry, DecoderOptions::NONE);
     let mut insns: Vec<Instruction> = Vec::new();
     let mut ret_offsets = Vec::new();
+    let mut calls = Vec::new();
     let mut insn = Instruction::default();
     while decoder.can_decode() {
         decoder.decode_out(&mut insn);
@@ -51,6 +54,9 @@ pub fn analyze(code: &[u8], entry: u64) -> CodeFacts {
         }
         if insn.mnemonic() == Mnemonic::Ret {
             ret_offsets.push(insn.ip().wrapping_sub(entry));
+        }
+        if insn.mnemonic() == Mnemonic::Call && insn.op0_kind() == OpKind::NearBranch64 {
+            calls.push((insn.ip().wrapping_sub(entry), insn.near_branch64()));
         }
         insns.push(insn);
     }
@@ -75,6 +81,7 @@ pub fn analyze(code: &[u8], entry: u64) -> CodeFacts {
         safe_probe_instruction,
         safe_probe_emulated,
         ret_offsets,
+        calls,
         instruction_count: insns.len(),
     }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::elf::ElfImage;
 use crate::error::{Error, Result};
-use crate::model::{BinaryFacts, FunctionInfo, Inspection};
+use crate::model::{BinaryFacts, CallSite, FunctionInfo, Inspection};
 use crate::pclntab::Pclntab;
 use crate::version::GoVersion;
 use crate::{buildinfo, disasm, dwarf, layout, probes, process};
@@ -81,6 +81,7 @@ pub fn inspect_bytes(data: &[u8], name: &str, opts: &InspectOptions) -> Result<I
     };
 
     let mut functions = Vec::with_capacity(probes::TARGETS.len());
+    let mut pending_calls: Vec<(usize, Vec<(u64, u64)>)> = Vec::new();
     for target in probes::TARGETS {
         let mut info = FunctionInfo {
             name: target.short_name().to_string(),
@@ -94,6 +95,7 @@ pub fn inspect_bytes(data: &[u8], name: &str, opts: &InspectOptions) -> Result<I
             safe_probe_emulated: false,
             has_stack_check: false,
             ret_offsets: Vec::new(),
+            call_sites: Vec::new(),
             inlined_copies: inlined
                 .as_ref()
                 .and_then(|m| m.get(target.symbol).copied())
@@ -131,6 +133,8 @@ pub fn inspect_bytes(data: &[u8], name: &str, opts: &InspectOptions) -> Result<I
                 info.safe_probe_emulated = facts.safe_probe_emulated;
                 info.has_stack_check = facts.has_stack_check;
                 info.ret_offsets = facts.ret_offsets;
+                // Resolved below, once every probed function's entry is known.
+                pending_calls.push((functions.len(), facts.calls));
                 if let Some(sym) = info.symtab_entry {
                     if sym != func.entry {
                         warnings.push(format!(
@@ -153,6 +157,20 @@ pub fn inspect_bytes(data: &[u8], name: &str, opts: &InspectOptions) -> Result<I
             None => {}
         }
         functions.push(info);
+    }
+    let entries: std::collections::HashMap<u64, String> = functions
+        .iter()
+        .filter(|f| f.found)
+        .map(|f| (f.entry, f.symbol.clone()))
+        .collect();
+    for (index, calls) in pending_calls {
+        functions[index].call_sites = calls
+            .into_iter()
+            .filter_map(|(offset, target)| {
+                let callee = entries.get(&target)?.clone();
+                Some(CallSite { offset, callee })
+            })
+            .collect();
     }
 
     let settings = &build.settings;

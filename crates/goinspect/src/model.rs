@@ -109,12 +109,25 @@ pub struct FunctionInfo {
     pub has_stack_check: bool,
     /// Offsets from entry of every RET instruction.
     pub ret_offsets: Vec<u64>,
+    /// Direct calls this function makes to other functions goroscope probes (a probe on such a
+    /// CALL, which the kernel emulates, sees the callee's arguments in their registers).
+    #[serde(default)]
+    pub call_sites: Vec<CallSite>,
     /// Inlined copies elsewhere in the binary (calls a probe on the symbol would miss).
     pub inlined_copies: u32,
     /// Where the inline count came from: "dwarf", "pclntab" (inline trees), or "none".
     pub inlined_source: String,
     /// `.symtab` address when present, as a cross-check.
     pub symtab_entry: Option<u64>,
+}
+
+/// A direct CALL instruction inside a function.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CallSite {
+    /// Offset of the CALL from the caller's entry.
+    pub offset: u64,
+    /// The called function's pclntab name.
+    pub callee: String,
 }
 
 /// Offsets and constants of the runtime's data structures.

@@ -130,6 +130,12 @@ pub const TARGETS: &[ProbeTarget] = &[
     ),
     t("runtime.goschedguarded_m", 19, None, "guarded yield"),
     t(
+        "runtime.newproc.func1",
+        19,
+        None,
+        "the go statement's systemstack closure: its CALL of runqput holds the new g",
+    ),
+    t(
         "runtime.gopreempt_m",
         19,
         Some(25),

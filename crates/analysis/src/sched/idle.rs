@@ -174,9 +174,16 @@ impl Idle {
             .collect();
         let default_level = |what| Coverage::default_level(meta, self.saw_default_level, what);
         let samples = self.samples;
+        let ps_coverage = default_level("GoStart events (time slices)");
+        // Without goroutine runs every P would look idle: show no numbers rather than those.
+        let per_p = if ps_coverage.captured {
+            per_p
+        } else {
+            Vec::new()
+        };
         IdleReport {
             ps: PIdleReport {
-                coverage: default_level("GoStart events (time slices)"),
+                coverage: ps_coverage,
                 gomaxprocs_at_end: self.gomaxprocs,
                 busy_ns: per_p.iter().map(|p| p.busy_ns).sum(),
                 idle_ns: per_p.iter().map(|p| p.idle_ns).sum(),

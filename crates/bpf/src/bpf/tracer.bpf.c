@@ -223,12 +223,11 @@ static __always_inline int emit_goid_u32(u32 type, u64 g, u32 value)
 	return 0;
 }
 
-/* runtime.newproc1, at each RET: RAX = the new g; R14 = g0 of the creating M. */
-SEC("uprobe")
-int gs_newproc1_ret(struct pt_regs *ctx)
+/* A goroutine `newg` was just made by newproc1; R14 = g0 of the creating M. */
+static __always_inline int emit_go_create(struct pt_regs *ctx, u64 newg)
 {
 	const u32 type = GS_EV_GO_CREATE;
-	u64 newg = ctx->ax, m, goid, parent = GS_GOID_NONE, gopc = 0, startpc = 0;
+	u64 m, goid, parent = GS_GOID_NONE, gopc = 0, startpc = 0;
 	struct gs_ev_go_create *e;
 	s32 pid;
 
@@ -260,8 +259,26 @@ int gs_newproc1_ret(struct pt_regs *ctx)
 	return 0;
 }
 
+/*
+ * In runtime.newproc.func1 (the go statement's systemstack closure), at its CALL of
+ * runqput(pp=RAX, newg=RBX, next=RCX): newproc1 has just returned newg. The kernel emulates the
+ * CALL, so this costs about as little as an entry probe.
+ */
+SEC("uprobe.multi")
+int gs_newproc_runqput(struct pt_regs *ctx)
+{
+	return emit_go_create(ctx, ctx->bx);
+}
+
+/* Fallback when that CALL is not found: runtime.newproc1, at each RET, RAX = the new g. */
+SEC("uprobe.multi")
+int gs_newproc1_ret(struct pt_regs *ctx)
+{
+	return emit_go_create(ctx, ctx->ax);
+}
+
 /* runtime.casgstatus(gp=RAX, oldval=RBX, newval=RCX). */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_casgstatus(struct pt_regs *ctx)
 {
 	const u32 type = GS_EV_GO_STATUS;
@@ -283,7 +300,7 @@ int gs_casgstatus(struct pt_regs *ctx)
 }
 
 /* runtime.execute(gp=RAX, inheritTime=RBX), on g0: the M is g0.m, the P is m.p. */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_execute(struct pt_regs *ctx)
 {
 	const u32 type = GS_EV_GO_START;
@@ -315,7 +332,7 @@ int gs_execute(struct pt_regs *ctx)
 }
 
 /* runtime.gopark(unlockf=RAX, lock=RBX, reason=RCX, ...), on the parking g (R14). */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_gopark(struct pt_regs *ctx)
 {
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
@@ -324,7 +341,7 @@ int gs_gopark(struct pt_regs *ctx)
 }
 
 /* runtime.ready(gp=RAX, traceskip=RBX, next=RCX): usually on g0 (goready's systemstack). */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_ready(struct pt_regs *ctx)
 {
 	const u32 type = GS_EV_GO_READY;
@@ -353,7 +370,7 @@ int gs_ready(struct pt_regs *ctx)
 }
 
 /* runtime.goschedImpl(gp=RAX[, preempted=RBX from Go 1.22]), on g0. */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_gosched(struct pt_regs *ctx)
 {
 	u32 preempted = GS_PREEMPTED_UNKNOWN;
@@ -367,7 +384,7 @@ int gs_gosched(struct pt_regs *ctx)
 
 /* Before Go 1.22 goschedImpl does not say why it runs: probe its two callers instead. */
 /* runtime.gosched_m(gp=RAX): runtime.Gosched, a voluntary yield. */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_gosched_m(struct pt_regs *ctx)
 {
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
@@ -376,7 +393,7 @@ int gs_gosched_m(struct pt_regs *ctx)
 }
 
 /* runtime.gopreempt_m(gp=RAX): the goroutine was preempted (Go 1.19-1.21 only). */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_gopreempt_m(struct pt_regs *ctx)
 {
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
@@ -385,7 +402,7 @@ int gs_gopreempt_m(struct pt_regs *ctx)
 }
 
 /* runtime.goexit1(), on the exiting goroutine's own stack (R14 = that g). */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_goexit1(struct pt_regs *ctx)
 {
 	const u32 type = GS_EV_GO_EXIT;
@@ -429,21 +446,21 @@ static __always_inline int emit_m(struct pt_regs *ctx, u32 type)
 }
 
 /* runtime.mstart1(), on a new M's g0. */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_mstart1(struct pt_regs *ctx)
 {
 	return emit_m(ctx, GS_EV_M_START);
 }
 
 /* runtime.mexit(osStack=RAX), on the exiting M's g0. */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_mexit(struct pt_regs *ctx)
 {
 	return emit_m(ctx, GS_EV_M_EXIT);
 }
 
 /* runtime.stopm(), on g0: this M has no work and sleeps until startm wakes it. */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_stopm(struct pt_regs *ctx)
 {
 	return emit_m(ctx, GS_EV_M_PARK);

@@ -44,7 +44,7 @@ static __always_inline s32 p_id_of(u64 p, u32 type)
  * victim's queue length (runqtail - runqhead, read together) and whether runnext is set. The
  * thief then takes half the queue, rounded up (runqgrab).
  */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_runqsteal(struct pt_regs *ctx)
 {
 	const u32 type = GS_EV_STEAL;
@@ -68,7 +68,7 @@ int gs_runqsteal(struct pt_regs *ctx)
  * runtime.preemptone(pp=RAX): asks the goroutine running on pp (pp.m.curg) to stop. sysmon's
  * retake calls it without holding a P; preemptall (STW, GC) with one.
  */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_preemptone(struct pt_regs *ctx)
 {
 	const u32 type = GS_EV_PREEMPT_REQUEST;
@@ -85,7 +85,7 @@ int gs_preemptone(struct pt_regs *ctx)
 }
 
 /* runtime.asyncPreempt2(), reached from the SIGURG handler's injected call; R14 = the user g. */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_async_preempt2(struct pt_regs *ctx)
 {
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
@@ -95,7 +95,7 @@ int gs_async_preempt2(struct pt_regs *ctx)
 }
 
 /* runtime.preemptPark(gp=RAX), on g0 (an mcall target): gp parks in _Gpreempted. */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_preempt_park(struct pt_regs *ctx)
 {
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
@@ -113,13 +113,13 @@ static __always_inline int emit_syscall_enter(struct pt_regs *ctx, u32 flags)
 			  GS_ID_UNKNOWN, GS_ID_UNKNOWN, flags);
 }
 
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_reentersyscall(struct pt_regs *ctx)
 {
 	return emit_syscall_enter(ctx, 0);
 }
 
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_entersyscallblock(struct pt_regs *ctx)
 {
 	return emit_syscall_enter(ctx, GS_SCHED_BLOCKING);
@@ -135,7 +135,7 @@ int gs_entersyscallblock(struct pt_regs *ctx)
  * it, so a P taken and put back into a syscall by another M still counts). Up to Go 1.25 the P
  * waits in m.oldp with status _Psyscall; from Go 1.26 it stays in m.p and a taker clears it.
  */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_exitsyscall(struct pt_regs *ctx)
 {
 	const u32 type = GS_EV_SYSCALL_EXIT;
@@ -169,7 +169,7 @@ int gs_exitsyscall(struct pt_regs *ctx)
  * in a syscall): no curg, no P, not locked. entersyscallblock: curg is the g in the syscall.
  * stoplockedm: the M is locked to a g. forEachP (GC/STW): the caller holds a P.
  */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_handoffp(struct pt_regs *ctx)
 {
 	const u32 type = GS_EV_HANDOFF;
@@ -188,7 +188,7 @@ int gs_handoffp(struct pt_regs *ctx)
 }
 
 /* runtime.LockOSThread() / UnlockOSThread(), on the calling g (R14). */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_lock_os_thread(struct pt_regs *ctx)
 {
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
@@ -197,7 +197,7 @@ int gs_lock_os_thread(struct pt_regs *ctx)
 			  GS_ID_UNKNOWN, GS_ID_UNKNOWN, 0);
 }
 
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_unlock_os_thread(struct pt_regs *ctx)
 {
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
@@ -207,7 +207,7 @@ int gs_unlock_os_thread(struct pt_regs *ctx)
 }
 
 /* runtime.procresize(nprocs=RAX): the new GOMAXPROCS (start-up, then every change). */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_procresize(struct pt_regs *ctx)
 {
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
@@ -217,7 +217,7 @@ int gs_procresize(struct pt_regs *ctx)
 }
 
 /* runtime.stopTheWorldWithSema([reason=RAX from Go 1.21]): a stop-the-world begins. */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_stw_begin(struct pt_regs *ctx)
 {
 	u64 reason = 0;
@@ -234,7 +234,7 @@ int gs_stw_begin(struct pt_regs *ctx)
 }
 
 /* Each RET of stopTheWorldWithSema: every P is stopped. */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_stw_stopped(struct pt_regs *ctx)
 {
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
@@ -243,7 +243,7 @@ int gs_stw_stopped(struct pt_regs *ctx)
 }
 
 /* Each RET of startTheWorldWithSema: the world runs again. */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_stw_end(struct pt_regs *ctx)
 {
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
@@ -252,7 +252,7 @@ int gs_stw_end(struct pt_regs *ctx)
 }
 
 /* runtime.gcStart(trigger gcTrigger): RAX = trigger.kind (heap 0, time 1, cycle 2). */
-SEC("uprobe")
+SEC("uprobe.multi")
 int gs_gc_start(struct pt_regs *ctx)
 {
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))

@@ -138,16 +138,35 @@ impl<'obj> Tracer<'obj> {
             Some(pid) => i32::try_from(pid).context("pid does not fit a kernel pid")?,
             None => -1,
         };
+        // One uprobe-multi link per program, holding all its sites: the kernel then registers
+        // and unregisters them in one batch (one RCU wait on detach instead of one per site).
+        let mut by_program: Vec<(UprobeProgram, Vec<&UprobeSite>)> = Vec::new();
         for site in &sites {
-            let offset = usize::try_from(site.file_offset).context("uprobe offset")?;
-            let link = uprobe_program(&skel, site.program)
-                .attach_uprobe(false, pid_arg, binary, offset)
+            match by_program.iter_mut().find(|(p, _)| *p == site.program) {
+                Some((_, group)) => group.push(site),
+                None => by_program.push((site.program, vec![site])),
+            }
+        }
+        for (program, group) in by_program {
+            let offsets = group
+                .iter()
+                .map(|s| usize::try_from(s.file_offset).context("uprobe offset"))
+                .collect::<Result<Vec<_>>>()?;
+            let opts = libbpf_rs::UprobeMultiOpts {
+                offsets,
+                ..Default::default()
+            };
+            let link = uprobe_program(&skel, program)
+                .attach_uprobe_multi_with_opts(pid_arg, binary, "", opts)
                 .with_context(|| {
+                    let at: Vec<String> = group
+                        .iter()
+                        .map(|s| format!("{} at {:#x}", s.symbol, s.file_offset))
+                        .collect();
                     format!(
-                        "attaching a uprobe to {} ({}) at file offset {:#x}",
+                        "attaching uprobes to {} ({})",
                         binary.display(),
-                        site.symbol,
-                        site.file_offset
+                        at.join(", ")
                     )
                 })?;
             links.push(link);
@@ -295,6 +314,32 @@ impl<'obj> Tracer<'obj> {
     }
 }
 
+/// Detaching a probe link waits for the kernel to be sure no CPU still runs it (an RCU grace
+/// period, up to a second here when the machine is busy): the links are independent, so they
+/// are dropped in parallel rather than one wait after the other.
+impl Drop for Tracer<'_> {
+    fn drop(&mut self) {
+        let links = std::mem::take(&mut self.links);
+        let per_thread = links.len().div_ceil(DETACH_THREADS).max(1);
+        let mut groups: Vec<Vec<Link>> = Vec::new();
+        let mut links = links.into_iter().peekable();
+        while links.peek().is_some() {
+            groups.push(links.by_ref().take(per_thread).collect());
+        }
+        let start = std::time::Instant::now();
+        std::thread::scope(|scope| {
+            for group in groups {
+                scope.spawn(move || drop(group));
+            }
+        });
+        tracing::debug!("links detached in {:?}", start.elapsed());
+        // The ring buffer and the programs go with the remaining fields, links already gone.
+    }
+}
+
+/// Threads that detach probes at once (each mostly sleeps in the kernel).
+const DETACH_THREADS: usize = 16;
+
 /// The kernel's counters for one BPF program.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgramStats {
@@ -344,6 +389,7 @@ fn uprobe_program<'a, 'obj>(
 ) -> &'a ProgramMut<'obj> {
     let progs = &skel.progs;
     match program {
+        UprobeProgram::NewprocRunqput => &progs.gs_newproc_runqput,
         UprobeProgram::NewprocRet => &progs.gs_newproc1_ret,
         UprobeProgram::Casgstatus => &progs.gs_casgstatus,
         UprobeProgram::Execute => &progs.gs_execute,

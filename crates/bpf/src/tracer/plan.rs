@@ -40,6 +40,7 @@ impl Level {
 /// A BPF program of tracer.bpf.c that attaches to a Go function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UprobeProgram {
+    NewprocRunqput,
     NewprocRet,
     Casgstatus,
     Execute,
@@ -69,11 +70,14 @@ pub enum UprobeProgram {
     GcStart,
 }
 
-/// Whether a program probes the entry (after the prologue) or each RET of its function.
+/// Where in its function a program probes: the entry (after the prologue), each RET, or each
+/// direct CALL of another function (a `call rel32`, which the kernel emulates: cheap, unlike the
+/// single-stepped RET; the callee's arguments are in their registers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Placement {
     Entry,
     EachRet,
+    CallTo(&'static str),
 }
 
 /// One row of the probe table.
@@ -87,6 +91,8 @@ struct Probe {
     /// another probe covers its events there.
     since: u32,
     until: u32,
+    /// Used instead when this one finds no site in the binary.
+    fallback: Option<&'static Probe>,
 }
 
 const fn probe(
@@ -102,6 +108,14 @@ const fn probe(
         level,
         since: 0,
         until: u32::MAX,
+        fallback: None,
+    }
+}
+
+const fn or_else(p: Probe, fallback: &'static Probe) -> Probe {
+    Probe {
+        fallback: Some(fallback),
+        ..p
     }
 }
 
@@ -110,13 +124,23 @@ const fn versions(p: Probe, since: u32, until: u32) -> Probe {
 }
 
 use Level::{Default as D, Full as F, Monitor as M};
-use Placement::{EachRet, Entry};
+use Placement::{CallTo, EachRet, Entry};
 use UprobeProgram as P;
 
 /// Go function → program. Every one is a plain runtime symbol in Go 1.19 and 1.21–1.27
 /// (go-runtime-internals.md, table 1); their arguments are listed in tracer.bpf.c.
 const PROBES: &[Probe] = &[
-    probe("runtime.newproc1", P::NewprocRet, EachRet, D),
+    // A new goroutine: the go statement's closure calls runqput(pp, newg, next) right after
+    // newproc1 made newg. That CALL is emulated; newproc1's RETs (the fallback) are stepped.
+    or_else(
+        probe(
+            "runtime.newproc.func1",
+            P::NewprocRunqput,
+            CallTo("runtime.runqput"),
+            D,
+        ),
+        &NEWPROC1_RETS,
+    ),
     probe("runtime.casgstatus", P::Casgstatus, Entry, F),
     probe("runtime.execute", P::Execute, Entry, D),
     probe("runtime.gopark", P::Gopark, Entry, D),
@@ -150,9 +174,15 @@ const PROBES: &[Probe] = &[
     probe("runtime.gcStart", P::GcStart, Entry, M),
 ];
 
+const NEWPROC1_RETS: Probe = probe("runtime.newproc1", P::NewprocRet, EachRet, D);
+
 /// Functions whose direct calls the compiler inlines into user code: a probe on the symbol sees
 /// only the calls that were not inlined, which the report says; no warning per binary.
 const OFTEN_INLINED: &[&str] = &["runtime.UnlockOSThread"];
+
+/// Runtime API the program calls itself: the linker drops them from programs that never do,
+/// and then there is nothing to see, so their absence is no warning.
+const ONLY_IF_CALLED: &[&str] = &["runtime.LockOSThread", "runtime.UnlockOSThread"];
 
 /// One uprobe to attach.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,54 +206,75 @@ pub fn uprobe_sites(
     let wanted = PROBES
         .iter()
         .filter(|p| p.level <= level && (p.since..=p.until).contains(&go_minor));
-    for Probe {
+    for probe in wanted {
+        let before = sites.len();
+        let mut local = Vec::new();
+        place(inspection, probe, &mut sites, &mut local);
+        if sites.len() == before {
+            if let Some(fallback) = probe.fallback {
+                tracing::debug!("{}: using {} instead", probe.symbol, fallback.symbol);
+                place(inspection, fallback, &mut sites, &mut warnings);
+                continue;
+            }
+        }
+        warnings.append(&mut local);
+    }
+    (sites, warnings)
+}
+
+/// The sites of one probe in the binary (none, with a warning, if its function is missing).
+fn place(
+    inspection: &Inspection,
+    probe: &Probe,
+    sites: &mut Vec<UprobeSite>,
+    warnings: &mut Vec<String>,
+) {
+    let Probe {
         symbol,
         program,
         placement,
         ..
-    } in wanted
-    {
-        let Some(func) = inspection
-            .functions
-            .iter()
-            .find(|f| f.symbol == *symbol && f.found)
-        else {
+    } = probe;
+    let Some(func) = inspection
+        .functions
+        .iter()
+        .find(|f| f.symbol == *symbol && f.found)
+    else {
+        if !ONLY_IF_CALLED.contains(symbol) {
             warnings.push(format!(
                 "{symbol} was not found in the binary: its events ({program:?}) will be missing"
             ));
-            continue;
-        };
-        match placement {
-            Placement::Entry => match func.file_offset.checked_add(func.safe_probe_offset) {
-                Some(file_offset) => sites.push(site(*program, func, file_offset)),
-                None => warnings.push(format!("{symbol}: probe offset overflows")),
-            },
-            Placement::EachRet if func.ret_offsets.is_empty() => warnings.push(format!(
-                "{symbol} has no RET instruction that goinspect could find: its events \
-                 ({program:?}) will be missing"
-            )),
-            Placement::EachRet => {
-                for ret in &func.ret_offsets {
-                    match func.file_offset.checked_add(*ret) {
-                        Some(file_offset) => sites.push(site(*program, func, file_offset)),
-                        None => warnings.push(format!("{symbol}: RET offset overflows")),
-                    }
-                }
-            }
         }
-        if func.inlined_copies > 0
-            && !OFTEN_INLINED.contains(symbol)
-            && !warnings
-                .iter()
-                .any(|w| w.starts_with(&format!("{symbol} is also")))
-        {
-            warnings.push(format!(
-                "{symbol} is also inlined at {} call sites: events from those are missing",
-                func.inlined_copies
-            ));
+        return;
+    };
+    let offsets: Vec<u64> = match placement {
+        Placement::Entry => vec![func.safe_probe_offset],
+        Placement::EachRet => func.ret_offsets.clone(),
+        Placement::CallTo(callee) => func
+            .call_sites
+            .iter()
+            .filter(|c| c.callee == *callee)
+            .map(|c| c.offset)
+            .collect(),
+    };
+    if offsets.is_empty() {
+        warnings.push(format!(
+            "{symbol}: no {placement:?} site that goinspect could find: its events ({program:?}) \
+             will be missing"
+        ));
+    }
+    for offset in offsets {
+        match func.file_offset.checked_add(offset) {
+            Some(file_offset) => sites.push(site(*program, func, file_offset)),
+            None => warnings.push(format!("{symbol}: probe offset overflows")),
         }
     }
-    (sites, warnings)
+    if func.inlined_copies > 0 && !OFTEN_INLINED.contains(symbol) {
+        warnings.push(format!(
+            "{symbol} is also inlined at {} call sites: events from those are missing",
+            func.inlined_copies
+        ));
+    }
 }
 
 fn site(program: UprobeProgram, func: &FunctionInfo, file_offset: u64) -> UprobeSite {
@@ -251,6 +302,7 @@ mod tests {
             safe_probe_emulated: true,
             has_stack_check: safe > 0,
             ret_offsets: rets.to_vec(),
+            call_sites: Vec::new(),
             inlined_copies: 0,
             inlined_source: "none".into(),
             symtab_entry: None,
@@ -289,6 +341,33 @@ mod tests {
     }
 
     #[test]
+    fn goroutine_creation_is_probed_at_the_call_of_runqput() {
+        let mut closure = func("runtime.newproc.func1", true, 4, &[0x60]);
+        closure.call_sites = vec![
+            goinspect::CallSite {
+                offset: 0x20,
+                callee: "runtime.newproc1".into(),
+            },
+            goinspect::CallSite {
+                offset: 0x40,
+                callee: "runtime.runqput".into(),
+            },
+        ];
+        let insp = with_functions(vec![closure, func("runtime.newproc1", true, 10, &[0x80])]);
+        let (sites, warnings) = uprobe_sites(&insp, Level::Default, 27);
+        let creation: Vec<(UprobeProgram, u64)> = sites
+            .iter()
+            .filter(|s| s.symbol.contains("newproc"))
+            .map(|s| (s.program, s.file_offset))
+            .collect();
+        assert_eq!(creation, vec![(UprobeProgram::NewprocRunqput, 0x1040)]);
+        assert!(
+            !warnings.iter().any(|w| w.contains("newproc")),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
     fn entry_probes_skip_the_prologue_and_newproc1_gets_every_ret() {
         let insp = with_functions(vec![
             func("runtime.newproc1", true, 10, &[0x80, 0xf0]),
@@ -307,9 +386,15 @@ mod tests {
                 (UprobeProgram::Execute, 0x1006),
             ]
         );
-        // Every other function of the full level for Go 1.27 is absent from this inspection.
+        // newproc.func1 is missing, so newproc1's RETs stand in for it, silently. Every other
+        // function of the full level for Go 1.27 is absent from this inspection (the
+        // program-called API without a warning).
         let full_127 = PROBES.iter().filter(|p| p.until >= 27).count();
-        assert_eq!(warnings.len(), full_127 - 3, "{warnings:?}");
+        assert_eq!(
+            warnings.len(),
+            full_127 - 3 - ONLY_IF_CALLED.len(),
+            "{warnings:?}"
+        );
         // casgstatus is only attached at the full level.
         let (sites, _) = uprobe_sites(&insp, Level::Default, 27);
         assert!(sites.iter().all(|s| s.program != UprobeProgram::Casgstatus));
