@@ -25,7 +25,7 @@ pub mod testutil;
 pub use error::Error;
 pub use reorder::Reorderer;
 pub use report::*;
-pub use sites::{PREEXISTING_FUNCTION, UNKNOWN_FUNCTION};
+pub use sites::{PREEXISTING_FUNCTION, STARTUP_FUNCTION, UNKNOWN_FUNCTION};
 pub use text::render_text;
 
 use goroscope_events::{Event, EventSource, Meta};

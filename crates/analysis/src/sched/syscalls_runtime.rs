@@ -9,10 +9,12 @@
 //! - An exit with no open enter (the call began before the trace) counts as `unmatched_exits`
 //!   and adds no time.
 //! - A goroutine still in a call at the end of the trace counts its time up to the end.
-//! - A call *lost its P* when it was a blocking one (`entersyscallblock` hands the P off at once)
-//!   or its `SyscallExit` says so (the P was taken during the call: by sysmon's retake, or by
-//!   another thread returning from a syscall): the goroutine must get a P again when the call
-//!   returns (Go's tracer shows these as blocked syscall ends).
+//! - A call *lost its P* when it was a blocking one (`entersyscallblock` hands the P off at once),
+//!   its `SyscallExit` says so (the P was taken during the call: by sysmon's retake, or by
+//!   another thread returning from a syscall), or the goroutine's next event is a `GoStart`
+//!   (exitsyscall found no P and the goroutine went through the scheduler: the P was taken
+//!   after the probe looked): the goroutine had to get a P again (Go's tracer shows these as
+//!   blocked syscall ends).
 //! - Go 1.26+ switches `_Grunning`↔`_Gsyscall` without `casgstatus` on the fast path, but the
 //!   probes sit on `reentersyscall`/`exitsyscall` themselves, present in every supported
 //!   version: nothing here depends on the Go version.
@@ -47,6 +49,9 @@ struct PerGoroutine {
 #[derive(Debug, Default)]
 pub struct RuntimeSyscalls {
     open: HashMap<u64, Open>,
+    /// Goroutines back from a call that kept its P as far as the exit probe saw: a `GoStart`
+    /// before anything else of theirs says it was lost after all.
+    returned: HashMap<u64, ()>,
     per_goroutine: HashMap<u64, PerGoroutine>,
     enters: u64,
     blocking: u64,
@@ -60,6 +65,7 @@ impl RuntimeSyscalls {
     pub fn observe(&mut self, event: &Event, model: &Model) {
         match event.kind {
             EventKind::SyscallEnter { goid, blocking } => {
+                self.returned.remove(&goid);
                 self.enters += 1;
                 self.blocking += u64::from(blocking);
                 let g = self.goroutine(goid, model);
@@ -79,16 +85,34 @@ impl RuntimeSyscalls {
                     Some(open) => {
                         let ns = event.ts_ns.saturating_sub(open.since);
                         let lost = lost_p || open.blocking;
-                        self.lost_p += u64::from(lost);
-                        let g = self.goroutine(goid, model);
-                        g.add(ns);
-                        g.lost_p += u64::from(lost);
+                        self.goroutine(goid, model).add(ns);
+                        if lost {
+                            self.count_lost_p(goid, model);
+                        } else {
+                            self.returned.insert(goid, ());
+                        }
                     }
                     None => self.unmatched_exits += 1,
                 }
             }
+            EventKind::GoStart { goid, .. } => {
+                if self.returned.remove(&goid).is_some() {
+                    self.count_lost_p(goid, model);
+                }
+            }
+            EventKind::GoPark { goid, .. }
+            | EventKind::GoYield { goid, .. }
+            | EventKind::GoExit { goid, .. }
+            | EventKind::GoPreemptPark { goid } => {
+                self.returned.remove(&goid);
+            }
             _ => {}
         }
+    }
+
+    fn count_lost_p(&mut self, goid: u64, model: &Model) {
+        self.lost_p += 1;
+        self.goroutine(goid, model).lost_p += 1;
     }
 
     fn goroutine(&mut self, goid: u64, model: &Model) -> &mut PerGoroutine {

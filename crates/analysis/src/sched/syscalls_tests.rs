@@ -272,6 +272,35 @@ fn calls_whose_exit_says_the_p_was_taken_lost_it() {
     assert_eq!(t.by_goroutine[0].lost_p, 2);
 }
 
+#[test]
+fn a_return_through_the_scheduler_lost_its_p_even_if_the_exit_did_not_say() {
+    let mut s = StreamBuilder::new();
+    running(&mut s, 10, SITE_A, 100);
+    // Kept its P: the goroutine goes on and parks.
+    s.emit(EventKind::SyscallEnter {
+        goid: 10,
+        blocking: false,
+    });
+    s.advance(1_000).emit(EventKind::SyscallExit {
+        goid: 10,
+        lost_p: false,
+    });
+    s.advance(10).go_park(10, 1);
+    s.advance(10).go_start(10, 0, 0);
+    // The P was taken after the exit probe looked: the goroutine is scheduled again.
+    s.emit(EventKind::SyscallEnter {
+        goid: 10,
+        blocking: false,
+    });
+    s.advance(1_000).emit(EventKind::SyscallExit {
+        goid: 10,
+        lost_p: false,
+    });
+    s.advance(500).go_start(10, 1, 0);
+    let t = syscalls(s.build(), &sites_meta()).through_runtime;
+    assert_eq!((t.calls, t.lost_p), (2, 1));
+}
+
 fn handoff(s: &mut StreamBuilder, tid: u32, p_id: i32, goid: u64, has_p: bool, locked: bool) {
     s.on(0, tid).advance(10).emit(EventKind::Handoff {
         p_id,
