@@ -95,10 +95,8 @@ impl RuntimeSyscalls {
                     None => self.unmatched_exits += 1,
                 }
             }
-            EventKind::GoStart { goid, .. } => {
-                if self.returned.remove(&goid).is_some() {
-                    self.count_lost_p(goid, model);
-                }
+            EventKind::GoStart { goid, .. } if self.returned.remove(&goid).is_some() => {
+                self.count_lost_p(goid, model);
             }
             EventKind::GoPark { goid, .. }
             | EventKind::GoYield { goid, .. }
