@@ -25,23 +25,7 @@ pub fn report_json(file: &Path) -> serde_json::Value {
 /// target exited with status 0, and leave none of its BPF programs loaded. Returns the
 /// launched program's stdout (goroscope's own output goes to stderr).
 pub fn record_launch(fixture: &Path, file: &Path, label: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_goroscope"))
-        .args(["-v", "record", "-o"])
-        .arg(file)
-        .arg("--")
-        .arg(fixture)
-        .output()
-        .expect("running goroscope record");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{label}: record failed: {stderr}");
-    assert!(
-        stderr.contains("stopped: target exited (target exit status: 0)"),
-        "{label}: {stderr}"
-    );
-    let ids = crate::bpf_support::ids_in(&stderr);
-    assert!(!ids.is_empty(), "{label}: no program ids in the log");
-    crate::bpf_support::assert_unloaded(&ids);
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    record_launch_with(fixture, &[], &[], &[], file, label)
 }
 
 /// `goroscope -v record [goroscope_args] -o FILE -- FIXTURE ARGS` in launch mode with `env`

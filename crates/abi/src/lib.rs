@@ -107,25 +107,35 @@ impl EventType {
             EventType::MStart | EventType::MExit | EventType::MPark => size_of::<MEvent>(),
             EventType::SignalGenerate | EventType::SignalDeliver => size_of::<Signal>(),
             EventType::KernelSyscall => size_of::<KernelSyscall>(),
-            EventType::Steal
-            | EventType::PreemptRequest
-            | EventType::AsyncPreempt
-            | EventType::PreemptPark
-            | EventType::SyscallEnter
-            | EventType::SyscallExit
-            | EventType::Handoff
-            | EventType::LockThread
-            | EventType::UnlockThread
-            | EventType::ProcResize
-            | EventType::StwBegin
-            | EventType::StwStopped
-            | EventType::StwEnd
-            | EventType::GcStart => size_of::<Sched>(),
             EventType::ThreadFork => size_of::<ThreadFork>(),
             EventType::ThreadExit => size_of::<ThreadExit>(),
             EventType::Switch => size_of::<Switch>(),
             EventType::Wakeup => size_of::<Wakeup>(),
+            // The rest share `struct gs_ev_sched` (the test below checks it is exactly them).
+            _ => size_of::<Sched>(),
         }
+    }
+
+    /// Whether records of this type are a `struct gs_ev_sched` (the scheduler events after
+    /// `Wakeup` that have no struct of their own).
+    pub fn is_sched(self) -> bool {
+        matches!(
+            self,
+            EventType::Steal
+                | EventType::PreemptRequest
+                | EventType::AsyncPreempt
+                | EventType::PreemptPark
+                | EventType::SyscallEnter
+                | EventType::SyscallExit
+                | EventType::Handoff
+                | EventType::LockThread
+                | EventType::UnlockThread
+                | EventType::ProcResize
+                | EventType::StwBegin
+                | EventType::StwStopped
+                | EventType::StwEnd
+                | EventType::GcStart
+        )
     }
 
     /// A short name for statistics ("go_create", ...).
@@ -483,6 +493,13 @@ mod tests {
             assert_eq!(EventType::from_tag(t as u16), Some(t));
             assert!(t.event_size() % 8 == 0, "{t:?} size is not a multiple of 8");
         }
+        // The scheduler events after Wakeup, and only they, are `struct gs_ev_sched` records.
+        let sched: Vec<EventType> = EventType::ALL
+            .into_iter()
+            .filter(|t| t.is_sched())
+            .collect();
+        assert_eq!(sched.len(), 14);
+        assert!(sched.iter().all(|t| *t as u16 > EventType::Wakeup as u16));
         assert_eq!(EventType::from_tag(0), None);
         assert_eq!(EventType::from_tag(EVENT_TYPE_COUNT), None);
         assert!(u32::from(EVENT_TYPE_COUNT) <= STAT_STRIDE);

@@ -151,14 +151,7 @@ fn write_latency(out: &mut String, r: &Report) -> std::fmt::Result {
         "\nScheduling latency, runnable→running ({} samples)",
         l.count
     )?;
-    writeln!(
-        out,
-        "  p50 {}   p90 {}   p99 {}   max {}",
-        duration(l.p50_ns),
-        duration(l.p90_ns),
-        duration(l.p99_ns),
-        duration(l.max_ns)
-    )?;
+    write_percentiles(out, l)?;
     let peak = l
         .histogram
         .iter()
@@ -232,6 +225,21 @@ fn more(out: &mut String, rows: usize) -> std::fmt::Result {
 }
 
 /// A duration with a unit picked for 3–4 significant digits: `850 ns`, `12.3 µs`, `2.10 ms`.
+/// "  p50 …   p90 …   p99 …   max …" of a latency summary, one line.
+pub(crate) fn write_percentiles(
+    out: &mut String,
+    l: &crate::latency::LatencySummary,
+) -> std::fmt::Result {
+    writeln!(
+        out,
+        "  p50 {}   p90 {}   p99 {}   max {}",
+        duration(l.p50_ns),
+        duration(l.p90_ns),
+        duration(l.p99_ns),
+        duration(l.max_ns)
+    )
+}
+
 pub fn duration(ns: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "µs")];
     for (scale, unit) in UNITS {

@@ -287,20 +287,8 @@ pub fn decode_record(bytes: &[u8]) -> Result<Record, DecodeError> {
             Record::Signal(kind, abi::read(bytes).ok_or_else(short)?)
         }
         EventType::MPark => Record::MPark(abi::read(bytes).ok_or_else(short)?),
-        EventType::Steal
-        | EventType::PreemptRequest
-        | EventType::AsyncPreempt
-        | EventType::PreemptPark
-        | EventType::SyscallEnter
-        | EventType::SyscallExit
-        | EventType::Handoff
-        | EventType::LockThread
-        | EventType::UnlockThread
-        | EventType::ProcResize
-        | EventType::StwBegin
-        | EventType::StwStopped
-        | EventType::StwEnd
-        | EventType::GcStart => Record::Sched(kind, abi::read(bytes).ok_or_else(short)?),
+        // What is left is one of the scheduler events of `struct gs_ev_sched`.
+        _ => Record::Sched(kind, abi::read(bytes).ok_or_else(short)?),
     })
 }
 

@@ -492,14 +492,7 @@ fn render_slices(t: &SliceReport, out: &mut String) -> std::fmt::Result {
         return Ok(());
     }
     if l.count > 0 {
-        writeln!(
-            out,
-            "  p50 {}   p90 {}   p99 {}   max {}",
-            duration(l.p50_ns),
-            duration(l.p90_ns),
-            duration(l.p99_ns),
-            duration(l.max_ns)
-        )?;
+        crate::text::write_percentiles(out, l)?;
     }
     if t.top_goroutines.is_empty() {
         return Ok(());
