@@ -360,6 +360,25 @@ fn syscalls_and_p_handoffs_match_go_trace() {
             "{}: report read row {read_row}",
             b.label
         );
+        // Per goroutine and by name: the writer goroutine's write(2) calls.
+        let writer = b.n("writer_goid");
+        let writer_row = b.report["scheduler"]["syscalls"]["kernel"]["by_goroutine"]
+            .as_array()
+            .expect("syscalls by goroutine")
+            .iter()
+            .find(|r| r["goid"] == writer)
+            .unwrap_or_else(|| panic!("{}: no row for the writer {writer}", b.label));
+        let writes = writer_row["by_name"]
+            .as_array()
+            .and_then(|names| names.iter().find(|n| n["name"] == "write"))
+            .and_then(|n| n["count"].as_u64())
+            .unwrap_or(0);
+        assert_eq!(
+            writes,
+            b.n("pipe_writes"),
+            "{}: writer's write(2) calls",
+            b.label
+        );
         // With one P, the writer only runs once sysmon took the P from the blocked reader.
         let retakes = b
             .events

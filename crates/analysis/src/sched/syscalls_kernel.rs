@@ -41,6 +41,43 @@ struct PerGoroutine {
     site: Option<SiteKey>,
     hist: Histogram,
     errors: u64,
+    /// The same calls by syscall number: plain totals (a histogram per goroutine and name
+    /// would cost too much memory with many goroutines).
+    by_nr: BTreeMap<i64, NameTotals>,
+}
+
+/// Count, time and worst call of one syscall name within a goroutine or a site.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct NameTotals {
+    count: u64,
+    total_ns: u64,
+    max_ns: u64,
+    errors: u64,
+}
+
+impl NameTotals {
+    fn add(&mut self, other: &NameTotals) {
+        self.count += other.count;
+        self.total_ns = self.total_ns.saturating_add(other.total_ns);
+        self.max_ns = self.max_ns.max(other.max_ns);
+        self.errors += other.errors;
+    }
+}
+
+/// Rows for `by_nr`, most time first.
+fn name_rows(by_nr: &BTreeMap<i64, NameTotals>) -> Vec<SyscallNameTotals> {
+    let mut rows: Vec<SyscallNameTotals> = by_nr
+        .iter()
+        .map(|(&nr, t)| SyscallNameTotals {
+            name: syscall_name(nr),
+            count: t.count,
+            total_ns: t.total_ns,
+            max_ns: t.max_ns,
+            errors: t.errors,
+        })
+        .collect();
+    rows.sort_by(|a, b| (b.total_ns, &a.name).cmp(&(a.total_ns, &b.name)));
+    rows
 }
 
 #[derive(Debug, Default)]
@@ -75,6 +112,12 @@ impl KernelSyscalls {
         }
         per_g.hist.record(duration_ns);
         per_g.errors += u64::from(error.is_some());
+        per_g.by_nr.entry(nr).or_default().add(&NameTotals {
+            count: 1,
+            total_ns: duration_ns,
+            max_ns: duration_ns,
+            errors: u64::from(error.is_some()),
+        });
     }
 
     pub fn finish(&self, inputs: &FinishInputs<'_>) -> KernelSyscallReport {
@@ -126,6 +169,7 @@ impl KernelSyscalls {
                     line: location.line,
                     stats: LatencyStats::from(&p.hist),
                     errors: p.errors,
+                    by_name: name_rows(&p.by_nr),
                 }
             })
             .collect();
@@ -151,27 +195,34 @@ impl KernelSyscalls {
     /// Goroutines' calls merged by creation site (several pcs can resolve to one line, so
     /// rows are per source location); the runtime's calls are a row of their own.
     fn by_site(&self, inputs: &FinishInputs<'_>) -> Vec<SyscallSiteRow> {
-        let mut sites: BTreeMap<Location, (Histogram, u64, u64)> = BTreeMap::new();
+        type SiteAcc = (Histogram, u64, u64, BTreeMap<i64, NameTotals>);
+        let mut sites: BTreeMap<Location, SiteAcc> = BTreeMap::new();
         for (goid, p) in &self.by_goroutine {
             let location = match goid {
                 Some(_) => (inputs.locate)(p.site.unwrap_or(SiteKey::UnknownPc)),
                 None => runtime_location(),
             };
-            let (hist, goroutines, errors) = sites.entry(location).or_default();
+            let (hist, goroutines, errors, by_nr) = sites.entry(location).or_default();
             hist.merge(&p.hist);
             *goroutines += u64::from(goid.is_some());
             *errors += p.errors;
+            for (nr, t) in &p.by_nr {
+                by_nr.entry(*nr).or_default().add(t);
+            }
         }
         let mut rows: Vec<SyscallSiteRow> = sites
             .into_iter()
-            .map(|(location, (hist, goroutines, errors))| SyscallSiteRow {
-                function: location.function,
-                file: location.file,
-                line: location.line,
-                goroutines,
-                stats: LatencyStats::from(&hist),
-                errors,
-            })
+            .map(
+                |(location, (hist, goroutines, errors, by_nr))| SyscallSiteRow {
+                    function: location.function,
+                    file: location.file,
+                    line: location.line,
+                    goroutines,
+                    stats: LatencyStats::from(&hist),
+                    errors,
+                    by_name: name_rows(&by_nr),
+                },
+            )
             .collect();
         // Stable: BTreeMap order breaks ties.
         rows.sort_by_key(|r| std::cmp::Reverse(r.stats.total_ns));
@@ -233,6 +284,18 @@ pub struct SyscallGoroutineRow {
     #[serde(flatten)]
     pub stats: LatencyStats,
     pub errors: u64,
+    /// The same calls by syscall name, most time first.
+    pub by_name: Vec<SyscallNameTotals>,
+}
+
+/// One syscall name's calls within a goroutine or a creation site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyscallNameTotals {
+    pub name: String,
+    pub count: u64,
+    pub total_ns: u64,
+    pub max_ns: u64,
+    pub errors: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,4 +308,6 @@ pub struct SyscallSiteRow {
     #[serde(flatten)]
     pub stats: LatencyStats,
     pub errors: u64,
+    /// The same calls by syscall name, most time first.
+    pub by_name: Vec<SyscallNameTotals>,
 }

@@ -166,6 +166,35 @@ fn kernel_calls_by_name_goroutine_and_site() {
             ("main.reader", 10, 2, 4, 3_800),
         ]
     );
+
+    // Each goroutine's and site's calls by name: goroutine 10 read twice (one EAGAIN) and
+    // took a signal return; site main.reader adds goroutine 11's write.
+    let by_name = |rows: &[super::kernel::SyscallNameTotals]| -> Vec<(String, u64, u64, u64, u64)> {
+        rows.iter()
+            .map(|n| (n.name.clone(), n.count, n.total_ns, n.max_ns, n.errors))
+            .collect()
+    };
+    let g10 = k.by_goroutine.iter().find(|r| r.goid == Some(10)).unwrap();
+    assert_eq!(
+        by_name(&g10.by_name),
+        [
+            ("read".to_string(), 2, 3_000, 2_000, 1),
+            ("rt_sigreturn".to_string(), 1, 300, 300, 0)
+        ]
+    );
+    let reader = k
+        .by_site
+        .iter()
+        .find(|r| r.function == "main.reader")
+        .unwrap();
+    assert_eq!(
+        by_name(&reader.by_name),
+        [
+            ("read".to_string(), 2, 3_000, 2_000, 1),
+            ("write".to_string(), 1, 500, 500, 0),
+            ("rt_sigreturn".to_string(), 1, 300, 300, 0)
+        ]
+    );
 }
 
 #[test]
