@@ -29,13 +29,19 @@ struct Both {
     label: String,
     truth: Value,
     trace: GoTraceSummary,
+    trace_file: std::path::PathBuf,
     events: Vec<Event>,
     meta: Meta,
     report: Value,
 }
 
 fn run_both(minor: &str, scenario: &str, procs: u32, args: &[&str]) -> Both {
-    let label = format!("go{minor}/{scenario}/GOMAXPROCS={procs}");
+    run_both_at(minor, scenario, procs, args, "default")
+}
+
+/// [`run_both`] at a tracer level; the trace file is kept for further referees (`trace`).
+fn run_both_at(minor: &str, scenario: &str, procs: u32, args: &[&str], level: &str) -> Both {
+    let label = format!("go{minor}/{scenario}/GOMAXPROCS={procs}/{level}");
     let fixture = testsupport::program_fixture("sched", minor, "normal");
     let trace_file = testsupport::scratch_path("record_sched_referee", &format!("{label}.trace"));
     let rec = testsupport::scratch_path("record_sched_referee", &format!("{label}.rec"));
@@ -47,7 +53,7 @@ fn run_both(minor: &str, scenario: &str, procs: u32, args: &[&str]) -> Both {
         &fixture,
         &fixture_args,
         &[("GOMAXPROCS", &procs_env)],
-        &[],
+        &["--level", level],
         &rec,
         &label,
     );
@@ -55,12 +61,12 @@ fn run_both(minor: &str, scenario: &str, procs: u32, args: &[&str]) -> Both {
     let trace = summarize_trace(&trace_file).unwrap_or_else(|e| panic!("{label}: {e}"));
     let (events, meta) = recording_events(&rec);
     let report = report_json(&rec);
-    let _ = std::fs::remove_file(&trace_file);
     let _ = std::fs::remove_file(&rec);
     Both {
         label,
         truth,
         trace,
+        trace_file,
         events,
         meta,
         report,
@@ -266,7 +272,7 @@ fn cpu_hog_is_preempted_asynchronously_as_go_trace_counts() {
             _ => None,
         });
         let async_preempts = b.per_goid(|k| match k {
-            EventKind::AsyncPreempt { goid } => Some(*goid),
+            EventKind::AsyncPreempt { goid, .. } => Some(*goid),
             _ => None,
         });
         let theirs = b.trace.goroutines[&hog].preemptions;
@@ -674,6 +680,75 @@ fn http_requests_wake_goroutines_from_the_netpoller() {
         assert!(
             b.sched("/run_queues/from/netpoll") >= 1,
             "{}: no goroutine scheduled from the netpoller",
+            b.label
+        );
+    }
+}
+
+#[test]
+fn scheduling_latency_by_stack_matches_go_trace_pprof_sched() {
+    require_root();
+    for minor in MINORS {
+        let b = run_both_at(minor, "cpuhog", 1, &[], "full");
+        let go = testsupport::sched_profile::sched_profile(&b.trace_file)
+            .unwrap_or_else(|e| panic!("{}: {e}", b.label));
+        let _ = std::fs::remove_file(&b.trace_file);
+        // The hog's waits after each asynchronous preemption, charged to the stack where the
+        // signal stopped it: runtime.asyncPreempt2 above main.cpuhog.func1.
+        let (mut go_count, mut go_ns) = (0, 0);
+        for s in &go {
+            // Go 1.19's tracer starts these stacks at asyncPreempt, later ones at asyncPreempt2.
+            if s.first_user_function() == Some("main.cpuhog.func1")
+                && s.frames
+                    .iter()
+                    .any(|f| f.starts_with("runtime.asyncPreempt"))
+            {
+                go_count += s.count;
+                go_ns += s.delay_ns;
+            }
+        }
+        let rows = b.report["scheduler"]["latency_by_stack"]["by_stack"]
+            .as_array()
+            .expect("latency_by_stack.by_stack");
+        let (mut our_count, mut our_ns) = (0, 0);
+        for r in rows {
+            let frames = r["frames"].as_array().expect("frames");
+            if r["first_user_function"] == "main.cpuhog.func1"
+                && frames.iter().any(|f| {
+                    f.as_str()
+                        .is_some_and(|f| f.starts_with("runtime.asyncPreempt2"))
+                })
+            {
+                our_count += r["count"].as_u64().unwrap_or(0);
+                our_ns += r["total_ns"].as_u64().unwrap_or(0);
+            }
+        }
+        eprintln!(
+            "{}: the hog's waits after async preemption: goroscope {our_count} waits, {our_ns} ns; \
+             Go's tracer {go_count} waits, {go_ns} ns",
+            b.label
+        );
+        assert!(go_count >= 1, "{}: referee saw no preempted waits", b.label);
+        // Every async preemption of the hog ends in one wait, counted by both.
+        assert!(
+            our_count.abs_diff(go_count) <= 1 + go_count / 20,
+            "{}: waits goroscope {our_count} vs Go {go_count}",
+            b.label
+        );
+        // The same intervals measured from different points (the probes sit between the two
+        // sides' timestamps): the totals must agree within a factor of two. Not for Go 1.19,
+        // whose old-format trace the reader converts: there Go's delays came out ~10x shorter
+        // than goroscope's (and than the same waits on 1.25+), left as an open question.
+        if b.trace.trace_version >= 22 {
+            assert!(
+                our_ns * 2 >= go_ns && our_ns <= go_ns * 2,
+                "{}: wait time goroscope {our_ns} ns vs Go {go_ns} ns",
+                b.label
+            );
+        }
+        assert_eq!(
+            b.report["scheduler"]["latency_by_stack"]["captured"], true,
+            "{}",
             b.label
         );
     }

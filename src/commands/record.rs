@@ -285,6 +285,16 @@ pub fn run(args: &RecordArgs) -> Result<()> {
     let stats = stats_record(&tracer, counts.events)?;
     let drops = drops_total(&stats);
     writer.stats(stats)?;
+    // The stacks the events refer to (full level), resolved while the binary is at hand.
+    match tracer.stacks() {
+        Ok(stacks) => writer.stacks(
+            stacks
+                .iter()
+                .map(|(id, pcs)| symbols.stack(*id, pcs))
+                .collect(),
+        )?,
+        Err(e) => eprintln!("goroscope: warning: reading the captured stacks: {e:#}"),
+    }
     let duration = start.elapsed();
     let programs = tracer.program_stats().unwrap_or_else(|e| {
         tracing::warn!("reading BPF program statistics: {e:#}");

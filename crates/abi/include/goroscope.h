@@ -40,7 +40,8 @@ enum gs_event_type {
 	GS_EV_STEAL = 14,           /* runqsteal: p_id thief, p_id2 victim, value = victim's queue
 				     * length, flags GS_SCHED_RUNNEXT if its runnext is set */
 	GS_EV_PREEMPT_REQUEST = 15, /* preemptone: goid running on p_id; GS_SCHED_BY_SYSMON */
-	GS_EV_ASYNC_PREEMPT = 16,   /* asyncPreempt2: goid stopped by a signal */
+	GS_EV_ASYNC_PREEMPT = 16,   /* asyncPreempt2: goid stopped by a signal; value = its stack
+				     * id (full level) or GS_STACK_NONE as u64 */
 	GS_EV_PREEMPT_PARK = 17,    /* preemptPark: goid parked in _Gpreempted */
 	GS_EV_SIGNAL_GENERATE = 18, /* struct gs_ev_signal: signal_generate to a traced thread */
 	GS_EV_SIGNAL_DELIVER = 19,  /* struct gs_ev_signal: signal_deliver on a traced thread */
@@ -112,8 +113,13 @@ struct gs_ev_go_park {
 	struct gs_event_header h;
 	__u64 goid;
 	__u32 wait_reason; /* the Go version's waitReason value (decoded with the inspection) */
-	__u32 _pad;
+	__s32 stack_id;    /* the parking goroutine's stack in the `stacks` map, GS_STACK_NONE */
 };
+
+/* Park stacks: frames per stack in the BPF stack-trace map, and "no stack" (not captured at
+ * this level, or the kernel could not walk it). */
+#define GS_STACK_DEPTH 32
+#define GS_STACK_NONE (-1)
 
 struct gs_ev_go_ready {
 	struct gs_event_header h;
@@ -233,6 +239,7 @@ struct gs_ev_signal {
 #define GS_CFG_FOLLOW_UPROBE_HITS 2u  /* target_tgid 0: trace every process that hits a uprobe */
 #define GS_CFG_STW_HAS_REASON 4u      /* stopTheWorldWithSema(reason) (Go 1.21+): read RAX */
 #define GS_CFG_SYSCALL_KEEPS_P 8u     /* Go 1.26+: m.p stays set in a syscall (no _Psyscall) */
+#define GS_CFG_PARK_STACKS 16u        /* capture the user stack at every gopark (full level) */
 
 /*
  * Read-only configuration (`const volatile struct gs_config cfg` in the BPF object), written by

@@ -215,6 +215,7 @@ pub const CFG_YIELD_HAS_PREEMPTED: u32 = 1;
 pub const CFG_FOLLOW_UPROBE_HITS: u32 = 2;
 pub const CFG_STW_HAS_REASON: u32 = 4;
 pub const CFG_SYSCALL_KEEPS_P: u32 = 8;
+pub const CFG_PARK_STACKS: u32 = 16;
 
 /// `struct gs_event_header`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -270,8 +271,13 @@ pub struct GoPark {
     pub h: EventHeader,
     pub goid: u64,
     pub wait_reason: u32,
-    pub pad: u32,
+    pub stack_id: i32,
 }
+
+/// `GS_STACK_DEPTH`: frames per stack in the tracer's stack-trace map.
+pub const STACK_DEPTH: usize = 32;
+/// `GS_STACK_NONE`: a park without a captured stack.
+pub const STACK_NONE: i32 = -1;
 
 /// `struct gs_ev_go_ready`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

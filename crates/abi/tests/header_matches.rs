@@ -144,7 +144,7 @@ fn rust_structs_match_the_c_header() {
             h = "h",
             goid = "goid",
             wait_reason = "wait_reason",
-            pad = "_pad"
+            stack_id = "stack_id"
         ]
     );
     check_struct!(
@@ -356,6 +356,7 @@ fn event_types_and_constants_match_the_c_header() {
         (SCHED_REASON_KNOWN, "GS_SCHED_REASON_KNOWN"),
         (SCHED_LOST_P, "GS_SCHED_LOST_P"),
         (CFG_SYSCALL_KEEPS_P, "GS_CFG_SYSCALL_KEEPS_P"),
+        (CFG_PARK_STACKS, "GS_CFG_PARK_STACKS"),
         (CFG_STW_HAS_REASON, "GS_CFG_STW_HAS_REASON"),
     ] {
         assert_eq!(u64::from(rust), c_value(c), "{c}");
@@ -369,6 +370,9 @@ fn event_types_and_constants_match_the_c_header() {
     assert_eq!(u64::from(STAT_READ_FAILED), c_value("GS_STAT_READ_FAILED"));
     assert_eq!(u64::from(STAT_COUNT), c_value("GS_STAT__COUNT"));
     assert_eq!(u64::from(OFFSET_NONE), c_value("GS_OFFSET_NONE"));
+    assert_eq!(STACK_DEPTH as u64, c_value("GS_STACK_DEPTH"));
+    // A negative define, written in parentheses: compare the text.
+    assert!(HEADER.contains(&format!("#define GS_STACK_NONE ({STACK_NONE})")));
     assert_eq!(
         u64::from(CFG_YIELD_HAS_PREEMPTED),
         c_value("GS_CFG_YIELD_HAS_PREEMPTED")

@@ -114,7 +114,11 @@ impl StreamBuilder {
         })
     }
     pub fn go_park(&mut self, goid: u64, wait_reason: u8) -> &mut Self {
-        self.emit(EventKind::GoPark { goid, wait_reason })
+        self.emit(EventKind::GoPark {
+            goid,
+            wait_reason,
+            stack_id: None,
+        })
     }
     pub fn go_ready(&mut self, goid: u64, by_goid: u64) -> &mut Self {
         self.emit(EventKind::GoReady {

@@ -89,6 +89,7 @@ pub fn to_event(record: &Record) -> Result<Event, DecodeError> {
         },
         Record::GoPark(e) => EventKind::GoPark {
             goid: e.goid,
+            stack_id: u32::try_from(e.stack_id).ok(),
             wait_reason: u8::try_from(e.wait_reason).map_err(|_| DecodeError::BadValue {
                 kind: EventType::GoPark,
                 field: "wait_reason",
@@ -191,7 +192,10 @@ fn sched_kind(kind: EventType, e: &abi::Sched) -> Result<EventKind, DecodeError>
             p_id: e.p_id,
             by_sysmon: has(abi::SCHED_BY_SYSMON),
         },
-        EventType::AsyncPreempt => EventKind::AsyncPreempt { goid: e.goid },
+        EventType::AsyncPreempt => EventKind::AsyncPreempt {
+            goid: e.goid,
+            stack_id: u32::try_from(e.value).ok(),
+        },
         EventType::PreemptPark => EventKind::GoPreemptPark { goid: e.goid },
         EventType::SyscallEnter => EventKind::SyscallEnter {
             goid: e.goid,
@@ -375,9 +379,25 @@ mod tests {
             h: header(EventType::GoPark),
             goid: 9,
             wait_reason: 14,
-            pad: 0,
+            stack_id: 7,
         };
         assert_eq!(decode_record(abi::bytes_of(&p)), Ok(Record::GoPark(p)));
+        assert_eq!(
+            decode(abi::bytes_of(&p)).map(|e| e.kind),
+            Ok(EventKind::GoPark {
+                goid: 9,
+                wait_reason: 14,
+                stack_id: Some(7)
+            })
+        );
+        let no_stack = abi::GoPark {
+            stack_id: abi::STACK_NONE,
+            ..p
+        };
+        assert!(matches!(
+            decode(abi::bytes_of(&no_stack)).map(|e| e.kind),
+            Ok(EventKind::GoPark { stack_id: None, .. })
+        ));
     }
 
     #[test]
@@ -531,7 +551,7 @@ mod tests {
             h: header(EventType::GoPark),
             goid: 5,
             wait_reason: 300,
-            pad: 0,
+            stack_id: abi::STACK_NONE,
         };
         assert!(matches!(
             decode(abi::bytes_of(&park)),

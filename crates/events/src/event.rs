@@ -51,7 +51,12 @@ pub enum EventKind {
         locked: bool,
     },
     /// `runtime.gopark`: the goroutine is about to block with this raw `waitReason`.
-    GoPark { goid: u64, wait_reason: u8 },
+    /// `stack_id`: its user stack at the park, in the recording's stack table (full level only).
+    GoPark {
+        goid: u64,
+        wait_reason: u8,
+        stack_id: Option<u32>,
+    },
     /// `runtime.ready`: the goroutine is made runnable by `by_goid`, the goroutine running on
     /// the emitting thread (0: the runtime on g0, e.g. the scheduler or netpoll), onto P
     /// `p_id`'s run queue (its `runnext` slot when `next`).
@@ -108,7 +113,8 @@ pub enum EventKind {
     },
     /// `asyncPreempt2`: goroutine `goid` was stopped asynchronously by a SIGURG at an unsafe
     /// point of its code (it then yields as preempted, or parks for a GC stack scan).
-    AsyncPreempt { goid: u64 },
+    /// `stack_id`: where it was stopped, in the recording's stack table (full level only).
+    AsyncPreempt { goid: u64, stack_id: Option<u32> },
     /// `preemptPark`: goroutine `goid` was preempted and parked in `_Gpreempted` (GC stack scan,
     /// `suspendG`); it runs again after someone readies it.
     GoPreemptPark { goid: u64 },

@@ -100,6 +100,9 @@ pub struct Meta {
     /// unknown): sections say what a level cannot see.
     pub level: String,
     pub symbolizer: Arc<dyn Symbolizer>,
+    /// User stacks captured by the tracer (full level), by the id events carry: frames
+    /// innermost first.
+    pub stacks: Arc<HashMap<u32, Vec<Location>>>,
 }
 
 impl Meta {
@@ -111,7 +114,13 @@ impl Meta {
             stw_reasons: WaitReasons::default(),
             level: String::new(),
             symbolizer: Arc::new(TableSymbolizer::new()),
+            stacks: Arc::new(HashMap::new()),
         }
+    }
+
+    pub fn with_stacks(mut self, stacks: Arc<HashMap<u32, Vec<Location>>>) -> Self {
+        self.stacks = stacks;
+        self
     }
 
     pub fn with_stw_reasons(mut self, stw_reasons: WaitReasons) -> Self {
@@ -142,6 +151,7 @@ impl fmt::Debug for Meta {
             .field("wait_reasons", &self.wait_reasons.0.len())
             .field("stw_reasons", &self.stw_reasons.0.len())
             .field("level", &self.level)
+            .field("stacks", &self.stacks.len())
             .finish_non_exhaustive()
     }
 }

@@ -30,6 +30,7 @@ const FLAG_CALLER_HAS_P: u8 = 1;
 const FLAG_CALLER_LOCKED: u8 = 2;
 const FLAG_REASON_KNOWN: u8 = 1;
 const FLAG_LOST_P: u8 = 1;
+const FLAG_HAS_STACK: u8 = 1;
 
 fn flag(on: bool, bit: u8) -> u8 {
     if on {
@@ -72,7 +73,19 @@ fn encode_one(e: &Event, out: &mut Vec<u8>) {
             let flags = flag(inherit_time, FLAG_INHERIT_TIME) | flag(locked, FLAG_LOCKED);
             (2, flags, goid, s32(p_id), m_id as u64, 0, 0)
         }
-        EventKind::GoPark { goid, wait_reason } => (3, 0, goid, wait_reason.into(), 0, 0, 0),
+        EventKind::GoPark {
+            goid,
+            wait_reason,
+            stack_id,
+        } => (
+            3,
+            flag(stack_id.is_some(), FLAG_HAS_STACK),
+            goid,
+            wait_reason.into(),
+            stack_id.unwrap_or(0).into(),
+            0,
+            0,
+        ),
         EventKind::GoReady {
             goid,
             by_goid,
@@ -143,7 +156,15 @@ fn encode_one(e: &Event, out: &mut Vec<u8>) {
             0,
             0,
         ),
-        EventKind::AsyncPreempt { goid } => (16, 0, goid, 0, 0, 0, 0),
+        EventKind::AsyncPreempt { goid, stack_id } => (
+            16,
+            flag(stack_id.is_some(), FLAG_HAS_STACK),
+            goid,
+            stack_id.unwrap_or(0).into(),
+            0,
+            0,
+            0,
+        ),
         EventKind::GoPreemptPark { goid } => (17, 0, goid, 0, 0, 0, 0),
         EventKind::SignalSend {
             sig,
@@ -285,6 +306,11 @@ fn decode_one(r: &[u8]) -> Result<Event, Error> {
         3 => EventKind::GoPark {
             goid: a,
             wait_reason: narrow(b, "wait reason")?,
+            stack_id: if flags & FLAG_HAS_STACK != 0 {
+                Some(narrow(c, "stack id")?)
+            } else {
+                None
+            },
         },
         4 => EventKind::GoReady {
             goid: a,
@@ -332,7 +358,14 @@ fn decode_one(r: &[u8]) -> Result<Event, Error> {
             p_id: p(b)?,
             by_sysmon: flags & FLAG_BY_SYSMON != 0,
         },
-        16 => EventKind::AsyncPreempt { goid: a },
+        16 => EventKind::AsyncPreempt {
+            goid: a,
+            stack_id: if flags & FLAG_HAS_STACK != 0 {
+                Some(narrow(b, "stack id")?)
+            } else {
+                None
+            },
+        },
         17 => EventKind::GoPreemptPark { goid: a },
         18 => EventKind::SignalSend {
             sig: narrow(a, "signal")?,

@@ -27,6 +27,8 @@ pub enum ChunkType {
     Stats = 3,
     /// JSON [`crate::EndRecord`]: the recording ended normally.
     End = 4,
+    /// JSON array of [`crate::StackEntry`]: the user stacks events refer to by id.
+    Stacks = 5,
 }
 
 impl ChunkType {
@@ -36,6 +38,7 @@ impl ChunkType {
             2 => ChunkType::Symbols,
             3 => ChunkType::Stats,
             4 => ChunkType::End,
+            5 => ChunkType::Stacks,
             _ => return None,
         })
     }

@@ -69,6 +69,15 @@ pub struct SymbolEntry {
     pub line: u32,
 }
 
+/// A user stack captured by the tracer (at a park or an async preemption), resolved while
+/// recording: frames innermost first, each a runtime pc with its function and line (return
+/// addresses resolved at `pc - 1`, so on the call's line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackEntry {
+    pub id: u32,
+    pub frames: Vec<SymbolEntry>,
+}
+
 /// Cumulative counters at the time of writing (each stats chunk replaces the previous one).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsRecord {

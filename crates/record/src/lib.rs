@@ -19,6 +19,6 @@ mod tests;
 pub use codec::{decode_events, encode_events, EVENT_SIZE};
 pub use error::Error;
 pub use format::{ChunkType, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES};
-pub use header::{ClockBase, EndRecord, Header, StatsRecord, SymbolEntry, Target};
+pub use header::{ClockBase, EndRecord, Header, StackEntry, StatsRecord, SymbolEntry, Target};
 pub use reader::{Chunk, ReadSummary, Reader};
 pub use writer::{ChunkWriter, RecordingWriter, WriterTotals};

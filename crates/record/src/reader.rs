@@ -18,13 +18,14 @@ use goroscope_events::{
 use crate::format::{
     chunk_crc, ChunkType, CHUNK_HEADER_BYTES, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES,
 };
-use crate::{decode_events, EndRecord, Error, Header, StatsRecord, SymbolEntry};
+use crate::{decode_events, EndRecord, Error, Header, StackEntry, StatsRecord, SymbolEntry};
 
 /// One decoded chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Chunk {
     Events(Vec<Event>),
     Symbols(Vec<SymbolEntry>),
+    Stacks(Vec<StackEntry>),
     Stats(StatsRecord),
     End(EndRecord),
 }
@@ -70,6 +71,8 @@ pub struct Reader<R: Read> {
     input: R,
     header: Header,
     symbols: TableSymbolizer,
+    /// Stack id → frames, from stacks chunks.
+    stacks: HashMap<u32, Vec<Location>>,
     summary: ReadSummary,
     /// No more chunks will be read (end of file, truncation).
     done: bool,
@@ -141,6 +144,7 @@ impl<R: Read> Reader<R> {
             input,
             header,
             symbols: TableSymbolizer::new(),
+            stacks: HashMap::new(),
             summary: ReadSummary::default(),
             done: false,
             losses_emitted: false,
@@ -224,6 +228,22 @@ impl<R: Read> Reader<R> {
                 }
                 Chunk::Symbols(symbols)
             }
+            ChunkType::Stacks => {
+                let stacks: Vec<StackEntry> = serde_json::from_slice(&raw).map_err(json_err)?;
+                for s in &stacks {
+                    let frames = s
+                        .frames
+                        .iter()
+                        .map(|f| Location {
+                            function: f.function.clone(),
+                            file: f.file.clone(),
+                            line: f.line,
+                        })
+                        .collect();
+                    self.stacks.insert(s.id, frames);
+                }
+                Chunk::Stacks(stacks)
+            }
             ChunkType::Stats => {
                 let stats: StatsRecord = serde_json::from_slice(&raw).map_err(json_err)?;
                 self.summary.stats = Some(stats.clone());
@@ -264,6 +284,7 @@ impl<R: Read> Reader<R> {
             .with_wait_reasons(WaitReasons(reasons))
             .with_stw_reasons(WaitReasons(stw_reasons))
             .with_level(self.header.level.clone())
+            .with_stacks(Arc::new(self.stacks.clone()))
             .with_symbolizer(Arc::new(self.symbols.clone()))
     }
 

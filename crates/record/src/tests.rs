@@ -54,6 +54,7 @@ fn every_kind() -> Vec<Event> {
         EventKind::GoPark {
             goid: 7,
             wait_reason: 255,
+            stack_id: None,
         },
         EventKind::GoReady {
             goid: 7,
@@ -88,7 +89,19 @@ fn every_kind() -> Vec<Event> {
             p_id: -1,
             by_sysmon: true,
         },
-        EventKind::AsyncPreempt { goid: 9 },
+        EventKind::AsyncPreempt {
+            goid: 9,
+            stack_id: Some(u32::MAX),
+        },
+        EventKind::AsyncPreempt {
+            goid: 9,
+            stack_id: None,
+        },
+        EventKind::GoPark {
+            goid: 9,
+            wait_reason: 2,
+            stack_id: Some(3),
+        },
         EventKind::GoPreemptPark { goid: 9 },
         EventKind::SignalSend {
             sig: 23,
@@ -205,7 +218,7 @@ fn symbols() -> Vec<SymbolEntry> {
     }]
 }
 
-/// A small complete file: header, symbols, events in two chunks, stats, end.
+/// A small complete file: header, symbols, events in two chunks, stats, stacks, end.
 fn small_file(events: &[Event]) -> Vec<u8> {
     let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
     w.write_symbols(&symbols()).unwrap();
@@ -219,6 +232,11 @@ fn small_file(events: &[Event]) -> Vec<u8> {
     })
     .unwrap();
     w.write_events(&events[half..]).unwrap();
+    w.write_stacks(&[StackEntry {
+        id: 3,
+        frames: symbols(),
+    }])
+    .unwrap();
     w.write_end(&EndRecord {
         ts_ns: 9,
         reason: "target exited".into(),
@@ -243,6 +261,20 @@ fn read_all(bytes: &[u8]) -> Result<(Vec<Event>, ReadSummary), Error> {
 }
 
 #[test]
+fn stacks_reach_the_metadata() {
+    let bytes = small_file(&every_kind());
+    let mut r = Reader::new(Cursor::new(&bytes[..])).unwrap();
+    while r.next_chunk().unwrap().is_some() {}
+    let meta = r.meta();
+    let frames = meta.stacks.get(&3).expect("stack 3");
+    assert_eq!(frames.len(), 1);
+    assert_eq!(
+        (frames[0].function.as_str(), frames[0].line),
+        ("main.spawnAll", 88)
+    );
+}
+
+#[test]
 fn every_event_kind_round_trips() {
     let events = every_kind();
     let mut covered: Vec<usize> = events.iter().map(|e| e.kind.index()).collect();
@@ -260,7 +292,7 @@ fn every_event_kind_round_trips() {
     let (read, summary) = read_all(&file).unwrap();
     assert_eq!(read, events);
     assert!(!summary.truncated);
-    assert_eq!(summary.complete_chunks, 5);
+    assert_eq!(summary.complete_chunks, 6);
     assert_eq!(summary.end.as_ref().unwrap().reason, "target exited");
     assert!(summary.warnings().is_empty());
 }
@@ -320,7 +352,7 @@ fn truncated_at_every_offset_reads_a_prefix() {
             }
         }
     }
-    assert_eq!(last_chunks, 4);
+    assert_eq!(last_chunks, 5);
 }
 
 #[test]
@@ -333,8 +365,8 @@ fn a_truncated_file_is_a_finite_event_source() {
     while r.next_batch(&mut out).unwrap() {}
     assert_eq!(&out[..events.len()], &events[..]);
     assert!(r.summary().truncated);
-    assert_eq!(r.summary().complete_chunks, 4);
-    assert!(r.summary().warnings()[0].starts_with("truncated after 4 complete chunks"));
+    assert_eq!(r.summary().complete_chunks, 5);
+    assert!(r.summary().warnings()[0].starts_with("truncated after 5 complete chunks"));
     assert!(!r.next_batch(&mut out).unwrap(), "stays exhausted");
 }
 
@@ -376,7 +408,7 @@ fn foreign_and_future_files_get_clear_errors() {
     let last = file.len() - 1;
     file[last] ^= 0xff;
     let e = read_all(&file).unwrap_err().to_string();
-    assert_eq!(e, "chunk 4 checksum mismatch: the recording is corrupt");
+    assert_eq!(e, "chunk 5 checksum mismatch: the recording is corrupt");
     let mut file = small_file(&every_kind());
     file[first_chunk + 20] ^= 0xff;
     let e = read_all(&file).unwrap_err().to_string();

@@ -12,7 +12,9 @@ use std::thread::JoinHandle;
 use goroscope_events::Event;
 
 use crate::format::{chunk_crc, ChunkType, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES};
-use crate::{encode_events, EndRecord, Error, Header, StatsRecord, SymbolEntry, EVENT_SIZE};
+use crate::{
+    encode_events, EndRecord, Error, Header, StackEntry, StatsRecord, SymbolEntry, EVENT_SIZE,
+};
 
 /// zstd level: fast enough to keep up with a busy tracer on one core, still ~5-10x on events.
 const ZSTD_LEVEL: i32 = 3;
@@ -61,6 +63,10 @@ impl<W: Write> ChunkWriter<W> {
 
     pub fn write_symbols(&mut self, symbols: &[SymbolEntry]) -> Result<(), Error> {
         self.write_json(ChunkType::Symbols, &symbols)
+    }
+
+    pub fn write_stacks(&mut self, stacks: &[StackEntry]) -> Result<(), Error> {
+        self.write_json(ChunkType::Stacks, &stacks)
     }
 
     pub fn write_stats(&mut self, stats: &StatsRecord) -> Result<(), Error> {
@@ -124,6 +130,7 @@ pub struct WriterTotals {
 enum Message {
     Events(Vec<Event>),
     Symbols(Vec<SymbolEntry>),
+    Stacks(Vec<StackEntry>),
     Stats(StatsRecord),
     End(EndRecord),
 }
@@ -151,6 +158,7 @@ impl RecordingWriter {
                     match message {
                         Message::Events(events) => w.write_events(&events)?,
                         Message::Symbols(symbols) => w.write_symbols(&symbols)?,
+                        Message::Stacks(stacks) => w.write_stacks(&stacks)?,
                         Message::Stats(stats) => w.write_stats(&stats)?,
                         Message::End(end) => w.write_end(&end)?,
                     }
@@ -186,6 +194,14 @@ impl RecordingWriter {
             return Ok(());
         }
         self.send(Message::Symbols(symbols))
+    }
+
+    /// User stacks the events refer to (written once, at the end of a recording).
+    pub fn stacks(&mut self, stacks: Vec<StackEntry>) -> Result<(), Error> {
+        if stacks.is_empty() {
+            return Ok(());
+        }
+        self.send(Message::Stacks(stacks))
     }
 
     pub fn stats(&mut self, stats: StatsRecord) -> Result<(), Error> {

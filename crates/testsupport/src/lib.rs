@@ -9,6 +9,7 @@
 mod fixtures;
 pub mod gotrace;
 mod paths;
+pub mod sched_profile;
 mod toolchains;
 
 pub use fixtures::{fixture, fixture_path, inspectee_fixtures, program_fixture, Fixture, VARIANTS};

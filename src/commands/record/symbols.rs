@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use goinspect::pclntab::Pclntab;
 use goroscope_events::{Event, EventKind};
-use goroscope_record::SymbolEntry;
+use goroscope_record::{StackEntry, SymbolEntry};
 
 pub struct CreationSymbols<'p, 'data> {
     pclntab: &'p Pclntab<'data>,
@@ -51,6 +51,29 @@ impl<'p, 'data> CreationSymbols<'p, 'data> {
             }
         }
         out
+    }
+
+    /// One captured user stack: frames innermost first. The first frame is the probed
+    /// instruction itself; the others are return addresses, resolved at `pc - 1` (the call's
+    /// line). Frames outside the Go program (no pclntab function) are kept as bare pcs.
+    pub fn stack(&self, id: u32, pcs: &[u64]) -> StackEntry {
+        let frames = pcs
+            .iter()
+            .enumerate()
+            .map(|(i, &pc)| {
+                let at = if i == 0 { pc } else { pc.saturating_sub(1) };
+                match self.resolve(at) {
+                    Some(entry) => SymbolEntry { pc, ..entry },
+                    None => SymbolEntry {
+                        pc,
+                        function: format!("{pc:#x}"),
+                        file: String::new(),
+                        line: 0,
+                    },
+                }
+            })
+            .collect();
+        StackEntry { id, frames }
     }
 
     fn resolve(&self, pc: u64) -> Option<SymbolEntry> {

@@ -29,24 +29,42 @@ func lockthread(o options, t truth) {
 		stable    bool
 	}
 	workers := make([]worker, o.locked)
+	// The worker that exits locked is picked once every worker is locked to its thread: one
+	// not on the process's main thread, which the runtime never destroys (main's own lock above
+	// does not keep workers off it: main need not be running on the main thread).
+	var ready sync.WaitGroup
+	decided := make(chan struct{})
+	exitLocked := o.locked - 1
 	var wg sync.WaitGroup
 	for i := 0; i < o.locked; i++ {
 		wg.Add(1)
+		ready.Add(1)
 		go func(i int) {
 			defer wg.Done()
 			runtime.LockOSThread()
 			w := worker{goid: ownGoid(), tid: syscall.Gettid()}
+			workers[i] = w
+			ready.Done()
+			<-decided
 			sink += spin(2000000)
 			time.Sleep(5 * time.Millisecond)
 			sink += spin(2000000)
 			w.stable = syscall.Gettid() == w.tid
 			workers[i] = w
-			if i != o.locked-1 {
+			if i != exitLocked {
 				runtime.UnlockOSThread()
 			}
-			// The last worker returns still locked: goexit destroys its thread.
+			// The chosen worker returns still locked: goexit destroys its thread.
 		}(i)
 	}
+	ready.Wait()
+	for i := o.locked - 1; i >= 0; i-- {
+		if workers[i].tid != os.Getpid() {
+			exitLocked = i
+			break
+		}
+	}
+	close(decided)
 	wg.Wait()
 	goids, tids, stable := []int{}, []int{}, true
 	for _, w := range workers {
@@ -57,7 +75,7 @@ func lockthread(o options, t truth) {
 	gone := false
 	if o.locked > 0 {
 		// wg.Done runs before the goroutine exits: wait for the thread to go away.
-		task := "/proc/self/task/" + strconv.Itoa(workers[o.locked-1].tid)
+		task := "/proc/self/task/" + strconv.Itoa(workers[exitLocked].tid)
 		for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
 			if _, err := os.Stat(task); os.IsNotExist(err) {
 				gone = true
@@ -65,8 +83,8 @@ func lockthread(o options, t truth) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		t["exited_locked_goid"] = workers[o.locked-1].goid
-		t["exited_locked_tid"] = workers[o.locked-1].tid
+		t["exited_locked_goid"] = workers[exitLocked].goid
+		t["exited_locked_tid"] = workers[exitLocked].tid
 	}
 	runtime.UnlockOSThread()
 	t["goroutines_started"] = o.locked

@@ -35,6 +35,7 @@ fn park(s: &mut StreamBuilder, goid: u64) {
     s.emit(EventKind::GoPark {
         goid,
         wait_reason: 14,
+        stack_id: None,
     });
 }
 

@@ -2,7 +2,7 @@
 //! taken from when scheduled and work stealing (runqueue.rs), preemption and time slices
 //! (preemption.rs), idle Ps and spinning Ms (idle.rs), syscalls and P hand-offs (syscalls.rs),
 //! LockOSThread (locking.rs), GOMAXPROCS and the CPU limit (procs.rs), stop-the-world pauses
-//! and GC cycles (stw.rs).
+//! and GC cycles (stw.rs), scheduling latency by stack (stacks.rs).
 //!
 //! Each section sees every event in timestamp order right after the core [`Model`] applied
 //! it (so it can ask the model which goroutine runs on a thread, or where one was created),
@@ -13,6 +13,7 @@ pub mod locking;
 pub mod preemption;
 pub mod procs;
 pub mod runqueue;
+pub mod stacks;
 pub mod stw;
 pub mod syscalls;
 
@@ -45,6 +46,7 @@ pub struct Scheduler {
     pub locking: locking::Locking,
     pub procs: procs::Procs,
     pub stw: stw::Stw,
+    pub stacks: stacks::StackLatency,
 }
 
 impl Scheduler {
@@ -57,6 +59,7 @@ impl Scheduler {
         self.locking.observe(event, model);
         self.procs.observe(event, model);
         self.stw.observe(event, model);
+        self.stacks.observe(event, model);
     }
 
     pub fn finish(&self, model: &Model, inputs: &FinishInputs<'_>) -> SchedulerReport {
@@ -68,6 +71,7 @@ impl Scheduler {
             locking: self.locking.finish(model, inputs),
             gomaxprocs: self.procs.finish(model, inputs),
             stop_the_world: self.stw.finish(model, inputs),
+            latency_by_stack: self.stacks.finish(model, inputs),
         }
     }
 }
@@ -82,6 +86,7 @@ pub struct SchedulerReport {
     pub locking: locking::LockingReport,
     pub gomaxprocs: procs::ProcsReport,
     pub stop_the_world: stw::StwReport,
+    pub latency_by_stack: stacks::StackLatencyReport,
 }
 
 /// The scheduler sections of the human report, in the order of the JSON.
@@ -93,6 +98,7 @@ pub fn render_text(r: &SchedulerReport, out: &mut String) -> std::fmt::Result {
     locking::render(&r.locking, out)?;
     procs::render(&r.gomaxprocs, out)?;
     stw::render(&r.stop_the_world, out)?;
+    stacks::render(&r.latency_by_stack, out)?;
     let _ = out.write_str("");
     Ok(())
 }

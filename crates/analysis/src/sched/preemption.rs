@@ -94,7 +94,7 @@ impl Preemption {
                 self.saw_default_level = true;
                 self.async_pending.remove(&goid);
             }
-            EventKind::AsyncPreempt { goid } => {
+            EventKind::AsyncPreempt { goid, .. } => {
                 self.saw_default_level = true;
                 c.async_preemptions += 1;
                 self.goroutines.entry(goid).or_default().async_preemptions += 1;

@@ -235,6 +235,7 @@ mod tests {
                 EventKind::GoPark {
                     goid: 10,
                     wait_reason: 14,
+                    stack_id: None,
                 },
             ),
             ev(500, 1, start(11, 0)),

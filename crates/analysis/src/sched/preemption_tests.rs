@@ -90,13 +90,17 @@ fn hog_stream() -> StreamBuilder {
         });
         s.advance(1_000).on(0, 100);
         s.emit(EventKind::SignalDeliver { sig: SIGURG });
-        s.emit(EventKind::AsyncPreempt { goid: 7 });
+        s.emit(EventKind::AsyncPreempt {
+            goid: 7,
+            stack_id: None,
+        });
         yield_(&mut s, 7, Some(true));
         start(&mut s, 8, 0);
         s.advance(50_000);
         s.emit(EventKind::GoPark {
             goid: 8,
             wait_reason: 14,
+            stack_id: None,
         });
         if round < 2 {
             s.emit(EventKind::GoReady {
@@ -178,11 +182,17 @@ fn cooperative_voluntary_and_gc_parks_are_told_apart() {
     start(&mut s, 10, 0);
     yield_(&mut s, 10, None); // Go version without the flag
     start(&mut s, 10, 0);
-    s.emit(EventKind::AsyncPreempt { goid: 10 });
+    s.emit(EventKind::AsyncPreempt {
+        goid: 10,
+        stack_id: None,
+    });
     s.emit(EventKind::GoPreemptPark { goid: 10 }); // async, then parked for a stack scan
                                                    // An async preemption whose yield was lost: the next start resets it.
     start(&mut s, 10, 0);
-    s.emit(EventKind::AsyncPreempt { goid: 10 });
+    s.emit(EventKind::AsyncPreempt {
+        goid: 10,
+        stack_id: None,
+    });
     start(&mut s, 10, 0);
     yield_(&mut s, 10, Some(true));
     start(&mut s, 10, 0);
@@ -262,6 +272,7 @@ fn slice_lengths_end_at_every_kind_of_stop() {
     s.advance(1_000).emit(EventKind::GoPark {
         goid: 20,
         wait_reason: 14,
+        stack_id: None,
     });
     start(&mut s, 21, 0);
     s.advance(2_000).emit(EventKind::SyscallEnter {

@@ -106,7 +106,9 @@ impl RunQueues {
                 self.last_park.remove(&goid);
                 self.origin.insert(goid, Origin::Global);
             }
-            EventKind::GoPark { goid, wait_reason } => {
+            EventKind::GoPark {
+                goid, wait_reason, ..
+            } => {
                 self.queues.remove(goid);
                 self.origin.remove(&goid);
                 self.last_park.insert(goid, wait_reason);

@@ -58,7 +58,11 @@ fn ready(s: &mut StreamBuilder, goid: u64, p_id: i32, next: bool) {
 }
 
 fn park(s: &mut StreamBuilder, goid: u64, wait_reason: u8) {
-    s.advance(100).emit(EventKind::GoPark { goid, wait_reason });
+    s.advance(100).emit(EventKind::GoPark {
+        goid,
+        wait_reason,
+        stack_id: None,
+    });
 }
 
 fn steal(s: &mut StreamBuilder, thief_p: i32, victim_p: i32, queued: u32, runnext: bool) {

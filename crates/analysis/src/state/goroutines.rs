@@ -109,7 +109,9 @@ impl Goroutines {
                     self.set_state(goid, g, GoState::Running, ts, tid);
                 }
             }
-            EventKind::GoPark { goid, wait_reason } => {
+            EventKind::GoPark {
+                goid, wait_reason, ..
+            } => {
                 if let Some(g) = self.touch(goid, GoState::Running, anomalies) {
                     let reason = Some(wait_reason);
                     self.set_state(goid, g, GoState::Waiting { reason }, ts, tid);

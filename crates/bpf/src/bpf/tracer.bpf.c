@@ -40,6 +40,20 @@ struct {
 	__type(value, u64);
 } stats SEC(".maps");
 
+/* include/uapi/linux/bpf.h: bpf_get_stackid() flag (not in vmlinux_subset.h). */
+#define GS_F_USER_STACK (1ULL << 8)
+
+/*
+ * User stacks of parking goroutines (full level), by id: user space reads them once at the end
+ * of a recording. The kernel walks Go's frame pointers; identical stacks share one id.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(u32));
+	__uint(value_size, GS_STACK_DEPTH * sizeof(u64));
+} stacks SEC(".maps");
+
 /* Processes followed when cfg.target_tgid is 0 (value unused). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -201,14 +215,11 @@ static __always_inline bool g_locked(u64 g, u32 type)
 	return lockedm != 0;
 }
 
-/* Goroutine events that carry only a goid read from `g` and one 32-bit value. */
-_Static_assert(sizeof(struct gs_ev_go_park) == sizeof(struct gs_ev_go_yield) &&
-		       __builtin_offsetof(struct gs_ev_go_park, wait_reason) ==
-			       __builtin_offsetof(struct gs_ev_go_yield, preempted),
-	       "go_park and go_yield share emit_goid_u32");
-static __always_inline int emit_goid_u32(u32 type, u64 g, u32 value)
+/* GS_EV_GO_YIELD: the goroutine `g` yields, `preempted` as in struct gs_ev_go_yield. */
+static __always_inline int emit_yield(u64 g, u32 preempted)
 {
-	struct gs_ev_go_park *e; /* same layout as go_yield: goid, u32, pad */
+	const u32 type = GS_EV_GO_YIELD;
+	struct gs_ev_go_yield *e;
 	u64 goid;
 
 	if (!read_u64(&goid, g, cfg.g_goid, type))
@@ -217,7 +228,7 @@ static __always_inline int emit_goid_u32(u32 type, u64 g, u32 value)
 	if (!e)
 		return 0;
 	e->goid = goid;
-	e->wait_reason = value;
+	e->preempted = preempted;
 	e->_pad = 0;
 	submit(e, type);
 	return 0;
@@ -331,13 +342,37 @@ int gs_execute(struct pt_regs *ctx)
 	return 0;
 }
 
-/* runtime.gopark(unlockf=RAX, lock=RBX, reason=RCX, ...), on the parking g (R14). */
+/*
+ * runtime.gopark(unlockf=RAX, lock=RBX, reason=RCX, ...), on the parking g (R14), whose stack
+ * is the current one: at the full level its user stack is captured too (the probe sits before
+ * gopark's own `push rbp`, so the walk starts from gopark's caller's frame: that caller's own
+ * frame is skipped, its caller is the second entry).
+ */
 SEC("uprobe.multi")
 int gs_gopark(struct pt_regs *ctx)
 {
+	const u32 type = GS_EV_GO_PARK;
+	struct gs_ev_go_park *e;
+	s32 stack_id = GS_STACK_NONE;
+	u64 goid;
+
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	return emit_goid_u32(GS_EV_GO_PARK, ctx->r14, (u8)ctx->cx);
+	if (!read_u64(&goid, ctx->r14, cfg.g_goid, type))
+		return 0;
+	if (cfg.flags & GS_CFG_PARK_STACKS) {
+		long id = bpf_get_stackid(ctx, &stacks, GS_F_USER_STACK);
+
+		stack_id = id < 0 ? GS_STACK_NONE : (s32)id;
+	}
+	e = reserve(type, sizeof(*e));
+	if (!e)
+		return 0;
+	e->goid = goid;
+	e->wait_reason = (u8)ctx->cx;
+	e->stack_id = stack_id;
+	submit(e, type);
+	return 0;
 }
 
 /* runtime.ready(gp=RAX, traceskip=RBX, next=RCX): usually on g0 (goready's systemstack). */
@@ -379,7 +414,7 @@ int gs_gosched(struct pt_regs *ctx)
 		return 0;
 	if (cfg.flags & GS_CFG_YIELD_HAS_PREEMPTED)
 		preempted = (u8)ctx->bx ? 1 : 0;
-	return emit_goid_u32(GS_EV_GO_YIELD, ctx->ax, preempted);
+	return emit_yield(ctx->ax, preempted);
 }
 
 /* Before Go 1.22 goschedImpl does not say why it runs: probe its two callers instead. */
@@ -389,7 +424,7 @@ int gs_gosched_m(struct pt_regs *ctx)
 {
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	return emit_goid_u32(GS_EV_GO_YIELD, ctx->ax, 0);
+	return emit_yield(ctx->ax, 0);
 }
 
 /* runtime.gopreempt_m(gp=RAX): the goroutine was preempted (Go 1.19-1.21 only). */
@@ -398,7 +433,7 @@ int gs_gopreempt_m(struct pt_regs *ctx)
 {
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	return emit_goid_u32(GS_EV_GO_YIELD, ctx->ax, 1);
+	return emit_yield(ctx->ax, 1);
 }
 
 /* runtime.goexit1(), on the exiting goroutine's own stack (R14 = that g). */

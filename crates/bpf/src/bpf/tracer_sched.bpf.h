@@ -84,13 +84,25 @@ int gs_preemptone(struct pt_regs *ctx)
 	return emit_sched(type, goid, 0, p_id_of(pp, type), GS_ID_UNKNOWN, flags);
 }
 
-/* runtime.asyncPreempt2(), reached from the SIGURG handler's injected call; R14 = the user g. */
+/*
+ * runtime.asyncPreempt2(), reached from the SIGURG handler's injected call; R14 = the user g,
+ * on its own stack: at the full level `value` is the id of that stack in `stacks` (asyncPreempt
+ * saved the registers and kept the frame pointers, so the walk reaches the preempted code).
+ */
 SEC("uprobe.multi")
 int gs_async_preempt2(struct pt_regs *ctx)
 {
+	u64 stack = (u64)(s64)GS_STACK_NONE;
+
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	return emit_sched(GS_EV_ASYNC_PREEMPT, goid_of(ctx->r14, GS_EV_ASYNC_PREEMPT), 0,
+	if (cfg.flags & GS_CFG_PARK_STACKS) {
+		long id = bpf_get_stackid(ctx, &stacks, GS_F_USER_STACK);
+
+		if (id >= 0)
+			stack = (u64)id;
+	}
+	return emit_sched(GS_EV_ASYNC_PREEMPT, goid_of(ctx->r14, GS_EV_ASYNC_PREEMPT), stack,
 			  GS_ID_UNKNOWN, GS_ID_UNKNOWN, 0);
 }
 

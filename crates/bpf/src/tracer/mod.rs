@@ -111,7 +111,10 @@ impl<'obj> Tracer<'obj> {
                 options.ring_bytes
             );
         }
-        let config = config_from_inspection(inspection, target_tgid, options.wakeup_bytes)?;
+        let mut config = config_from_inspection(inspection, target_tgid, options.wakeup_bytes)?;
+        if options.level >= Level::Full {
+            config.flags |= goroscope_abi::CFG_PARK_STACKS;
+        }
         let (sites, warnings) = uprobe_sites(inspection, options.level, config.go_minor);
         if sites.is_empty() {
             bail!("none of the runtime functions the tracer probes was found in the binary");
@@ -278,6 +281,36 @@ impl<'obj> Tracer<'obj> {
     /// Number of kernel links (uprobes and tracepoints) held.
     pub fn link_count(&self) -> usize {
         self.links.len()
+    }
+
+    /// The user stacks captured at parks so far (full level), by the id `GoPark` events carry:
+    /// return addresses, innermost first (the first is the probed instruction in gopark).
+    pub fn stacks(&self) -> Result<Vec<(u32, Vec<u64>)>> {
+        use libbpf_rs::MapCore as _;
+        let map = &self.skel.maps.stacks;
+        let mut out = Vec::new();
+        for key in map.keys() {
+            let Some(id) = key
+                .get(..4)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_ne_bytes)
+            else {
+                continue;
+            };
+            let Some(value) = map
+                .lookup(&key, libbpf_rs::MapFlags::ANY)
+                .context("reading the stack-trace map")?
+            else {
+                continue; // evicted between listing and reading
+            };
+            let frames: Vec<u64> = value
+                .chunks_exact(8)
+                .filter_map(|c| c.try_into().ok().map(u64::from_ne_bytes))
+                .take_while(|&pc| pc != 0)
+                .collect();
+            out.push((id, frames));
+        }
+        Ok(out)
     }
 
     /// Per-program run counts and run time from the kernel (zero unless the sysctl
