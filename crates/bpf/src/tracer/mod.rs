@@ -128,6 +128,13 @@ impl<'obj> Tracer<'obj> {
             .events
             .set_max_entries(options.ring_bytes)
             .context("sizing the tracer ring buffer")?;
+        if options.level < Level::Full {
+            // Stacks are captured at the full level only: don't reserve their 4 MiB otherwise.
+            open.maps
+                .stacks
+                .set_max_entries(1)
+                .context("sizing the stack map")?;
+        }
         let rodata = open
             .maps
             .rodata_data
