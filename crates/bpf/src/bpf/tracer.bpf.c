@@ -4,11 +4,12 @@
  * turning one occurrence into a fixed-size record (crates/abi/include/goroscope.h) in one ring
  * buffer.
  *
- * Uprobes are entry probes only, placed after the stack-check prologue (user space adds
- * goinspect's safe_probe_offset); "return values" come from probes on RET instructions, never
- * uretprobes (they crash Go programs when a stack is copied). Registers follow Go's ABIInternal
- * on amd64: arguments in RAX, RBX, RCX, ...; R14 is the running g, which is g0 in functions
- * called on the system stack (newproc1, execute, ready, mstart1, mexit).
+ * Uprobes sit after a function's stack-check prologue (user space adds goinspect's
+ * safe_probe_offset), on its RET instructions, or on a CALL inside it (the callee's arguments are
+ * then in their registers): return values come from the RET or CALL sites, never from return
+ * probes, which crash Go programs when a stack is copied. Registers follow Go's ABIInternal on
+ * amd64: arguments in RAX, RBX, RCX, ...; R14 is the running g, which is g0 in functions called
+ * on the system stack (newproc1, execute, ready, mstart1, mexit).
  *
  * Filtering: cfg.target_tgid when set; otherwise (pid-less attach to a binary) every process
  * that hits one of our uprobes is added to `traced_tgids`, and the kernel tracepoints follow
