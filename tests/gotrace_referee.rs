@@ -15,28 +15,12 @@ use testsupport::gotrace::{summarize_trace, GoTraceSummary};
 
 const MINORS: &[&str] = &["1.19", "1.25", "1.26", "1.27"];
 
-/// The sched fixture of the Go version starting with `minor`, if built.
-fn sched_fixture(minor: &str, variant: &str) -> Option<PathBuf> {
-    let prefix = format!("go{minor}.");
-    std::fs::read_dir(testsupport::fixtures_dir())
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix))
-        })
-        .map(|d| d.join("sched").join(variant))
-        .find(|p| p.is_file())
-}
-
 /// The built fixtures among `minors` (skipping, with a message, those not built; at least one
 /// must be).
 fn fixtures(minors: &[&str], variant: &str) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
     for minor in minors {
-        match sched_fixture(minor, variant) {
+        match testsupport::find_program_fixture("sched", minor, variant) {
             Some(p) => out.push((minor.to_string(), p)),
             None => eprintln!(
                 "skipped go{minor}: the sched fixture ({variant}) is not built; run \
@@ -94,12 +78,7 @@ fn traced_run(minor: &str, bin: &PathBuf, scenario: &str, procs: u32, args: &[&s
         .args(args)
         .env("GOMAXPROCS", procs.to_string());
     let stdout = testsupport::run(cmd);
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("GROUND_TRUTH "))
-        .unwrap_or_else(|| panic!("{label}: no GROUND_TRUTH line in {stdout:?}"));
-    let truth: Value = serde_json::from_str(line)
-        .unwrap_or_else(|e| panic!("{label}: ground truth {line:?}: {e}"));
+    let truth: Value = testsupport::ground_truth(&stdout, &label);
     assert_eq!(truth["scenario"], scenario, "{label}");
     let trace = summarize_trace(&trace_file).unwrap_or_else(|e| panic!("{label}: {e}"));
     let _ = std::fs::remove_file(&trace_file);

@@ -18,9 +18,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bpf_support::require_root;
 use goroscope_events::{Event, EventKind, Meta};
-use record_support::{ground_truth, record_launch_with, recording_events, report_json};
+use record_support::{record_launch_with, recording_events, report_json};
 use serde_json::Value;
 use testsupport::gotrace::{summarize_trace, GoTraceSummary};
+use testsupport::ground_truth;
 
 const MINORS: &[&str] = &["1.19", "1.25", "1.26", "1.27"];
 

@@ -112,6 +112,16 @@ fn tracer_level(level: crate::cli::Level) -> Level {
 pub fn run(args: &RecordArgs) -> Result<()> {
     let command_start = Instant::now();
     require_bpf_privileges()?;
+    // Refuse a statistics file that cannot be written before tracing anything, not after.
+    if let Some(dir) = args.stats_json.as_deref().and_then(Path::parent) {
+        if !dir.as_os_str().is_empty() && !dir.is_dir() {
+            bail!(
+                "--stats-json {}: directory {} does not exist",
+                args.stats_json.as_deref().unwrap_or(dir).display(),
+                dir.display()
+            );
+        }
+    }
     let stop = Stop::install()?;
     let opts = InspectOptions::default();
 

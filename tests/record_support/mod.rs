@@ -75,12 +75,3 @@ pub fn recording_events(file: &Path) -> (Vec<goroscope_events::Event>, goroscope
     let meta = reader.meta();
     (events, meta)
 }
-
-/// The `GROUND_TRUTH {json}` line a fixture printed.
-pub fn ground_truth(stdout: &str, label: &str) -> serde_json::Value {
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("GROUND_TRUTH "))
-        .unwrap_or_else(|| panic!("{label}: no GROUND_TRUTH line in {stdout:?}"));
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{label}: {line:?}: {e}"))
-}

@@ -118,25 +118,40 @@ fn variant_rank(v: &str) -> usize {
 }
 
 /// Fixture `program` (testdata/go/<program>) built by the Go version whose number starts with
-/// `minor` ("1.19", "1.27"), in `variant`. Panics with the command that builds it when missing.
-pub fn program_fixture(program: &str, minor: &str, variant: &str) -> PathBuf {
+/// `minor` ("1.19", "1.27"), in `variant`, if it is built.
+pub fn find_program_fixture(program: &str, minor: &str, variant: &str) -> Option<PathBuf> {
     let prefix = format!("go{minor}.");
-    let dir = std::fs::read_dir(fixtures_dir())
-        .into_iter()
-        .flatten()
+    std::fs::read_dir(fixtures_dir())
+        .ok()?
         .flatten()
         .map(|e| e.path())
-        .find(|p| {
+        .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with(&prefix))
-        });
-    match dir.map(|d| d.join(program).join(variant)) {
-        Some(p) if p.is_file() => p,
-        _ => panic!(
+        })
+        .map(|d| d.join(program).join(variant))
+        .find(|p| p.is_file())
+}
+
+/// [`find_program_fixture`], panicking with the command that builds it when missing.
+pub fn program_fixture(program: &str, minor: &str, variant: &str) -> PathBuf {
+    match find_program_fixture(program, minor, variant) {
+        Some(p) => p,
+        None => panic!(
             "the {program} fixture for Go {minor} ({variant}) is missing under {}: run \
              GOROSCOPE_GO_VERSIONS=\"{minor}\" scripts/build-fixtures.sh {program}",
             fixtures_dir().display()
         ),
     }
+}
+
+/// The ground truth a fixture prints about itself: the JSON of its `GROUND_TRUTH {json}` line
+/// (testdata/go/sched and others). Panics, naming `label`, without one.
+pub fn ground_truth(stdout: &str, label: &str) -> serde_json::Value {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("GROUND_TRUTH "))
+        .unwrap_or_else(|| panic!("{label}: no GROUND_TRUTH line in {stdout:?}"));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{label}: ground truth {line:?}: {e}"))
 }

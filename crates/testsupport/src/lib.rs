@@ -12,7 +12,10 @@ mod paths;
 pub mod sched_profile;
 mod toolchains;
 
-pub use fixtures::{fixture, fixture_path, inspectee_fixtures, program_fixture, Fixture, VARIANTS};
+pub use fixtures::{
+    find_program_fixture, fixture, fixture_path, ground_truth, inspectee_fixtures, program_fixture,
+    Fixture, VARIANTS,
+};
 pub use paths::{fixtures_dir, oracle_output, scratch_path, workspace_root};
 pub use toolchains::{
     all_go_versions, build_go_helper, go_binary, go_command, goroot, run, selected_go_versions,
