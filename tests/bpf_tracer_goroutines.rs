@@ -284,6 +284,7 @@ fn is_thread_of(tid: u32, events: &[Event]) -> bool {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn tracer_sees_every_goroutine_of_the_spawner() {
     require_root();
     for minor in spawner_versions() {

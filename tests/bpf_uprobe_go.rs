@@ -179,6 +179,7 @@ fn trace_one_run(version: &str, fixture: &Path) -> u64 {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn newproc1_uprobe_counts_goroutine_creations_of_real_go_programs() {
     require_root();
     // Sequential on purpose: the final check looks at every program this process holds.

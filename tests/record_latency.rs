@@ -120,6 +120,7 @@ fn check_percentile(
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn runnable_to_running_latency_agrees_with_the_runtime_histogram() {
     require_root();
     for (minor, variant) in [("1.19", "normal"), ("1.27", "normal"), ("1.27", "pie")] {

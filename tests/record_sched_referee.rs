@@ -259,6 +259,7 @@ fn check_common(b: &Both) {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn cpu_hog_is_preempted_asynchronously_as_go_trace_counts() {
     require_root();
     for minor in MINORS {
@@ -316,6 +317,7 @@ fn cpu_hog_is_preempted_asynchronously_as_go_trace_counts() {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn syscalls_and_p_handoffs_match_go_trace() {
     require_root();
     for minor in MINORS {
@@ -419,6 +421,7 @@ fn syscalls_and_p_handoffs_match_go_trace() {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn gomaxprocs_changes_match_go_trace() {
     require_root();
     for minor in MINORS {
@@ -466,6 +469,7 @@ fn gomaxprocs_changes_match_go_trace() {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn gc_stop_the_worlds_match_go_trace() {
     require_root();
     for minor in MINORS {
@@ -552,6 +556,7 @@ fn gc_stop_the_worlds_match_go_trace() {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn locked_goroutines_and_the_destroyed_thread() {
     require_root();
     for minor in MINORS {
@@ -611,6 +616,7 @@ fn locked_goroutines_and_the_destroyed_thread() {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn producer_burst_is_stolen_from_the_producers_p() {
     require_root();
     for minor in MINORS {
@@ -659,6 +665,7 @@ fn producer_burst_is_stolen_from_the_producers_p() {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn http_requests_wake_goroutines_from_the_netpoller() {
     require_root();
     for minor in MINORS {
@@ -687,6 +694,7 @@ fn http_requests_wake_goroutines_from_the_netpoller() {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn scheduling_latency_by_stack_matches_go_trace_pprof_sched() {
     require_root();
     for minor in MINORS {

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 pub const BPFTOOL: &str = "/usr/sbin/bpftool";
 
 /// Fails the test, loudly, unless it runs as root: these tests do real BPF loads and must never
-/// pass by skipping. CI runs them as root.
+/// pass by skipping. They are `#[ignore = "needs root: ..."]`, so a non-root `cargo test` runs
+/// the rest and lists them as ignored; `scripts/test.sh` (and so CI, as root) runs them with
+/// `--include-ignored`, and asking for them without root lands here.
 pub fn require_root() {
     let status = std::fs::read_to_string("/proc/self/status").expect("reading /proc/self/status");
     let euid = status
@@ -21,8 +23,8 @@ pub fn require_root() {
         .expect("Uid line in /proc/self/status");
     assert_eq!(
         euid, "0",
-        "this test loads real BPF programs and must run as root (CI does): run `sudo -E cargo \
-         test` or the test binary with sudo"
+        "this test loads real BPF programs and must run as root (CI does): run \
+         `sudo -E cargo test -- --include-ignored` or scripts/test.sh as root"
     );
 }
 

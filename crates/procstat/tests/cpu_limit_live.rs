@@ -106,6 +106,7 @@ impl Drop for TestCgroup {
 }
 
 #[test]
+#[ignore = "needs root: creates a cgroup (scripts/test.sh runs it as root with --include-ignored)"]
 fn quota_of_half_a_cpu_reads_as_0_5() {
     let mut cg = match TestCgroup::create("quota") {
         Ok(cg) => cg,
@@ -127,6 +128,7 @@ fn quota_of_half_a_cpu_reads_as_0_5() {
 }
 
 #[test]
+#[ignore = "needs root: creates a cgroup (scripts/test.sh runs it as root with --include-ignored)"]
 fn a_busy_process_over_its_quota_shows_throttling() {
     let mut cg = match TestCgroup::create("throttle") {
         Ok(cg) => cg,
