@@ -2,12 +2,14 @@
 //! loop that fans batches out to the consumers, the stop conditions, the final drain, and the
 //! detach, which also happens on every error path (dropping the tracer detaches it).
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use goinspect::elf::ElfImage;
 use goinspect::pclntab::Pclntab;
-use goroscope_bpf::tracer::{ProgramStats, Tracer, TracerOptions};
+use goinspect::Inspection;
+use goroscope_bpf::tracer::{Level, ProgramStats, Tracer, TracerOptions};
 use goroscope_bpf::ObjectStorage;
 use goroscope_events::Event;
 use goroscope_record::{EndRecord, StatsRecord};
@@ -81,35 +83,16 @@ impl Session {
         let pclntab = Pclntab::parse(&elf).context("reading the target's pclntab")?;
 
         let mut storage = ObjectStorage::new();
-        let options = TracerOptions {
-            level,
-            ..TracerOptions::default()
-        };
-        let tracer = Tracer::attach_with(
-            &mut storage,
-            &inspection,
-            Some(pid),
-            Some(pid),
-            &binary,
-            options,
-        );
+        let tracer = attach_tracer(&mut storage, &inspection, &binary, pid, level);
         let mut tracer = match tracer {
             Ok(t) => t,
             Err(e) => {
                 if let Some(child) = held {
                     child.abort();
                 }
-                return Err(e.context(format!("attaching the tracer to pid {pid}")));
+                return Err(e);
             }
         };
-        // Tests (and curious users, with -v) check from these ids that nothing stays loaded.
-        if let Ok(ids) = tracer.program_ids() {
-            let list: Vec<String> = ids
-                .iter()
-                .map(|id| format!("gs program (id {id})"))
-                .collect();
-            tracing::info!("tracer loaded: {}", list.join(", "));
-        }
         let attach_time = session_start.elapsed();
         tracing::info!(
             "probes attached {:.1} ms after start",
@@ -165,25 +148,7 @@ impl Session {
             consumer.running(&target);
         }
 
-        let mut last_progress = Instant::now();
-        let mut target_exit = None;
-        let reason: String = loop {
-            capture.step(&stop)?;
-            if last_progress.elapsed() >= PROGRESS_EVERY {
-                last_progress = Instant::now();
-                capture.progress(start.elapsed())?;
-            }
-            if let Some(reason) = stop_requested(&stop) {
-                break reason.to_string();
-            }
-            if duration.is_some_and(|d| start.elapsed() >= d) {
-                break "duration".to_string();
-            }
-            if let Some(exit) = traced.exited() {
-                target_exit = Some(exit);
-                break "target exited".to_string();
-            }
-        };
+        let (reason, target_exit) = capture.until_stop(start, duration, &stop, &mut traced)?;
         let cpu_stat_end = procstat::CpuStat::read(pid).ok().flatten();
         let drops = capture.drain()?;
         let counts = capture.counts;
@@ -227,6 +192,31 @@ impl Session {
     }
 }
 
+/// Loads the tracer and attaches it to the target's binary, filtered to its pid.
+fn attach_tracer<'obj>(
+    storage: &'obj mut ObjectStorage,
+    inspection: &Inspection,
+    binary: &Path,
+    pid: u32,
+    level: Level,
+) -> Result<Tracer<'obj>> {
+    let options = TracerOptions {
+        level,
+        ..TracerOptions::default()
+    };
+    let tracer = Tracer::attach_with(storage, inspection, Some(pid), Some(pid), binary, options)
+        .with_context(|| format!("attaching the tracer to pid {pid}"))?;
+    // Tests (and curious users, with -v) check from these ids that nothing stays loaded.
+    if let Ok(ids) = tracer.program_ids() {
+        let list: Vec<String> = ids
+            .iter()
+            .map(|id| format!("gs program (id {id})"))
+            .collect();
+        tracing::info!("tracer loaded: {}", list.join(", "));
+    }
+    Ok(tracer)
+}
+
 /// The poll loop's state while the tracer is attached.
 struct Capture<'s, 'obj, 'p, 'data, 'c, 'd> {
     tracer: &'s mut Tracer<'obj>,
@@ -237,6 +227,34 @@ struct Capture<'s, 'obj, 'p, 'data, 'c, 'd> {
 }
 
 impl Capture<'_, '_, '_, '_, '_, '_> {
+    /// Polls and delivers until a stop condition: returns why it stopped and, if the target
+    /// exited, how.
+    fn until_stop(
+        &mut self,
+        start: Instant,
+        duration: Option<Duration>,
+        stop: &[StopFlag],
+        traced: &mut Traced,
+    ) -> Result<(String, Option<String>)> {
+        let mut last_progress = Instant::now();
+        loop {
+            self.step(stop)?;
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                last_progress = Instant::now();
+                self.progress(start.elapsed())?;
+            }
+            if let Some(reason) = stop_requested(stop) {
+                return Ok((reason.to_string(), None));
+            }
+            if duration.is_some_and(|d| start.elapsed() >= d) {
+                return Ok(("duration".to_string(), None));
+            }
+            if let Some(exit) = traced.exited() {
+                return Ok(("target exited".to_string(), Some(exit)));
+            }
+        }
+    }
+
     /// One poll of the ring buffer (and the sampler), delivered.
     fn step(&mut self, stop: &[StopFlag]) -> Result<()> {
         let mut batch = Vec::new();
