@@ -33,3 +33,11 @@ pub use privileges::require_bpf_privileges;
 pub use recorder::Recorder;
 pub use replay::{replay, Replayed};
 pub use session::{Session, Summary};
+
+// The consumers given here can move to a thread of their own (`Box<dyn Consumer + Send>`):
+// this stops compiling if one of them stops being `Send`.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Recorder>();
+    send::<Analysis>();
+};
