@@ -25,7 +25,12 @@ impl SchedAddresses {
     /// From an inspection of a running process (`goinspect::inspect_pid`): link-time addresses
     /// plus its load bias (0 for non-PIE).
     pub fn from_inspection(insp: &Inspection) -> Result<Self> {
-        let bias = insp.load_bias.unwrap_or(0);
+        Self::at_load_bias(insp, insp.load_bias.unwrap_or(0))
+    }
+
+    /// The executable `insp` describes, mapped at `bias`: for an inspection of the file, when
+    /// the process's load bias is learnt later (a program launched after inspecting it).
+    pub fn at_load_bias(insp: &Inspection, bias: u64) -> Result<Self> {
         let need = |addr: Option<u64>, what: &str| {
             addr.and_then(|a| a.checked_add(bias)).ok_or_else(|| {
                 Error::Layout(format!(

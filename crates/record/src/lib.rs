@@ -10,6 +10,7 @@ mod codec;
 mod error;
 mod format;
 mod header;
+mod meta;
 mod reader;
 mod writer;
 
@@ -20,5 +21,6 @@ pub use codec::{decode_events, encode_events, EVENT_SIZE};
 pub use error::Error;
 pub use format::{ChunkType, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES};
 pub use header::{ClockBase, EndRecord, Header, StackEntry, StatsRecord, SymbolEntry, Target};
+pub use meta::MetaTables;
 pub use reader::{Chunk, ReadSummary, Reader};
 pub use writer::{ChunkWriter, RecordingWriter, WriterTotals};

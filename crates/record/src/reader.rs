@@ -4,21 +4,18 @@
 //! checksum mismatch or a foreign file is an error. As an [`EventSource`] it yields the events
 //! and collects symbols, stats and the end record on the way.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, ErrorKind, Read};
 use std::path::Path;
-use std::sync::Arc;
 
-use goroscope_events::{
-    Event, EventKind, EventSource, Location, LossReason, Meta, SourceError, TableSymbolizer,
-    WaitReasons,
-};
+use goroscope_events::{Event, EventSource, Meta, SourceError};
 
 use crate::format::{
     chunk_crc, ChunkType, CHUNK_HEADER_BYTES, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES,
 };
-use crate::{decode_events, EndRecord, Error, Header, StackEntry, StatsRecord, SymbolEntry};
+use crate::{
+    decode_events, EndRecord, Error, Header, MetaTables, StackEntry, StatsRecord, SymbolEntry,
+};
 
 /// One decoded chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,9 +67,8 @@ impl ReadSummary {
 pub struct Reader<R: Read> {
     input: R,
     header: Header,
-    symbols: TableSymbolizer,
-    /// Stack id → frames, from stacks chunks.
-    stacks: HashMap<u32, Vec<Location>>,
+    /// Symbols and stacks from their chunks.
+    tables: MetaTables,
     summary: ReadSummary,
     /// No more chunks will be read (end of file, truncation).
     done: bool,
@@ -143,8 +139,7 @@ impl<R: Read> Reader<R> {
         Ok(Reader {
             input,
             header,
-            symbols: TableSymbolizer::new(),
-            stacks: HashMap::new(),
+            tables: MetaTables::default(),
             summary: ReadSummary::default(),
             done: false,
             losses_emitted: false,
@@ -216,32 +211,12 @@ impl<R: Read> Reader<R> {
             }
             ChunkType::Symbols => {
                 let symbols: Vec<SymbolEntry> = serde_json::from_slice(&raw).map_err(json_err)?;
-                for s in &symbols {
-                    self.symbols.add_pc(
-                        s.pc,
-                        Location {
-                            function: s.function.clone(),
-                            file: s.file.clone(),
-                            line: s.line,
-                        },
-                    );
-                }
+                self.tables.add_symbols(&symbols);
                 Chunk::Symbols(symbols)
             }
             ChunkType::Stacks => {
                 let stacks: Vec<StackEntry> = serde_json::from_slice(&raw).map_err(json_err)?;
-                for s in &stacks {
-                    let frames = s
-                        .frames
-                        .iter()
-                        .map(|f| Location {
-                            function: f.function.clone(),
-                            file: f.file.clone(),
-                            line: f.line,
-                        })
-                        .collect();
-                    self.stacks.insert(s.id, frames);
-                }
+                self.tables.add_stacks(&stacks);
                 Chunk::Stacks(stacks)
             }
             ChunkType::Stats => {
@@ -268,49 +243,15 @@ impl<R: Read> Reader<R> {
     /// Everything besides events the analysis needs: Go version, wait reasons, and the symbols
     /// read so far (all of them once the events are read).
     pub fn meta(&self) -> Meta {
-        let reasons: HashMap<u8, String> = self
-            .header
-            .wait_reasons
-            .iter()
-            .map(|(k, v)| (*k, v.clone()))
-            .collect();
-        let stw_reasons: HashMap<u8, String> = self
-            .header
-            .stw_reasons
-            .iter()
-            .map(|(k, v)| (*k, v.clone()))
-            .collect();
-        Meta::new(self.header.target.go_version.clone())
-            .with_wait_reasons(WaitReasons(reasons))
-            .with_stw_reasons(WaitReasons(stw_reasons))
-            .with_level(self.header.level.clone())
-            .with_stacks(Arc::new(self.stacks.clone()))
-            .with_symbolizer(Arc::new(self.symbols.clone()))
+        self.tables.meta(&self.header)
     }
 
-    /// The losses of the last stats chunk, as `Lost` events stamped at the last event's time
-    /// (that is how the analysis counts drops).
+    /// The losses of the last stats chunk, as `Lost` events stamped at the last event's time.
     fn loss_events(&self) -> Vec<Event> {
-        let Some(stats) = &self.summary.stats else {
-            return Vec::new();
-        };
-        stats
-            .drops
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(name, count)| Event {
-                ts_ns: self.summary.max_ts_ns,
-                cpu: 0,
-                tid: 0,
-                kind: EventKind::Lost {
-                    reason: LossReason::ALL
-                        .into_iter()
-                        .find(|r| r.name() == name)
-                        .unwrap_or(LossReason::Other),
-                    count: *count,
-                },
-            })
-            .collect()
+        match &self.summary.stats {
+            Some(stats) => stats.loss_events(self.summary.max_ts_ns),
+            None => Vec::new(),
+        }
     }
 }
 

@@ -1,7 +1,11 @@
-//! Symbolization while recording: every goroutine creation pc (and start pc) the recorder
-//! sees is resolved once through the target's pclntab, so the recording carries its own
-//! symbols and `goroscope report` needs no binary. Runtime addresses minus the load bias are
-//! link-time addresses (PIE); the entry is stored under the runtime address, as asked for.
+//! Symbolization while capturing: every goroutine creation pc (and start pc) the session
+//! sees is resolved once through the target's pclntab, so the consumers (a recording) carry
+//! their own symbols and `goroscope report` needs no binary. Runtime addresses minus the load
+//! bias are link-time addresses (PIE); the entry is stored under the runtime address, as asked for.
+//!
+//! The binary reading itself is goinspect's (`Pclntab::func_at`, `line_at`); what lives here is
+//! the session's side: which pcs of which events to resolve, once each, and the recording's
+//! entry types — so it stays out of goinspect, which knows neither events nor recordings.
 
 use std::collections::HashSet;
 

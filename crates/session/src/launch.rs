@@ -1,4 +1,4 @@
-//! Launch mode of `goroscope record`: starts the command held at a gate, so the tracer can
+//! Launch mode of a session: starts the command held at a gate, so the tracer can
 //! attach to its pid before the program's first instruction runs, then opens the gate.
 //!
 //! The child is `/bin/sh -c 'read -r _ <&3 || exit 125; exec "$@" 3<&-' sh CMD ARGS...` with
@@ -72,8 +72,9 @@ fn is_executable(path: &Path) -> bool {
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Starts `program ARGS...` held at the gate (stdin, stdout and stderr inherited).
-pub fn spawn_held(program: &Path, args: &[OsString]) -> Result<HeldChild> {
+/// Starts `program ARGS...` held at the gate (stdin and stderr inherited; stdout too, unless
+/// `stdout` is given).
+pub fn spawn_held(program: &Path, args: &[OsString], stdout: Option<File>) -> Result<HeldChild> {
     let mut fds = [0i32; 2];
     // SAFETY: pipe2 writes two fds into the array we own.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -90,6 +91,9 @@ pub fn spawn_held(program: &Path, args: &[OsString]) -> Result<HeldChild> {
         .arg("sh")
         .arg(program)
         .args(args);
+    if let Some(stdout) = stdout {
+        command.stdout(stdout);
+    }
     // SAFETY: only async-signal-safe calls (dup2, fcntl) between fork and exec.
     unsafe {
         command.pre_exec(move || {

@@ -1,6 +1,7 @@
 //! The runtime's own scheduler counters (idle Ps, spinning Ms, global run queue length,
-//! GOMAXPROCS), read from the target's memory every [`INTERVAL`] on a thread of ours and turned
-//! into `SchedSample` events: no probe on a hot path, so even the monitor level has them.
+//! GOMAXPROCS), read from the target's memory (`procstat::SchedSampler`) every [`INTERVAL`] on a
+//! thread of ours and turned into `SchedSample` events: no probe on a hot path, so even the
+//! monitor level has them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
@@ -26,24 +27,13 @@ impl Sampler {
     /// Starts sampling process `pid`, whose executable `inspection` describes, loaded at
     /// `load_bias`. None (with the reason logged) if the binary's globals or layout are unknown.
     pub fn start(inspection: &Inspection, pid: u32, load_bias: u64) -> Option<Sampler> {
-        let sampler = (|| {
-            let link = SchedAddresses {
-                sched: inspection
-                    .layout
-                    .sched_address
-                    .ok_or("runtime.sched not found")?,
-                gomaxprocs: inspection
-                    .layout
-                    .gomaxprocs_address
-                    .ok_or("runtime.gomaxprocs not found")?,
-            };
-            let addresses = SchedAddresses {
-                sched: link.sched.wrapping_add(load_bias),
-                gomaxprocs: link.gomaxprocs.wrapping_add(load_bias),
-            };
-            let offsets = SchedOffsets::from_layout(&inspection.layout).map_err(|_| "layout")?;
-            SchedSampler::new(pid, addresses, offsets).map_err(|_| "pid")
-        })();
+        let sampler = SchedAddresses::at_load_bias(inspection, load_bias).and_then(|addresses| {
+            SchedSampler::new(
+                pid,
+                addresses,
+                SchedOffsets::from_layout(&inspection.layout)?,
+            )
+        });
         let sampler = match sampler {
             Ok(s) => s,
             Err(why) => {
@@ -62,7 +52,7 @@ impl Sampler {
                     // simply no sample.
                     if let Ok(s) = sampler.sample() {
                         let event = Event {
-                            ts_ns: super::monotonic_ns(),
+                            ts_ns: crate::monotonic_ns(),
                             cpu: 0,
                             tid: 0,
                             kind: EventKind::SchedSample {

@@ -1,0 +1,115 @@
+//! [`Analysis`]: the consumer that runs the analysis engine (`goroscope_analysis::Analyzer`) on
+//! a session or a replay and builds its report at the finish. Live and replayed, it gets the
+//! same events, symbols, stacks and stats, and turns them into the same report: what `goroscope
+//! report` prints for a recording is what this consumer builds while recording it.
+
+use anyhow::{Context as _, Result};
+use goroscope_analysis::{Analyzer, Options, Report};
+use goroscope_events::Event;
+use goroscope_record::{Header, MetaTables, StackEntry, StatsRecord, SymbolEntry};
+
+use crate::consumer::{Consumer, SessionEnd};
+use crate::cpu_limit::{cpu_limit_from, throttling_from};
+
+/// Analyses what it receives; [`Analysis::report`] once finished.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// Created at the start, from the header's clock.
+    analyzer: Option<Analyzer>,
+    header: Option<Header>,
+    tables: MetaTables,
+    /// The last stats: their drops become `Lost` events at the end, as a recording's reader
+    /// makes them.
+    stats: Option<StatsRecord>,
+    max_ts_ns: u64,
+    events: u64,
+    report: Option<Report>,
+}
+
+impl Analysis {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Events received so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// The report, once finished.
+    pub fn report(&self) -> Option<&Report> {
+        self.report.as_ref()
+    }
+
+    pub fn into_report(self) -> Option<Report> {
+        self.report
+    }
+
+    fn analyzer(&mut self) -> Result<&mut Analyzer> {
+        self.analyzer
+            .as_mut()
+            .context("the analysis received events before the session started")
+    }
+}
+
+impl Consumer for Analysis {
+    fn start(&mut self, header: &Header) -> Result<()> {
+        self.analyzer = Some(Analyzer::new(Options {
+            start_ns: Some(header.clock.monotonic_ns),
+            ..Options::default()
+        }));
+        self.header = Some(header.clone());
+        Ok(())
+    }
+
+    fn on_symbols(&mut self, symbols: &[SymbolEntry]) -> Result<()> {
+        self.tables.add_symbols(symbols);
+        Ok(())
+    }
+
+    fn on_batch(&mut self, events: &[Event]) -> Result<()> {
+        let analyzer = self.analyzer()?;
+        let mut max_ts_ns = 0;
+        for event in events {
+            max_ts_ns = max_ts_ns.max(event.ts_ns);
+            analyzer.push(event.clone());
+        }
+        self.max_ts_ns = self.max_ts_ns.max(max_ts_ns);
+        self.events += events.len() as u64;
+        Ok(())
+    }
+
+    fn on_stats(&mut self, stats: &StatsRecord) -> Result<()> {
+        self.stats = Some(stats.clone());
+        Ok(())
+    }
+
+    fn on_stacks(&mut self, stacks: &[StackEntry]) -> Result<()> {
+        self.tables.add_stacks(stacks);
+        Ok(())
+    }
+
+    fn finish(&mut self, end: &SessionEnd) -> Result<()> {
+        let mut analyzer = self
+            .analyzer
+            .take()
+            .context("the analysis was not started")?;
+        let header = self.header.take().unwrap_or_default();
+        if let Some(stats) = &self.stats {
+            for lost in stats.loss_events(self.max_ts_ns) {
+                analyzer.push(lost);
+            }
+        }
+        let mut cpu_limit = cpu_limit_from(header.cpu_limit.as_ref());
+        // Throttling is known only once the end record gives the CPU accounting.
+        if let (Some(limit), Some(stat)) = (
+            cpu_limit.as_mut(),
+            end.end.as_ref().and_then(|e| e.cpu_stat.as_ref()),
+        ) {
+            limit.throttled = throttling_from(stat);
+        }
+        let meta = self.tables.meta(&header);
+        self.report = Some(analyzer.with_cpu_limit(cpu_limit).finish(&meta));
+        Ok(())
+    }
+}

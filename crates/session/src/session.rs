@@ -1,0 +1,388 @@
+//! [`Session::run`]: one capture from start to end — target, tracer, sampler, symbols, the poll
+//! loop that fans batches out to the consumers, the stop conditions, the final drain, and the
+//! detach, which also happens on every error path (dropping the tracer detaches it).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use goinspect::elf::ElfImage;
+use goinspect::pclntab::Pclntab;
+use goinspect::Inspection;
+use goroscope_bpf::tracer::{Level, ProgramStats, Tracer, TracerOptions};
+use goroscope_bpf::ObjectStorage;
+use goroscope_events::Event;
+use goroscope_record::{EndRecord, StatsRecord};
+
+use crate::clock::{clocks, monotonic_ns};
+use crate::consumer::{Consumer, Counts, Progress, SessionEnd, TargetInfo};
+use crate::header::make_header;
+use crate::sampler::Sampler;
+use crate::symbols::CreationSymbols;
+use crate::target::{self, Traced};
+use crate::{require_bpf_privileges, SessionOptions, StopFlag};
+
+/// How long one poll of the ring buffer waits (the tracer drains everything queued after it).
+const POLL: Duration = Duration::from_millis(50);
+/// How often consumers get [`Progress`] and stats.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// A capture to run.
+#[derive(Debug)]
+pub struct Session {
+    options: SessionOptions,
+}
+
+/// What a finished session did.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub target: TargetInfo,
+    /// Why it stopped: "duration", "target exited", or a stop flag's reason.
+    pub reason: String,
+    /// The target's exit ("exit status: 0"; "exited" when attached), if it exited.
+    pub target_exit: Option<String>,
+    /// From the session's start to the probes being attached.
+    pub attach_time: Duration,
+    /// From the probes being attached to the stop.
+    pub duration: Duration,
+    pub counts: Counts,
+    /// Events lost, all reasons together.
+    pub drops: u64,
+    /// The kernel's per-program run counts (zero unless `kernel.bpf_stats_enabled`).
+    pub programs: Vec<ProgramStats>,
+}
+
+impl Session {
+    pub fn new(options: SessionOptions) -> Self {
+        Session { options }
+    }
+
+    /// Runs the capture to its end, handing everything to `consumers` (in this order).
+    pub fn run(self, consumers: &mut [&mut dyn Consumer]) -> Result<Summary> {
+        let session_start = Instant::now();
+        require_bpf_privileges()?;
+        let SessionOptions {
+            target,
+            level,
+            duration,
+            stop,
+        } = self.options;
+        let argv = target.argv();
+        // Inspect first: a binary goroscope cannot trace is refused before anything is started.
+        let target::Prepared {
+            inspection,
+            binary,
+            pid,
+            held,
+        } = target::prepare(target)?;
+        let launched = held.is_some();
+
+        let data =
+            std::fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
+        let elf = ElfImage::parse(&data).context("reading the target's ELF")?;
+        let pclntab = Pclntab::parse(&elf).context("reading the target's pclntab")?;
+
+        let mut storage = ObjectStorage::new();
+        let tracer = attach_tracer(&mut storage, &inspection, &binary, pid, level);
+        let mut tracer = match tracer {
+            Ok(t) => t,
+            Err(e) => {
+                if let Some(child) = held {
+                    child.abort();
+                }
+                return Err(e);
+            }
+        };
+        let attach_time = session_start.elapsed();
+        tracing::info!(
+            "probes attached {:.1} ms after start",
+            attach_time.as_secs_f64() * 1e3
+        );
+        for warning in tracer.warnings() {
+            warn(consumers, warning);
+        }
+        let start = Instant::now();
+        let header = make_header(&inspection, argv, pid, launched, level, clocks());
+        for consumer in consumers.iter_mut() {
+            if let Err(e) = consumer.start(&header) {
+                if let Some(child) = held {
+                    child.abort();
+                }
+                return Err(e);
+            }
+        }
+        let mut traced = match held {
+            Some(mut child) => {
+                child.release()?;
+                Traced::Launched(child)
+            }
+            None => Traced::Attached(pid),
+        };
+        let load_bias = traced
+            .load_bias(&elf, &binary, inspection.load_bias)
+            .unwrap_or_else(|| {
+                warn(
+                    consumers,
+                    &format!(
+                        "could not read the load bias of pid {pid}: creation sites will be \
+                         shown as addresses"
+                    ),
+                );
+                0
+            });
+        let mut capture = Capture {
+            tracer: &mut tracer,
+            symbols: CreationSymbols::new(&pclntab, load_bias),
+            sampler: Sampler::start(&inspection, pid, load_bias),
+            counts: Counts::default(),
+            consumers,
+        };
+        let cpu_stat_start = procstat::CpuStat::read(pid).ok().flatten();
+        let target = TargetInfo {
+            pid,
+            binary: binary.clone(),
+            go_version: inspection.build.go_version.clone(),
+            launched,
+        };
+        for consumer in capture.consumers.iter_mut() {
+            consumer.running(&target);
+        }
+
+        let (reason, target_exit) = capture.until_stop(start, duration, &stop, &mut traced)?;
+        let cpu_stat_end = procstat::CpuStat::read(pid).ok().flatten();
+        let drops = capture.drain()?;
+        let counts = capture.counts;
+        let consumers = capture.consumers;
+        let duration = start.elapsed();
+        let programs = tracer.program_stats().unwrap_or_else(|e| {
+            tracing::warn!("reading BPF program statistics: {e:#}");
+            Vec::new()
+        });
+        let detach_start = Instant::now();
+        drop(tracer); // detach and unload before anything else can fail
+        tracing::info!(
+            "probes detached in {:.1} ms",
+            detach_start.elapsed().as_secs_f64() * 1e3
+        );
+        let end = SessionEnd {
+            end: Some(EndRecord {
+                ts_ns: monotonic_ns(),
+                reason: reason.clone(),
+                target_exit: target_exit.clone(),
+                events: counts.events,
+                cpu_stat: match (cpu_stat_start, cpu_stat_end) {
+                    (Some(a), Some(b)) => serde_json::to_value(b.since(&a)).ok(),
+                    _ => None,
+                },
+            }),
+        };
+        for consumer in consumers.iter_mut() {
+            consumer.finish(&end)?;
+        }
+        Ok(Summary {
+            target,
+            reason,
+            target_exit,
+            attach_time,
+            duration,
+            counts,
+            drops,
+            programs,
+        })
+    }
+}
+
+/// Loads the tracer and attaches it to the target's binary, filtered to its pid.
+fn attach_tracer<'obj>(
+    storage: &'obj mut ObjectStorage,
+    inspection: &Inspection,
+    binary: &Path,
+    pid: u32,
+    level: Level,
+) -> Result<Tracer<'obj>> {
+    let options = TracerOptions {
+        level,
+        ..TracerOptions::default()
+    };
+    let tracer = Tracer::attach_with(storage, inspection, Some(pid), Some(pid), binary, options)
+        .with_context(|| format!("attaching the tracer to pid {pid}"))?;
+    // Tests (and curious users, with -v) check from these ids that nothing stays loaded.
+    if let Ok(ids) = tracer.program_ids() {
+        let list: Vec<String> = ids
+            .iter()
+            .map(|id| format!("gs program (id {id})"))
+            .collect();
+        tracing::info!("tracer loaded: {}", list.join(", "));
+    }
+    Ok(tracer)
+}
+
+/// The poll loop's state while the tracer is attached.
+struct Capture<'s, 'obj, 'p, 'data, 'c, 'd> {
+    tracer: &'s mut Tracer<'obj>,
+    symbols: CreationSymbols<'p, 'data>,
+    sampler: Option<Sampler>,
+    counts: Counts,
+    consumers: &'c mut [&'d mut dyn Consumer],
+}
+
+impl Capture<'_, '_, '_, '_, '_, '_> {
+    /// Polls and delivers until a stop condition: returns why it stopped and, if the target
+    /// exited, how.
+    fn until_stop(
+        &mut self,
+        start: Instant,
+        duration: Option<Duration>,
+        stop: &[StopFlag],
+        traced: &mut Traced,
+    ) -> Result<(String, Option<String>)> {
+        let mut last_progress = Instant::now();
+        loop {
+            self.step(stop)?;
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                last_progress = Instant::now();
+                self.progress(start.elapsed())?;
+            }
+            if let Some(reason) = stop_requested(stop) {
+                return Ok((reason.to_string(), None));
+            }
+            if duration.is_some_and(|d| start.elapsed() >= d) {
+                return Ok(("duration".to_string(), None));
+            }
+            if let Some(exit) = traced.exited() {
+                return Ok(("target exited".to_string(), Some(exit)));
+            }
+        }
+    }
+
+    /// One poll of the ring buffer (and the sampler), delivered.
+    fn step(&mut self, stop: &[StopFlag]) -> Result<()> {
+        let mut batch = Vec::new();
+        if let Err(e) = self.tracer.poll(POLL, &mut batch) {
+            // A signal interrupts the ring buffer's epoll_wait (ours to stop, or a SIGSTOP /
+            // SIGCONT of a job-controlled shell): not an error, poll again.
+            if !is_interrupted(&e) && stop_requested(stop).is_none() {
+                return Err(e);
+            }
+        }
+        if let Some(sampler) = &self.sampler {
+            sampler.drain(&mut batch);
+        }
+        self.deliver(&batch)
+    }
+
+    /// Counts `batch` and hands it, with the symbols it needs first, to every consumer.
+    fn deliver(&mut self, batch: &[Event]) -> Result<()> {
+        self.counts.add(batch);
+        let symbols = self.symbols.collect(batch);
+        if !symbols.is_empty() {
+            fan_out(self.consumers, |c| c.on_symbols(&symbols))?;
+        }
+        fan_out(self.consumers, |c| c.on_batch(batch))
+    }
+
+    /// The once-a-second progress and stats.
+    fn progress(&mut self, elapsed: Duration) -> Result<()> {
+        let stats = self.stats()?;
+        let progress = Progress {
+            elapsed,
+            counts: self.counts,
+            drops: stats.drops.values().sum(),
+        };
+        for consumer in self.consumers.iter_mut() {
+            consumer.on_progress(&progress);
+        }
+        fan_out(self.consumers, |c| c.on_stats(&stats))
+    }
+
+    /// After the stop: everything emitted before it is queued in the ring buffer by now; drains
+    /// it, then hands out the final stats and the captured stacks. Returns the drops.
+    fn drain(&mut self) -> Result<u64> {
+        let mut batch = Vec::new();
+        if let Some(sampler) = self.sampler.take() {
+            sampler.drain(&mut batch);
+        }
+        for _ in 0..100 {
+            if self
+                .tracer
+                .poll(Duration::from_millis(10), &mut batch)
+                .unwrap_or(0)
+                == 0
+            {
+                break;
+            }
+        }
+        self.deliver(&batch)?;
+        let stats = self.stats()?;
+        let drops = stats.drops.values().sum();
+        fan_out(self.consumers, |c| c.on_stats(&stats))?;
+        // The stacks the events refer to (full level), resolved while the binary is at hand.
+        match self.tracer.stacks() {
+            Ok(stacks) => {
+                let stacks: Vec<_> = stacks
+                    .iter()
+                    .map(|(id, pcs)| self.symbols.stack(*id, pcs))
+                    .collect();
+                if !stacks.is_empty() {
+                    fan_out(self.consumers, |c| c.on_stacks(&stacks))?;
+                }
+            }
+            Err(e) => warn(
+                self.consumers,
+                &format!("reading the captured stacks: {e:#}"),
+            ),
+        }
+        Ok(drops)
+    }
+
+    /// The tracer's counters as a recording's stats chunk.
+    fn stats(&self) -> Result<StatsRecord> {
+        let stats = self.tracer.stats()?;
+        let drops = stats.drops();
+        Ok(StatsRecord {
+            ts_ns: monotonic_ns(),
+            submitted: stats.total_submitted(),
+            recorded: self.counts.events,
+            drops: [
+                ("ring_buffer_full", drops.ring_full),
+                ("user_memory_unreadable", drops.unreadable),
+                ("malformed_record", drops.undecodable),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        })
+    }
+}
+
+/// Calls `hook` on every consumer in turn; the first error stops.
+fn fan_out(
+    consumers: &mut [&mut dyn Consumer],
+    mut hook: impl FnMut(&mut dyn Consumer) -> Result<()>,
+) -> Result<()> {
+    consumers.iter_mut().try_for_each(|c| hook(&mut **c))
+}
+
+fn warn(consumers: &mut [&mut dyn Consumer], message: &str) {
+    for consumer in consumers.iter_mut() {
+        consumer.on_warning(message);
+    }
+}
+
+/// The reason of the first stop flag set, if any.
+fn stop_requested(stop: &[StopFlag]) -> Option<&str> {
+    stop.iter()
+        .find(|s| s.flag.load(std::sync::atomic::Ordering::Relaxed))
+        .map(|s| s.reason.as_str())
+}
+
+/// Whether `e` is an EINTR from a system call interrupted by a signal (libbpf's errors carry it
+/// only in their message).
+fn is_interrupted(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::Interrupted)
+            || cause.to_string().contains("Interrupted system call")
+    })
+}
