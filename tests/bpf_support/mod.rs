@@ -10,23 +10,7 @@ use std::time::{Duration, Instant};
 /// bpftool as Debian installs it (package `bpftool`).
 pub const BPFTOOL: &str = "/usr/sbin/bpftool";
 
-/// Fails the test, loudly, unless it runs as root: these tests do real BPF loads and must never
-/// pass by skipping. They are `#[ignore = "needs root: ..."]`, so a non-root `cargo test` runs
-/// the rest and lists them as ignored; `scripts/test.sh` (and so CI, as root) runs them with
-/// `--include-ignored`, and asking for them without root lands here.
-pub fn require_root() {
-    let status = std::fs::read_to_string("/proc/self/status").expect("reading /proc/self/status");
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|v| v.split_whitespace().nth(1))
-        .expect("Uid line in /proc/self/status");
-    assert_eq!(
-        euid, "0",
-        "this test loads real BPF programs and must run as root (CI does): run \
-         `sudo -E cargo test -- --include-ignored` or scripts/test.sh as root"
-    );
-}
+pub use testsupport::require_root;
 
 /// A BPF program currently loaded in the kernel, as bpftool lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]

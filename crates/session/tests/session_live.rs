@@ -1,4 +1,4 @@
-//! A live `Session` with real BPF (root; skipped with a message otherwise) on the spawner
+//! A live `Session` with real BPF (root: `#[ignore]`d for other users, see testsupport::require_root) on the spawner
 //! fixture (testdata/go/spawner), launched, with two consumers at once — the recorder and the
 //! analysis: both must see every event, the analysis built live must equal the report of the
 //! recorded file (what `goroscope report --json` prints), and both must agree with the
@@ -7,11 +7,6 @@
 use std::fs::File;
 
 use goroscope_session::{replay, Analysis, Recorder, Session, SessionOptions, TargetSpec};
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
 
 /// The (created, exited) counts of the report's creation site at `function`, `file`:`line`.
 fn site_counts(report: &serde_json::Value, truth: &serde_json::Value) -> (u64, u64) {
@@ -34,11 +29,9 @@ fn site_counts(report: &serde_json::Value, truth: &serde_json::Value) -> (u64, u
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn recorder_and_analysis_see_the_same_capture() {
-    if !is_root() {
-        eprintln!("skipped: a session loads real BPF programs; run this test as root");
-        return;
-    }
+    testsupport::require_root();
     let program = testsupport::program_fixture("spawner", "1.27", "normal");
     let recording = testsupport::scratch_path("session_live", "spawner.rec");
     let stdout_path = testsupport::scratch_path("session_live", "spawner.stdout");

@@ -9,6 +9,7 @@
 mod fixtures;
 pub mod gotrace;
 mod paths;
+mod root;
 pub mod sched_profile;
 mod toolchains;
 
@@ -17,6 +18,7 @@ pub use fixtures::{
     Fixture, VARIANTS,
 };
 pub use paths::{fixtures_dir, oracle_output, scratch_path, workspace_root};
+pub use root::require_root;
 pub use toolchains::{
     all_go_versions, build_go_helper, go_binary, go_command, goroot, run, selected_go_versions,
 };
