@@ -16,7 +16,6 @@
 //!   syscall and the runs still going at the end (lower bounds), so a hog that never stops is
 //!   still on top.
 
-#[path = "preemption_slices.rs"]
 pub mod slices;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -545,5 +544,4 @@ fn more(out: &mut String, rows: usize) -> std::fmt::Result {
 }
 
 #[cfg(test)]
-#[path = "preemption_tests.rs"]
 mod tests;

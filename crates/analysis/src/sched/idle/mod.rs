@@ -360,5 +360,4 @@ pub fn render(r: &IdleReport, out: &mut String) -> std::fmt::Result {
 }
 
 #[cfg(test)]
-#[path = "idle_tests.rs"]
 mod tests;

@@ -2,24 +2,16 @@
 //! through the runtime's syscall path (syscalls_runtime.rs) and P hand-offs with the threads
 //! started for them (syscalls_handoff.rs). Text in syscalls_text.rs.
 
-#[path = "syscalls_errno.rs"]
 mod errno;
-#[path = "syscalls_handoff.rs"]
 pub mod handoff;
-#[path = "syscalls_hist.rs"]
 mod hist;
-#[path = "syscalls_kernel.rs"]
 pub mod kernel;
 /// Shared with the locking, GOMAXPROCS and stop-the-world sections.
-#[path = "syscalls_level.rs"]
 pub mod level;
-#[path = "syscalls_runtime.rs"]
 pub mod runtime;
 #[cfg(test)]
-#[path = "syscalls_tests.rs"]
 pub(crate) mod tests;
 /// Table helpers shared with the other sections of this file's owner.
-#[path = "syscalls_text.rs"]
 pub(super) mod text;
 
 use goroscope_events::Event;

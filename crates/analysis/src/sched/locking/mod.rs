@@ -25,7 +25,6 @@
 //! A `GoStart` on T first means T was kept (not destroyed).
 
 #[cfg(test)]
-#[path = "locking_tests.rs"]
 mod tests;
 
 use std::collections::HashMap;

@@ -14,7 +14,6 @@
 //!   Ps than CPUs just time-share them (no throttling, but more preemption).
 
 #[cfg(test)]
-#[path = "procs_tests.rs"]
 mod tests;
 
 use std::fmt::Write;

@@ -21,7 +21,6 @@
 //!   already runs, so they can exceed the cycles.
 
 #[cfg(test)]
-#[path = "stw_tests.rs"]
 mod tests;
 
 use std::fmt::Write;

@@ -17,9 +17,7 @@
 //! Steals: `runqgrab` takes half the victim's ring rounded up (`queued - queued/2`), or the
 //! runnext goroutine alone when the ring is empty.
 
-#[path = "runqueue_capture.rs"]
 pub mod capture;
-#[path = "runqueue_sim.rs"]
 mod sim;
 
 use std::collections::{BTreeMap, HashMap};
@@ -441,5 +439,4 @@ fn more(out: &mut String, rows: usize) -> std::fmt::Result {
 }
 
 #[cfg(test)]
-#[path = "runqueue_tests.rs"]
 mod tests;
