@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::{Args, Parser, Subcommand};
+use goroscope_events::Level;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,7 +55,7 @@ pub struct RecordArgs {
     /// P hand-offs, LockOSThread, threads, signals, and the runtime's own counters sampled from
     /// memory: cheap enough to leave on), `default` (also every goroutine's scheduling, steals,
     /// syscalls, context switches) or `full` (also every goroutine status change).
-    #[arg(long, value_enum, default_value_t = Level::Default)]
+    #[arg(long, value_parser = level_parser(), default_value_t = Level::Default)]
     pub level: Level,
     /// Also write the recording's own statistics (attach time, events, drops, per-BPF-program
     /// run counts and time) as JSON to this file.
@@ -64,12 +66,12 @@ pub struct RecordArgs {
     pub command: Vec<std::ffi::OsString>,
 }
 
-/// `record --level`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Level {
-    Monitor,
-    Default,
-    Full,
+/// `record --level`: one of the level names (clap lists them in the help and in the error for
+/// any other value).
+fn level_parser() -> impl clap::builder::TypedValueParser<Value = Level> {
+    PossibleValuesParser::new(Level::names()).map(|name| {
+        Level::from_name(&name).expect("PossibleValuesParser passes only the names it was given")
+    })
 }
 
 #[derive(Debug, Args)]

@@ -17,7 +17,7 @@ use anyhow::{bail, Context as _, Result};
 use goinspect::elf::ElfImage;
 use goinspect::pclntab::Pclntab;
 use goinspect::{InspectOptions, Inspection};
-use goroscope_bpf::tracer::{Level, Tracer, TracerOptions};
+use goroscope_bpf::tracer::{Tracer, TracerOptions};
 use goroscope_bpf::ObjectStorage;
 use goroscope_events::{Event, EventKind};
 use goroscope_record::{ClockBase, EndRecord, Header, RecordingWriter, StatsRecord, Target};
@@ -100,15 +100,6 @@ impl Stop {
     }
 }
 
-/// The tracer level a `--level` asks for.
-fn tracer_level(level: crate::cli::Level) -> Level {
-    match level {
-        crate::cli::Level::Monitor => Level::Monitor,
-        crate::cli::Level::Default => Level::Default,
-        crate::cli::Level::Full => Level::Full,
-    }
-}
-
 pub fn run(args: &RecordArgs) -> Result<()> {
     let command_start = Instant::now();
     require_bpf_privileges()?;
@@ -162,7 +153,7 @@ pub fn run(args: &RecordArgs) -> Result<()> {
 
     let mut storage = ObjectStorage::new();
     let options = TracerOptions {
-        level: tracer_level(args.level),
+        level: args.level,
         ..TracerOptions::default()
     };
     let tracer = Tracer::attach_with(
@@ -220,7 +211,7 @@ pub fn run(args: &RecordArgs) -> Result<()> {
     let load_bias = find_load_bias(&mut traced, &elf, &binary, inspection.load_bias);
     let mut symbols = CreationSymbols::new(&pclntab, load_bias);
     let sampler = sampler::Sampler::start(&inspection, pid, load_bias);
-    let cpu_stat_start = procstat::CpuStat::read(pid).ok().flatten();
+    let cpu_stat_start = procstat::read_cpu_stat(pid).ok().flatten();
 
     eprintln!(
         "goroscope: recording pid {pid} ({}, {}) to {}{}",
@@ -273,7 +264,7 @@ pub fn run(args: &RecordArgs) -> Result<()> {
         }
     };
     // Everything emitted before the stop is queued in the ring buffer by now: drain it.
-    let cpu_stat_end = procstat::CpuStat::read(pid).ok().flatten();
+    let cpu_stat_end = procstat::read_cpu_stat(pid).ok().flatten();
     let mut batch = Vec::new();
     if let Some(sampler) = sampler {
         sampler.drain(&mut batch);
@@ -324,7 +315,7 @@ pub fn run(args: &RecordArgs) -> Result<()> {
             target_exit: target_exit.clone(),
             events: counts.events,
             cpu_stat: match (cpu_stat_start, cpu_stat_end) {
-                (Some(a), Some(b)) => serde_json::to_value(b.since(&a)).ok(),
+                (Some(a), Some(b)) => Some(b.since(&a)),
                 _ => None,
             },
         })
@@ -356,7 +347,7 @@ pub fn run(args: &RecordArgs) -> Result<()> {
     );
     if let Some(path) = &args.stats_json {
         let json = serde_json::json!({
-            "level": tracer_level(args.level).name(),
+            "level": args.level.name(),
             "attach_ms": attach_time.as_secs_f64() * 1e3,
             "duration_s": duration.as_secs_f64(),
             "events": counts.events,
@@ -493,10 +484,9 @@ fn make_header(
             .iter()
             .filter_map(|w| Some((u8::try_from(w.value).ok()?, w.string.clone())))
             .collect(),
-        level: tracer_level(args.level).name().to_string(),
-        cpu_limit: procstat::CpuLimit::read(pid)
-            .ok()
-            .and_then(|l| serde_json::to_value(l).ok()),
+        level: args.level.name().to_string(),
+        capabilities: Some(args.level.capabilities()),
+        cpu_limit: procstat::read_cpu_limit(pid).ok(),
     }
 }
 

@@ -4,7 +4,6 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
-use goroscope_analysis::sched::procs::{CpuLimit, Throttling};
 use goroscope_analysis::{Analyzer, Options};
 use goroscope_events::{EventSource as _, SourceError};
 use goroscope_record::Reader;
@@ -19,8 +18,8 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let mut analyzer = Analyzer::new(Options {
         start_ns: Some(header.clock.monotonic_ns),
         ..Options::default()
-    });
-    let mut cpu_limit = cpu_limit_from(header.cpu_limit.as_ref());
+    })
+    .with_cpu_limit(header.cpu_limit.clone());
     let mut batch = Vec::new();
     loop {
         let more = match reader.next_batch(&mut batch) {
@@ -42,13 +41,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     }
     let summary = reader.summary().clone();
     // Throttling is known only once the end chunk (read last) gives the CPU accounting.
-    if let (Some(limit), Some(stat)) = (
-        cpu_limit.as_mut(),
-        summary.end.as_ref().and_then(|e| e.cpu_stat.as_ref()),
-    ) {
-        limit.throttled = throttling_from(stat);
-    }
-    analyzer = analyzer.with_cpu_limit(cpu_limit);
+    analyzer = analyzer.with_cpu_stat(summary.end.as_ref().and_then(|e| e.cpu_stat));
     for warning in summary.warnings() {
         eprintln!("goroscope: warning: {}: {warning}", path.display());
     }
@@ -71,41 +64,6 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         .write_all(out.as_bytes())
         .context("writing to stdout")?;
     Ok(())
-}
-
-/// The analysis' view of the recording's `cpu_limit` (written from `procstat::CpuLimit`).
-fn cpu_limit_from(value: Option<&serde_json::Value>) -> Option<CpuLimit> {
-    let v = value?.as_object()?;
-    let cpus = |key: &str| -> Option<Vec<u32>> {
-        v.get(key)?
-            .as_array()?
-            .iter()
-            .map(|c| c.as_u64().and_then(|c| u32::try_from(c).ok()))
-            .collect()
-    };
-    Some(CpuLimit {
-        cgroup: v.get("cgroup").and_then(|c| c.as_str()).map(str::to_string),
-        quota_cpus: v.get("quota_cpus").and_then(|q| q.as_f64()),
-        cpuset: cpus("cpuset"),
-        affinity: cpus("affinity").unwrap_or_default(),
-        online_cpus: v
-            .get("online_cpus")
-            .and_then(|c| c.as_u64())
-            .and_then(|c| u32::try_from(c).ok())
-            .unwrap_or(0),
-        throttled: None,
-    })
-}
-
-/// Quota throttling over the recording, from the end chunk's `cpu_stat` (`procstat::CpuStat`,
-/// end minus start).
-fn throttling_from(stat: &serde_json::Value) -> Option<Throttling> {
-    let n = |key: &str| stat.get(key).and_then(|v| v.as_u64());
-    Some(Throttling {
-        periods: n("nr_periods")?,
-        throttled_periods: n("nr_throttled")?,
-        throttled_us: n("throttled_usec")?,
-    })
 }
 
 /// Two lines on what was recorded, before the analysis.

@@ -265,8 +265,8 @@ impl<R: Read> Reader<R> {
         None
     }
 
-    /// Everything besides events the analysis needs: Go version, wait reasons, and the symbols
-    /// read so far (all of them once the events are read).
+    /// Everything besides events the analysis needs: Go version, wait reasons, what the
+    /// events capture, and the symbols read so far (all of them once the events are read).
     pub fn meta(&self) -> Meta {
         let reasons: HashMap<u8, String> = self
             .header
@@ -280,10 +280,13 @@ impl<R: Read> Reader<R> {
             .iter()
             .map(|(k, v)| (*k, v.clone()))
             .collect();
-        Meta::new(self.header.target.go_version.clone())
+        let mut meta = Meta::new(self.header.target.go_version.clone());
+        if let Some(level) = self.header.tracer_level() {
+            meta = meta.with_level(level);
+        }
+        meta.with_capabilities(self.header.capabilities())
             .with_wait_reasons(WaitReasons(reasons))
             .with_stw_reasons(WaitReasons(stw_reasons))
-            .with_level(self.header.level.clone())
             .with_stacks(Arc::new(self.stacks.clone()))
             .with_symbolizer(Arc::new(self.symbols.clone()))
     }
