@@ -126,3 +126,34 @@ pub struct InspectArgs {
     #[arg(long)]
     pub force_nearest_layout: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn level_of(args: &[&str]) -> Result<Level, clap::Error> {
+        let argv = [&["goroscope", "record"], args, &["--", "/bin/true"]].concat();
+        match Cli::try_parse_from(argv)?.command {
+            Command::Record(r) => Ok(r.level),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn level_takes_the_level_names() {
+        assert_eq!(level_of(&[]).unwrap(), Level::Default);
+        for level in Level::ALL {
+            assert_eq!(level_of(&["--level", level.name()]).unwrap(), level);
+        }
+        let err = level_of(&["--level", "bogus"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string()
+                .contains("[possible values: monitor, default, full]"),
+            "{err}"
+        );
+    }
+}
