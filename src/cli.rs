@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::{Args, Parser, Subcommand};
+use goroscope_events::Level;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,7 +55,7 @@ pub struct RecordArgs {
     /// P hand-offs, LockOSThread, threads, signals, and the runtime's own counters sampled from
     /// memory: cheap enough to leave on), `default` (also every goroutine's scheduling, steals,
     /// syscalls, context switches) or `full` (also every goroutine status change).
-    #[arg(long, value_enum, default_value_t = Level::Default)]
+    #[arg(long, value_parser = level_parser(), default_value_t = Level::Default)]
     pub level: Level,
     /// Also write the recording's own statistics (attach time, events, drops, per-BPF-program
     /// run counts and time) as JSON to this file.
@@ -64,12 +66,12 @@ pub struct RecordArgs {
     pub command: Vec<std::ffi::OsString>,
 }
 
-/// `record --level`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Level {
-    Monitor,
-    Default,
-    Full,
+/// `record --level`: one of the level names (clap lists them in the help and in the error for
+/// any other value).
+fn level_parser() -> impl clap::builder::TypedValueParser<Value = Level> {
+    PossibleValuesParser::new(Level::names()).map(|name| {
+        Level::from_name(&name).expect("PossibleValuesParser passes only the names it was given")
+    })
 }
 
 #[derive(Debug, Args)]
@@ -123,4 +125,35 @@ pub struct InspectArgs {
     /// known version's offsets. They may be wrong; prefer a build with DWARF.
     #[arg(long)]
     pub force_nearest_layout: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn level_of(args: &[&str]) -> Result<Level, clap::Error> {
+        let argv = [&["goroscope", "record"], args, &["--", "/bin/true"]].concat();
+        match Cli::try_parse_from(argv)?.command {
+            Command::Record(r) => Ok(r.level),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn level_takes_the_level_names() {
+        assert_eq!(level_of(&[]).unwrap(), Level::Default);
+        for level in Level::ALL {
+            assert_eq!(level_of(&["--level", level.name()]).unwrap(), level);
+        }
+        let err = level_of(&["--level", "bogus"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string()
+                .contains("[possible values: monitor, default, full]"),
+            "{err}"
+        );
+    }
 }

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use goroscope_bpf::tracer::Level;
 use goroscope_session::{
     Consumer, Progress, Recorder, Session, SessionEnd, SessionOptions, StopFlag, Summary,
     TargetInfo, TargetSpec,
@@ -39,15 +38,6 @@ fn install_stop_flags() -> Result<Vec<StopFlag>> {
             reason: "SIGTERM".to_string(),
         },
     ])
-}
-
-/// The tracer level a `--level` asks for.
-fn tracer_level(level: crate::cli::Level) -> Level {
-    match level {
-        crate::cli::Level::Monitor => Level::Monitor,
-        crate::cli::Level::Default => Level::Default,
-        crate::cli::Level::Full => Level::Full,
-    }
 }
 
 pub fn run(args: &RecordArgs) -> Result<()> {
@@ -77,7 +67,7 @@ pub fn run(args: &RecordArgs) -> Result<()> {
         }
     };
     let options = SessionOptions {
-        level: tracer_level(args.level),
+        level: args.level,
         duration: args.duration,
         stop,
         ..SessionOptions::new(target)
@@ -129,7 +119,7 @@ fn describe(summary: &Summary, bytes: u64) -> String {
 fn write_stats_json(path: &Path, args: &RecordArgs, summary: &Summary) -> Result<()> {
     use anyhow::Context as _;
     let json = serde_json::json!({
-        "level": tracer_level(args.level).name(),
+        "level": args.level.name(),
         "attach_ms": summary.attach_time.as_secs_f64() * 1e3,
         "duration_s": summary.duration.as_secs_f64(),
         "events": summary.counts.events,

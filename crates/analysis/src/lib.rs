@@ -28,7 +28,7 @@ pub use report::*;
 pub use sites::{PREEXISTING_FUNCTION, STARTUP_FUNCTION, UNKNOWN_FUNCTION};
 pub use text::render_text;
 
-use goroscope_events::{Event, EventSource, Meta};
+use goroscope_events::{CpuLimit, CpuStat, Event, EventSource, Meta};
 
 use counts::EventCounts;
 use state::Model;
@@ -69,7 +69,8 @@ pub struct Analyzer {
     scheduler: sched::Scheduler,
     counts: EventCounts,
     last_ts: u64,
-    cpu_limit: Option<sched::procs::CpuLimit>,
+    cpu_limit: Option<CpuLimit>,
+    cpu_stat: Option<CpuStat>,
 }
 
 impl Analyzer {
@@ -82,12 +83,20 @@ impl Analyzer {
             counts: EventCounts::default(),
             last_ts: 0,
             cpu_limit: None,
+            cpu_stat: None,
         }
     }
 
     /// The traced process's CPU limit at the start, shown beside GOMAXPROCS.
-    pub fn with_cpu_limit(mut self, cpu_limit: Option<sched::procs::CpuLimit>) -> Self {
+    pub fn with_cpu_limit(mut self, cpu_limit: Option<CpuLimit>) -> Self {
         self.cpu_limit = cpu_limit;
+        self
+    }
+
+    /// The cgroup's CPU accounting over the recording (end minus start), whose quota
+    /// throttling is shown with the CPU limit.
+    pub fn with_cpu_stat(mut self, cpu_stat: Option<CpuStat>) -> Self {
+        self.cpu_stat = cpu_stat;
         self
     }
 
@@ -125,6 +134,7 @@ impl Analyzer {
                 end_ns,
                 scheduler: &self.scheduler,
                 cpu_limit: self.cpu_limit.as_ref(),
+                cpu_stat: self.cpu_stat.as_ref(),
             },
         )
     }

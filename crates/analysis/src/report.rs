@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use goroscope_events::Capabilities;
 use serde::{Deserialize, Serialize};
 
 pub use crate::latency::{Bucket, LatencySummary as SchedLatency};
@@ -20,6 +21,10 @@ pub struct Report {
     pub start_ns: u64,
     /// Traced time, from `start_ns` to the recording's end (or the last event).
     pub duration_ns: u64,
+    /// What the recording captured, per kind of fact (complete, sampled, snapshot, absent or
+    /// unknown): why a section may say "not captured".
+    #[serde(default)]
+    pub capture: Capabilities,
     pub goroutines: GoroutineReport,
     pub sched_latency: SchedLatency,
     pub threads: ThreadReport,

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-use goroscope_events::{EventKind, Location, LossReason, Meta};
+use goroscope_events::{CpuLimit, CpuStat, EventKind, Location, LossReason, Meta};
 
 use crate::counts::EventCounts;
 use crate::report::*;
@@ -20,7 +20,8 @@ pub struct Inputs<'a> {
     pub start_ns: u64,
     pub end_ns: u64,
     pub scheduler: &'a crate::sched::Scheduler,
-    pub cpu_limit: Option<&'a crate::sched::procs::CpuLimit>,
+    pub cpu_limit: Option<&'a CpuLimit>,
+    pub cpu_stat: Option<&'a CpuStat>,
 }
 
 pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
@@ -41,6 +42,7 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
             end_ns: inputs.end_ns,
             locate: &locate,
             cpu_limit: inputs.cpu_limit,
+            cpu_stat: inputs.cpu_stat,
         },
     );
 
@@ -159,6 +161,7 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
         go_version: meta.go_version.clone(),
         start_ns: inputs.start_ns,
         duration_ns: inputs.end_ns.saturating_sub(inputs.start_ns),
+        capture: meta.capabilities.clone(),
         goroutines: GoroutineReport {
             created: gs.created,
             exited: gs.exited,

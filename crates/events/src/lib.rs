@@ -4,17 +4,27 @@
 //! Raw ABI structs stop at the decoder; everything downstream sees [`Event`]. Values the Go
 //! runtime defines per version (G status, wait reasons) stay raw numbers here and are decoded
 //! with [`GStatus`] and [`Meta`] so that a recording can be reinterpreted later.
+//!
+//! Beside the events: what a recording captured ([`Level`], [`Capabilities`]), the facts about
+//! the process gathered outside the stream ([`facts`]), and x86-64 syscall names
+//! ([`syscall_names`]), so that every crate reads them with the same types.
 
+mod capture;
 mod error;
 mod event;
+pub mod facts;
 mod gstatus;
 mod loss;
 mod meta;
 mod source;
+pub mod syscall_names;
 
+pub use capture::{Capabilities, Capability, Fact, Level, UnknownLevel};
 pub use error::SourceError;
 pub use event::{Event, EventKind};
+pub use facts::{CpuLimit, CpuStat, Throttling};
 pub use gstatus::{GState, GStatus};
 pub use loss::LossReason;
 pub use meta::{Location, Meta, Symbolizer, TableSymbolizer, WaitReasons};
 pub use source::{EventSource, VecSource};
+pub use syscall_names::syscall_name;

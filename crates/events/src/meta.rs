@@ -1,5 +1,6 @@
 //! [`Meta`]: what the analysis needs besides events to interpret them offline — the Go
-//! version, its wait-reason strings, and a [`Symbolizer`] for program counters.
+//! version, its wait-reason strings, what the recording captured, and a [`Symbolizer`] for
+//! program counters.
 //!
 //! The real symbolizer is goinspect's pclntab reader; wait-reason strings come from the
 //! inspected binary (`runtime.waitReasonStrings`) or goinspect's per-version tables, because the
@@ -10,6 +11,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use crate::capture::{Capabilities, Level};
 
 /// A source position: function, file and line.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -96,9 +99,12 @@ pub struct Meta {
     pub wait_reasons: WaitReasons,
     /// `stwReason` value → the runtime's string for this Go version (empty before Go 1.21).
     pub stw_reasons: WaitReasons,
-    /// The tracer level the events were captured at ("monitor", "default", "full"; empty if
-    /// unknown): sections say what a level cannot see.
-    pub level: String,
+    /// What the events capture, per kind of fact (all unknown when the level is): sections
+    /// say from it what they could not see.
+    pub capabilities: Capabilities,
+    /// The tracer level the events were captured at (`None`: unknown, or a source that is not
+    /// the tracer), to name it when telling what it does not capture.
+    pub level: Option<Level>,
     pub symbolizer: Arc<dyn Symbolizer>,
     /// User stacks captured by the tracer (full level), by the id events carry: frames
     /// innermost first.
@@ -112,7 +118,8 @@ impl Meta {
             go_version: go_version.into(),
             wait_reasons: WaitReasons::default(),
             stw_reasons: WaitReasons::default(),
-            level: String::new(),
+            capabilities: Capabilities::unknown(),
+            level: None,
             symbolizer: Arc::new(TableSymbolizer::new()),
             stacks: Arc::new(HashMap::new()),
         }
@@ -128,8 +135,16 @@ impl Meta {
         self
     }
 
-    pub fn with_level(mut self, level: impl Into<String>) -> Self {
-        self.level = level.into();
+    /// Captured by the tracer at `level`: its capabilities ([`Level::capabilities`]).
+    pub fn with_level(mut self, level: Level) -> Self {
+        self.level = Some(level);
+        self.capabilities = level.capabilities();
+        self
+    }
+
+    /// Captured with these capabilities (they win over a level set before).
+    pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = capabilities;
         self
     }
 
@@ -151,6 +166,7 @@ impl fmt::Debug for Meta {
             .field("wait_reasons", &self.wait_reasons.0.len())
             .field("stw_reasons", &self.stw_reasons.0.len())
             .field("level", &self.level)
+            .field("capabilities", &self.capabilities)
             .field("stacks", &self.stacks.len())
             .finish_non_exhaustive()
     }

@@ -1,146 +1,82 @@
-//! The CPU a process may use — cgroup CPU quota, cgroup cpuset, its own affinity mask, the
+//! Reads the CPU a process may use — cgroup CPU quota, cgroup cpuset, its own affinity mask, the
 //! machine's online CPUs — and the cgroup's CPU accounting ([`CpuStat`]): read at the start and
-//! end of a recording, the difference shows whether the CPU quota throttled the process.
+//! end of a recording, the difference shows whether the CPU quota throttled the process. The
+//! types are `goroscope_events::facts`, which the recording stores and the analysis reads.
 //!
 //! A missing controller file (no cgroup, controller not enabled, older kernel) is `None`, never an
 //! error: only a vanished process or an unreadable file is.
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use goroscope_events::{CpuLimit, CpuStat};
 
 use crate::cgroup::{self, CgroupDir};
 use crate::error::{read_optional, Error, Result};
 
-/// The CPU limits of one process, for the recording header.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CpuLimit {
-    /// The process's cgroup as `/proc/PID/cgroup` names it (the hierarchy holding the cpu
-    /// controller; else the unified one). None without cgroups.
-    pub cgroup: Option<String>,
-    /// 2 (unified) or 1: which cgroup version holds the cpu controller.
-    #[serde(default)]
-    pub cgroup_version: Option<u8>,
-    /// CPU quota in CPUs (quota / period, e.g. 0.5 for "50000 100000"), the tightest of the
-    /// cgroup and its ancestors. None when unlimited ("max", -1) or unknown.
-    pub quota_cpus: Option<f64>,
-    /// The cgroup's effective cpuset, sorted. None without a cpuset controller.
-    pub cpuset: Option<Vec<u32>>,
-    /// The CPUs the process's main thread may run on (sched_getaffinity), sorted.
-    pub affinity: Vec<u32>,
-    /// CPUs online on the machine.
-    pub online_cpus: u32,
+/// Reads the limits of process `pid`.
+pub fn read_cpu_limit(pid: u32) -> Result<CpuLimit> {
+    let (cgroups, name) = cgroup::cpu_cgroups(pid)?;
+    let quota_cpus = match (&cgroups.cpu, cgroups.version) {
+        (Some(dir), Some(version)) => tightest_quota(dir, version)?.map(|q| q.cpus),
+        _ => None,
+    };
+    let cpuset = match &cgroups.cpuset {
+        Some(dir) => read_cpuset(dir)?,
+        None => None,
+    };
+    Ok(CpuLimit {
+        cgroup: name,
+        cgroup_version: cgroups.version,
+        quota_cpus,
+        cpuset,
+        affinity: affinity(pid)?,
+        online_cpus: online_cpus(),
+    })
 }
 
-impl CpuLimit {
-    /// Reads the limits of process `pid`.
-    pub fn read(pid: u32) -> Result<CpuLimit> {
-        let (cgroups, name) = cgroup::cpu_cgroups(pid)?;
-        let quota_cpus = match (&cgroups.cpu, cgroups.version) {
-            (Some(dir), Some(version)) => tightest_quota(dir, version)?.map(|q| q.cpus),
-            _ => None,
-        };
-        let cpuset = match &cgroups.cpuset {
-            Some(dir) => read_cpuset(dir)?,
-            None => None,
-        };
-        Ok(CpuLimit {
-            cgroup: name,
-            cgroup_version: cgroups.version,
-            quota_cpus,
-            cpuset,
-            affinity: affinity(pid)?,
-            online_cpus: online_cpus(),
-        })
-    }
-
-    /// How many CPUs the process can keep busy at most: the smallest of quota, cpuset,
-    /// affinity and online CPUs (what GOMAXPROCS would ideally be).
-    pub fn usable_cpus(&self) -> f64 {
-        let mut n = f64::from(self.online_cpus.max(1));
-        if !self.affinity.is_empty() {
-            n = n.min(self.affinity.len() as f64);
-        }
-        if let Some(set) = self.cpuset.as_ref().filter(|s| !s.is_empty()) {
-            n = n.min(set.len() as f64);
-        }
-        if let Some(q) = self.quota_cpus {
-            n = n.min(q);
-        }
-        n
-    }
-}
-
-/// The cgroup's CPU accounting. Counters only grow: subtract a reading at the start of a
-/// recording from one at the end ([`CpuStat::since`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CpuStat {
-    /// CPU time used by the process's cgroup (all its processes), microseconds.
-    pub usage_usec: u64,
-    /// Quota periods that had runnable work, of the cgroup holding the tightest quota (where
-    /// throttling is accounted). 0 without a quota.
-    pub nr_periods: u64,
-    /// Of those, periods in which the quota ran out and the cgroup was throttled.
-    pub nr_throttled: u64,
-    /// Total time the cgroup was throttled, microseconds.
-    pub throttled_usec: u64,
-}
-
-impl CpuStat {
-    /// Reads the counters of process `pid`'s cgroup. None when no cgroup accounts its CPU time.
-    pub fn read(pid: u32) -> Result<Option<CpuStat>> {
-        let (cgroups, _) = cgroup::cpu_cgroups(pid)?;
-        let (Some(cpu), Some(version)) = (&cgroups.cpu, cgroups.version) else {
+/// Reads the CPU accounting of process `pid`'s cgroup. None when no cgroup accounts its CPU
+/// time.
+pub fn read_cpu_stat(pid: u32) -> Result<Option<CpuStat>> {
+    let (cgroups, _) = cgroup::cpu_cgroups(pid)?;
+    let (Some(cpu), Some(version)) = (&cgroups.cpu, cgroups.version) else {
+        return Ok(None);
+    };
+    let throttle_dir = tightest_quota(cpu, version)?
+        .map(|q| q.dir)
+        .unwrap_or_else(|| cpu.dir.clone());
+    let throttle = read_optional(&throttle_dir.join("cpu.stat"))?.unwrap_or_default();
+    let key = |text: &str, k: &str| {
+        text.lines()
+            .filter_map(|l| l.split_once(' '))
+            .find(|(name, _)| *name == k)
+            .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+    };
+    let stat = if version == 2 {
+        let own = read_optional(&cpu.dir.join("cpu.stat"))?;
+        let Some(usage) = own.as_deref().and_then(|t| key(t, "usage_usec")) else {
             return Ok(None);
         };
-        let throttle_dir = tightest_quota(cpu, version)?
-            .map(|q| q.dir)
-            .unwrap_or_else(|| cpu.dir.clone());
-        let throttle = read_optional(&throttle_dir.join("cpu.stat"))?.unwrap_or_default();
-        let key = |text: &str, k: &str| {
-            text.lines()
-                .filter_map(|l| l.split_once(' '))
-                .find(|(name, _)| *name == k)
-                .and_then(|(_, v)| v.trim().parse::<u64>().ok())
-        };
-        let stat = if version == 2 {
-            let own = read_optional(&cpu.dir.join("cpu.stat"))?;
-            let Some(usage) = own.as_deref().and_then(|t| key(t, "usage_usec")) else {
-                return Ok(None);
-            };
-            CpuStat {
-                usage_usec: usage,
-                nr_periods: key(&throttle, "nr_periods").unwrap_or(0),
-                nr_throttled: key(&throttle, "nr_throttled").unwrap_or(0),
-                throttled_usec: key(&throttle, "throttled_usec").unwrap_or(0),
-            }
-        } else {
-            // v1: usage in cpuacct (nanoseconds), throttled_time in nanoseconds.
-            let usage_ns = match &cgroups.cpuacct {
-                Some(acct) => read_optional(&acct.dir.join("cpuacct.usage"))?
-                    .and_then(|t| t.trim().parse::<u64>().ok()),
-                None => None,
-            };
-            CpuStat {
-                usage_usec: usage_ns.map_or(0, |ns| ns / 1000),
-                nr_periods: key(&throttle, "nr_periods").unwrap_or(0),
-                nr_throttled: key(&throttle, "nr_throttled").unwrap_or(0),
-                throttled_usec: key(&throttle, "throttled_time").unwrap_or(0) / 1000,
-            }
-        };
-        Ok(Some(stat))
-    }
-
-    /// What happened between `earlier` and `self` (saturating: a counter that went backwards,
-    /// e.g. because the process moved cgroup, gives 0 rather than garbage).
-    pub fn since(&self, earlier: &CpuStat) -> CpuStat {
         CpuStat {
-            usage_usec: self.usage_usec.saturating_sub(earlier.usage_usec),
-            nr_periods: self.nr_periods.saturating_sub(earlier.nr_periods),
-            nr_throttled: self.nr_throttled.saturating_sub(earlier.nr_throttled),
-            throttled_usec: self.throttled_usec.saturating_sub(earlier.throttled_usec),
+            usage_usec: usage,
+            nr_periods: key(&throttle, "nr_periods").unwrap_or(0),
+            nr_throttled: key(&throttle, "nr_throttled").unwrap_or(0),
+            throttled_usec: key(&throttle, "throttled_usec").unwrap_or(0),
         }
-    }
+    } else {
+        // v1: usage in cpuacct (nanoseconds), throttled_time in nanoseconds.
+        let usage_ns = match &cgroups.cpuacct {
+            Some(acct) => read_optional(&acct.dir.join("cpuacct.usage"))?
+                .and_then(|t| t.trim().parse::<u64>().ok()),
+            None => None,
+        };
+        CpuStat {
+            usage_usec: usage_ns.map_or(0, |ns| ns / 1000),
+            nr_periods: key(&throttle, "nr_periods").unwrap_or(0),
+            nr_throttled: key(&throttle, "nr_throttled").unwrap_or(0),
+            throttled_usec: key(&throttle, "throttled_time").unwrap_or(0) / 1000,
+        }
+    };
+    Ok(Some(stat))
 }
 
 /// A cgroup's quota and the directory that sets it.
@@ -290,36 +226,5 @@ mod tests {
         assert_eq!(parse_cpu_max("1 0"), None);
         assert_eq!(parse_cfs("-1\n", "100000\n"), None);
         assert_eq!(parse_cfs("200000\n", "100000\n"), Some(2.0));
-    }
-
-    #[test]
-    fn stat_difference_saturates() {
-        let a = CpuStat {
-            usage_usec: 10,
-            nr_periods: 5,
-            nr_throttled: 2,
-            throttled_usec: 7,
-        };
-        let b = CpuStat {
-            usage_usec: 30,
-            nr_periods: 4,
-            nr_throttled: 3,
-            throttled_usec: 7,
-        };
-        let d = b.since(&a);
-        assert_eq!((d.usage_usec, d.nr_periods, d.nr_throttled), (20, 0, 1));
-    }
-
-    #[test]
-    fn usable_cpus_is_the_tightest_limit() {
-        let limit = CpuLimit {
-            cgroup: None,
-            cgroup_version: None,
-            quota_cpus: Some(1.5),
-            cpuset: Some(vec![0, 1]),
-            affinity: vec![0, 1, 2],
-            online_cpus: 4,
-        };
-        assert_eq!(limit.usable_cpus(), 1.5);
     }
 }

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use procstat::cgroup::parse_mountinfo;
-use procstat::{CpuLimit, CpuStat};
+use procstat::{read_cpu_limit, read_cpu_stat, CpuLimit, CpuStat};
 
 /// A cgroup this test created, and the children it moved there; all removed on drop.
 struct TestCgroup {
@@ -117,7 +117,7 @@ fn quota_of_half_a_cpu_reads_as_0_5() {
     };
     cg.set_quota(50_000);
     let pid = cg.run(Command::new("sleep").arg("60"));
-    let limit = CpuLimit::read(pid).unwrap();
+    let limit = read_cpu_limit(pid).unwrap();
     assert_eq!(limit.quota_cpus, Some(0.5), "{limit:?}");
     assert_eq!(limit.cgroup_version, Some(if cg.v2 { 2 } else { 1 }));
     let leaf = cg.dir.file_name().unwrap().to_str().unwrap();
@@ -140,7 +140,7 @@ fn a_busy_process_over_its_quota_shows_throttling() {
     // 1 ms per 100 ms: any busy loop that gets the CPU at all runs out of quota.
     cg.set_quota(1_000);
     let pid = cg.run(Command::new("sh").args(["-c", "while :; do :; done"]));
-    let start = CpuStat::read(pid)
+    let start = read_cpu_stat(pid)
         .unwrap()
         .expect("the cpu controller accounts");
     // Wait (bounded) for the kernel to throttle it; not a timing assertion.
@@ -148,7 +148,7 @@ fn a_busy_process_over_its_quota_shows_throttling() {
     let mut delta = CpuStat::default();
     while Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
-        delta = CpuStat::read(pid).unwrap().unwrap().since(&start);
+        delta = read_cpu_stat(pid).unwrap().unwrap().since(&start);
         // throttled time is added when a throttled period ends, so wait for both.
         if delta.nr_throttled > 0 && delta.throttled_usec > 0 {
             break;
@@ -174,7 +174,7 @@ fn affinity_is_what_taskset_set_and_online_cpus_what_getconf_says() {
     {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let limit = CpuLimit::read(pid);
+    let limit = read_cpu_limit(pid);
     let _ = child.kill();
     let _ = child.wait();
     let limit = limit.unwrap();
@@ -193,5 +193,5 @@ fn a_vanished_process_is_an_error() {
     let mut child = Command::new("true").spawn().unwrap();
     let pid = child.id();
     child.wait().unwrap();
-    assert!(CpuLimit::read(pid).is_err());
+    assert!(read_cpu_limit(pid).is_err());
 }

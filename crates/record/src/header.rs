@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use goroscope_events::{Capabilities, CpuLimit, CpuStat, Level};
 use serde::{Deserialize, Serialize};
 
 /// What is known before the first event: who recorded what, and how to interpret the events.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Header {
     /// goroscope's version that wrote the file.
     pub goroscope_version: String,
@@ -25,10 +26,30 @@ pub struct Header {
     /// The tracer level ("monitor", "default", "full"; empty in recordings made before levels).
     #[serde(default)]
     pub level: String,
-    /// The CPU the process may use when the recording started (cgroup quota, cpuset, affinity),
-    /// as written by `procstat::CpuLimit`; null if it could not be read.
+    /// What the events capture, per kind of fact. Absent in recordings made before it was
+    /// written: [`Header::capabilities`] then derives it from `level`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Capabilities>,
+    /// The CPU the process may use when the recording started (cgroup quota, cpuset, affinity);
+    /// null if it could not be read.
     #[serde(default)]
-    pub cpu_limit: Option<serde_json::Value>,
+    pub cpu_limit: Option<CpuLimit>,
+}
+
+impl Header {
+    /// The tracer level, `None` when empty (before levels) or unknown to this build.
+    pub fn tracer_level(&self) -> Option<Level> {
+        Level::from_name(&self.level)
+    }
+
+    /// What the events capture: as stored, else what the level captures, else all unknown.
+    pub fn capabilities(&self) -> Capabilities {
+        match (&self.capabilities, self.tracer_level()) {
+            (Some(stored), _) => stored.clone(),
+            (None, Some(level)) => level.capabilities(),
+            (None, None) => Capabilities::unknown(),
+        }
+    }
 }
 
 /// The traced program.
@@ -103,8 +124,92 @@ pub struct EndRecord {
     pub target_exit: Option<String>,
     /// Events in the file.
     pub events: u64,
-    /// The target's cgroup CPU accounting over the recording (`procstat::CpuStat`, end minus
-    /// start: usage and quota throttling), null if unknown.
+    /// The target's cgroup CPU accounting over the recording (end minus start: usage and quota
+    /// throttling), null if unknown.
     #[serde(default)]
-    pub cpu_stat: Option<serde_json::Value>,
+    pub cpu_stat: Option<CpuStat>,
+}
+
+#[cfg(test)]
+mod tests {
+    use goroscope_events::{Capability, Fact};
+
+    use super::*;
+
+    /// A header as goroscope wrote it before `capabilities`, `cpu_limit` as procstat wrote it.
+    const OLD_HEADER: &str = r#"{
+        "goroscope_version": "0.1.0",
+        "target": {"path": "/bin/app", "pid": 7, "mode": "attach", "go_version": "go1.22.10"},
+        "clock": {"monotonic_ns": 1, "realtime_ns": 2},
+        "level": "monitor",
+        "cpu_limit": {"cgroup": "/user.slice", "cgroup_version": 2, "quota_cpus": 1.5,
+                      "cpuset": null, "affinity": [0, 1, 2, 3], "online_cpus": 4}
+    }"#;
+
+    #[test]
+    fn an_old_header_reads_into_the_typed_fields() {
+        let h: Header = serde_json::from_str(OLD_HEADER).unwrap();
+        assert_eq!(h.capabilities, None);
+        assert_eq!(h.tracer_level(), Some(Level::Monitor));
+        assert_eq!(h.capabilities(), Level::Monitor.capabilities());
+        let limit = h.cpu_limit.as_ref().expect("cpu_limit");
+        assert_eq!(limit.cgroup.as_deref(), Some("/user.slice"));
+        assert_eq!(limit.cgroup_version, Some(2));
+        assert_eq!(limit.quota_cpus, Some(1.5));
+        assert_eq!((limit.affinity.len(), limit.online_cpus), (4, 4));
+        // Written back, cpu_limit is the same JSON as before.
+        let again = serde_json::to_value(&h).unwrap();
+        let before: serde_json::Value = serde_json::from_str(OLD_HEADER).unwrap();
+        assert_eq!(again["cpu_limit"], before["cpu_limit"]);
+    }
+
+    #[test]
+    fn without_a_level_nothing_is_known() {
+        let mut h: Header = serde_json::from_str(OLD_HEADER).unwrap();
+        h.level = String::new();
+        assert_eq!(h.capabilities(), Capabilities::unknown());
+        h.level = "a future level".into();
+        assert_eq!(h.tracer_level(), None);
+        assert_eq!(h.capabilities(), Capabilities::unknown());
+    }
+
+    #[test]
+    fn stored_capabilities_win_and_round_trip() {
+        let mut stored = Level::Default.capabilities();
+        stored.set(Fact::GoroutineScheduling, Capability::Sampled { one_in: 8 });
+        let h = Header {
+            level: "default".into(),
+            capabilities: Some(stored.clone()),
+            ..Header::default()
+        };
+        assert_eq!(h.capabilities(), stored);
+        let json = serde_json::to_string(&h).unwrap();
+        assert!(json.contains(r#""capabilities":{"goroutine_scheduling":{"sampled""#));
+        assert_eq!(serde_json::from_str::<Header>(&json).unwrap(), h);
+        // Not written when unknown, so the header stays what older builds wrote.
+        let bare = serde_json::to_value(Header::default()).unwrap();
+        assert!(bare.get("capabilities").is_none());
+    }
+
+    #[test]
+    fn an_old_end_record_reads_into_the_typed_cpu_stat() {
+        let end: EndRecord = serde_json::from_str(
+            r#"{"ts_ns": 9, "reason": "SIGINT", "events": 3, "cpu_stat":
+                {"usage_usec": 900, "nr_periods": 10, "nr_throttled": 4, "throttled_usec": 120}}"#,
+        )
+        .unwrap();
+        let stat = end.cpu_stat.expect("cpu_stat");
+        assert_eq!(
+            (
+                stat.usage_usec,
+                stat.nr_periods,
+                stat.nr_throttled,
+                stat.throttled_usec
+            ),
+            (900, 10, 4, 120)
+        );
+        let no_stat: EndRecord =
+            serde_json::from_str(r#"{"ts_ns": 9, "reason": "SIGINT", "events": 3}"#).unwrap();
+        assert_eq!(no_stat.cpu_stat, None);
+    }
 }

@@ -43,15 +43,18 @@ impl MetaTables {
     }
 
     /// Everything besides events the analysis needs: Go version, wait and stop-the-world
-    /// reasons and level from `header`, and the symbols and stacks gathered so far.
+    /// reasons, level and capabilities from `header`, and the symbols and stacks gathered so far.
     pub fn meta(&self, header: &Header) -> Meta {
         let reasons = |table: &std::collections::BTreeMap<u8, String>| {
             WaitReasons(table.iter().map(|(k, v)| (*k, v.clone())).collect())
         };
-        Meta::new(header.target.go_version.clone())
+        let mut meta = Meta::new(header.target.go_version.clone());
+        if let Some(level) = header.tracer_level() {
+            meta = meta.with_level(level);
+        }
+        meta.with_capabilities(header.capabilities())
             .with_wait_reasons(reasons(&header.wait_reasons))
             .with_stw_reasons(reasons(&header.stw_reasons))
-            .with_level(header.level.clone())
             .with_stacks(Arc::new(self.stacks.clone()))
             .with_symbolizer(Arc::new(self.symbols.clone()))
     }

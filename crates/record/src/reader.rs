@@ -240,8 +240,8 @@ impl<R: Read> Reader<R> {
         None
     }
 
-    /// Everything besides events the analysis needs: Go version, wait reasons, and the symbols
-    /// read so far (all of them once the events are read).
+    /// Everything besides events the analysis needs: Go version, wait reasons, what the
+    /// events capture, and the symbols read so far (all of them once the events are read).
     pub fn meta(&self) -> Meta {
         self.tables.meta(&self.header)
     }

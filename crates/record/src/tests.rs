@@ -2,7 +2,7 @@
 
 use std::io::Cursor;
 
-use goroscope_events::{Event, EventKind, EventSource, LossReason};
+use goroscope_events::{CpuLimit, CpuStat, Event, EventKind, EventSource, Level, LossReason};
 
 use crate::*;
 
@@ -205,7 +205,11 @@ fn header() -> Header {
             .into_iter()
             .collect(),
         level: "default".into(),
-        cpu_limit: Some(serde_json::json!({"quota_cpus": 0.5})),
+        capabilities: Some(Level::Default.capabilities()),
+        cpu_limit: Some(CpuLimit {
+            quota_cpus: Some(0.5),
+            ..CpuLimit::default()
+        }),
     }
 }
 
@@ -242,7 +246,10 @@ fn small_file(events: &[Event]) -> Vec<u8> {
         reason: "target exited".into(),
         target_exit: Some("exit status: 0".into()),
         events: events.len() as u64,
-        cpu_stat: Some(serde_json::json!({"nr_throttled": 3})),
+        cpu_stat: Some(CpuStat {
+            nr_throttled: 3,
+            ..CpuStat::default()
+        }),
     })
     .unwrap();
     w.into_inner()
@@ -272,6 +279,15 @@ fn stacks_reach_the_metadata() {
         (frames[0].function.as_str(), frames[0].line),
         ("main.spawnAll", 88)
     );
+}
+
+#[test]
+fn capabilities_reach_the_metadata() {
+    let bytes = small_file(&every_kind());
+    let r = Reader::new(Cursor::new(&bytes[..])).unwrap();
+    let meta = r.meta();
+    assert_eq!(meta.level, Some(Level::Default));
+    assert_eq!(meta.capabilities, Level::Default.capabilities());
 }
 
 #[test]

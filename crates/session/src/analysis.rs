@@ -9,7 +9,6 @@ use goroscope_events::Event;
 use goroscope_record::{Header, MetaTables, StackEntry, StatsRecord, SymbolEntry};
 
 use crate::consumer::{Consumer, SessionEnd};
-use crate::cpu_limit::{cpu_limit_from, throttling_from};
 
 /// Analyses what it receives; [`Analysis::report`] once finished.
 #[derive(Debug, Default)]
@@ -100,16 +99,15 @@ impl Consumer for Analysis {
                 analyzer.push(lost);
             }
         }
-        let mut cpu_limit = cpu_limit_from(header.cpu_limit.as_ref());
-        // Throttling is known only once the end record gives the CPU accounting.
-        if let (Some(limit), Some(stat)) = (
-            cpu_limit.as_mut(),
-            end.end.as_ref().and_then(|e| e.cpu_stat.as_ref()),
-        ) {
-            limit.throttled = throttling_from(stat);
-        }
         let meta = self.tables.meta(&header);
-        self.report = Some(analyzer.with_cpu_limit(cpu_limit).finish(&meta));
+        // Throttling is known only once the end record gives the CPU accounting.
+        let cpu_stat = end.end.as_ref().and_then(|e| e.cpu_stat);
+        self.report = Some(
+            analyzer
+                .with_cpu_limit(header.cpu_limit.clone())
+                .with_cpu_stat(cpu_stat)
+                .finish(&meta),
+        );
         Ok(())
     }
 }

@@ -42,8 +42,7 @@ pub(crate) fn make_header(
             .filter_map(|w| Some((u8::try_from(w.value).ok()?, w.string.clone())))
             .collect(),
         level: level.name().to_string(),
-        cpu_limit: procstat::CpuLimit::read(pid)
-            .ok()
-            .and_then(|l| serde_json::to_value(l).ok()),
+        capabilities: Some(level.capabilities()),
+        cpu_limit: procstat::read_cpu_limit(pid).ok(),
     }
 }

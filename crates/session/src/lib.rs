@@ -13,7 +13,6 @@
 mod analysis;
 mod clock;
 mod consumer;
-mod cpu_limit;
 mod header;
 mod launch;
 mod options;

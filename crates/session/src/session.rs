@@ -137,7 +137,7 @@ impl Session {
             counts: Counts::default(),
             consumers,
         };
-        let cpu_stat_start = procstat::CpuStat::read(pid).ok().flatten();
+        let cpu_stat_start = procstat::read_cpu_stat(pid).ok().flatten();
         let target = TargetInfo {
             pid,
             binary: binary.clone(),
@@ -149,7 +149,7 @@ impl Session {
         }
 
         let (reason, target_exit) = capture.until_stop(start, duration, &stop, &mut traced)?;
-        let cpu_stat_end = procstat::CpuStat::read(pid).ok().flatten();
+        let cpu_stat_end = procstat::read_cpu_stat(pid).ok().flatten();
         let drops = capture.drain()?;
         let counts = capture.counts;
         let consumers = capture.consumers;
@@ -171,7 +171,7 @@ impl Session {
                 target_exit: target_exit.clone(),
                 events: counts.events,
                 cpu_stat: match (cpu_stat_start, cpu_stat_end) {
-                    (Some(a), Some(b)) => serde_json::to_value(b.since(&a)).ok(),
+                    (Some(a), Some(b)) => Some(b.since(&a)),
                     _ => None,
                 },
             }),

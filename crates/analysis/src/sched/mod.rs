@@ -1,13 +1,11 @@
 //! The scheduler sections of the report, beyond goroutine lifecycles: where goroutines were
-//! taken from when scheduled and work stealing (runqueue.rs), preemption and time slices
-//! (preemption.rs), idle Ps and spinning Ms (idle.rs), syscalls and P hand-offs (syscalls.rs),
-//! LockOSThread (locking.rs), GOMAXPROCS and the CPU limit (procs.rs), stop-the-world pauses
-//! and GC cycles (stw.rs), scheduling latency by stack (stacks.rs).
-//!
-//! Each section sees every event in timestamp order right after the core [`Model`] applied
-//! it (so it can ask the model which goroutine runs on a thread, or where one was created),
-//! and builds its part of [`SchedulerReport`] at the end, plus its text in the human report.
+//! taken from when scheduled and work stealing (runqueue/), preemption and time slices
+//! (preemption/), idle Ps and spinning Ms (idle/), syscalls and P hand-offs (syscalls/),
+//! LockOSThread (locking/), GOMAXPROCS and the CPU limit (procs/), stop-the-world pauses
+//! and GC cycles (stw/), scheduling latency by stack (stacks.rs); whether each part was
+//! captured, from the recording's capabilities (coverage.rs).
 
+pub mod coverage;
 pub mod idle;
 pub mod locking;
 pub mod preemption;
@@ -19,7 +17,7 @@ pub mod syscalls;
 
 use std::fmt::Write as _;
 
-use goroscope_events::{Event, Location, Meta};
+use goroscope_events::{CpuLimit, CpuStat, Event, Location, Meta};
 use serde::{Deserialize, Serialize};
 
 use crate::sites::SiteKey;
@@ -33,7 +31,9 @@ pub struct FinishInputs<'a> {
     /// The source location of a goroutine creation site (cached by the caller).
     pub locate: &'a dyn Fn(SiteKey) -> Location,
     /// The process's CPU limit when the recording started (cgroup, affinity), if known.
-    pub cpu_limit: Option<&'a procs::CpuLimit>,
+    pub cpu_limit: Option<&'a CpuLimit>,
+    /// Its cgroup's CPU accounting over the recording (end minus start), if known.
+    pub cpu_stat: Option<&'a CpuStat>,
 }
 
 /// Every scheduler section's state.

@@ -11,10 +11,10 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use goroscope_events::{Event, EventKind, Location};
+use goroscope_events::{Event, EventKind, Fact, Location};
 use serde::{Deserialize, Serialize};
 
-use super::runqueue::capture::Coverage;
+use super::coverage::Coverage;
 use super::FinishInputs;
 use crate::state::Model;
 use crate::text::{duration, MAX_ROWS};
@@ -124,7 +124,7 @@ impl StackLatency {
 
     pub fn finish(&self, _model: &Model, inputs: &FinishInputs<'_>) -> StackLatencyReport {
         let meta = inputs.meta;
-        let coverage = if self.saw_stack || meta.level == "full" {
+        let coverage = if self.saw_stack || meta.capabilities.get(Fact::ParkStacks).captures() {
             Coverage::yes()
         } else {
             Coverage::no("stacks are captured at the full level only: record with --level full")
@@ -265,7 +265,7 @@ mod tests {
     use std::collections::HashMap;
     use std::sync::Arc;
 
-    use goroscope_events::{EventKind, Location, Meta, VecSource};
+    use goroscope_events::{EventKind, Level, Location, Meta, VecSource};
 
     use crate::testutil::{location, meta, StreamBuilder};
     use crate::{analyze, Options};
@@ -285,7 +285,8 @@ mod tests {
     fn waits_are_charged_to_where_the_goroutine_stopped() {
         // StreamBuilder::go_create's start pc; testutil's symbolizer covers [pc - 5, pc).
         let start_pc = 0x40_0000;
-        let base: Meta = meta(&[(start_pc + 5, location("main.worker", 7))]).with_level("full");
+        let base: Meta =
+            meta(&[(start_pc + 5, location("main.worker", 7))]).with_level(Level::Full);
         let stacks: HashMap<u32, Vec<Location>> = [
             (
                 1,
@@ -351,7 +352,7 @@ mod tests {
 
     #[test]
     fn below_the_full_level_it_says_so() {
-        let m = Meta::new("go1.27.3").with_level("default");
+        let m = Meta::new("go1.27.3").with_level(Level::Default);
         let mut s = StreamBuilder::new();
         s.on(0, 100)
             .go_create(10, 1, 0x4a_0000)

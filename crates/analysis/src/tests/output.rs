@@ -1,6 +1,6 @@
 //! The JSON shape documented in docs/report-schema.md, and the text report.
 
-use goroscope_events::LossReason;
+use goroscope_events::{Fact, Level, LossReason};
 
 use super::run;
 use crate::testutil::{g, location, meta, wait, StreamBuilder};
@@ -99,6 +99,23 @@ fn json_has_every_documented_field() {
     // Round trip: the schema types read back what they wrote.
     let back: crate::Report = serde_json::from_value(json).unwrap();
     assert_eq!(back, sample());
+}
+
+#[test]
+fn capture_says_what_the_recording_captured() {
+    let at = |m: goroscope_events::Meta| serde_json::to_value(run(Vec::new(), &m)).unwrap();
+    let monitor = at(meta(&[]).with_level(Level::Monitor));
+    assert_eq!(monitor["capture"]["goroutine_scheduling"], "absent");
+    assert_eq!(monitor["capture"]["stop_the_world"], "complete");
+    assert_eq!(monitor["capture"]["sched_counters"], "snapshot");
+    let full = at(meta(&[]).with_level(Level::Full));
+    assert_eq!(full["capture"]["park_stacks"], "complete");
+    let unknown = at(meta(&[]));
+    assert_eq!(unknown["capture"]["gc"], "unknown");
+    assert_eq!(
+        unknown["capture"].as_object().map(|o| o.len()),
+        Some(Fact::ALL.len())
+    );
 }
 
 #[test]

@@ -6,36 +6,10 @@
 
 use goinspect::{FunctionInfo, Inspection};
 
-/// How much the tracer captures, trading detail for cost (each level includes the ones before).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum Level {
-    /// Low-frequency runtime decisions only (GOMAXPROCS, stop-the-world, GC starts, sysmon's
-    /// preemption requests and P hand-offs, LockOSThread, M start/exit) plus thread and signal
-    /// tracepoints: cheap enough to leave on. No per-goroutine stream.
-    Monitor,
-    /// Every goroutine's life and scheduling (create, run, park, ready, yield, exit, steals,
-    /// async preemption, syscalls through the runtime and the kernel), context switches.
-    #[default]
-    Default,
-    /// Also every goroutine status change (`casgstatus`), the hottest runtime function.
-    Full,
-}
-
-impl Level {
-    pub const ALL: [Level; 3] = [Level::Monitor, Level::Default, Level::Full];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Monitor => "monitor",
-            Level::Default => "default",
-            Level::Full => "full",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Level> {
-        Level::ALL.into_iter().find(|l| l.name() == name)
-    }
-}
+/// How much the tracer captures. Defined with what each level captures (its capabilities) in
+/// goroscope_events; this file maps each level to the probes that capture it (`PROBES`, and the
+/// tracepoints in `Tracer::attach`).
+pub use goroscope_events::Level;
 
 /// A BPF program of tracer.bpf.c that attaches to a Go function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -441,5 +415,59 @@ mod version_tests {
         }
         assert_eq!(Level::from_name("monitor"), Some(Level::Monitor));
         assert!(Level::Monitor < Level::Default && Level::Default < Level::Full);
+    }
+}
+
+/// The probe table and the capabilities table (`Level::capabilities`) say the same thing.
+#[cfg(test)]
+mod capability_tests {
+    use goroscope_events::Fact;
+
+    use super::*;
+
+    /// The fact each program's events are (programs that only refine another fact's events,
+    /// like the yield variants, map to that fact).
+    fn fact_of(program: UprobeProgram) -> Fact {
+        use UprobeProgram as P;
+        match program {
+            P::NewprocRunqput
+            | P::NewprocRet
+            | P::Execute
+            | P::Gopark
+            | P::Ready
+            | P::Gosched
+            | P::GoschedM
+            | P::GopreemptM
+            | P::Goexit1
+            | P::Runqsteal
+            | P::AsyncPreempt2
+            | P::PreemptPark => Fact::GoroutineScheduling,
+            P::Casgstatus => Fact::StatusChanges,
+            P::Mstart1 | P::Mexit => Fact::MLifecycle,
+            P::Stopm => Fact::IdleMs,
+            P::Preemptone => Fact::PreemptRequests,
+            P::Reentersyscall | P::Entersyscallblock | P::Exitsyscall => Fact::RuntimeSyscalls,
+            P::Handoffp => Fact::PHandoffs,
+            P::LockOSThread | P::UnlockOSThread => Fact::LockOsThread,
+            P::Procresize => Fact::Gomaxprocs,
+            P::StwBegin | P::StwStopped | P::StwEnd => Fact::StopTheWorld,
+            P::GcStart => Fact::Gc,
+        }
+    }
+
+    #[test]
+    fn a_level_captures_a_fact_exactly_when_it_attaches_its_probes() {
+        for level in Level::ALL {
+            let capabilities = level.capabilities();
+            for probe in PROBES.iter().chain([&NEWPROC1_RETS]) {
+                let fact = fact_of(probe.program);
+                assert_eq!(
+                    probe.level <= level,
+                    capabilities.get(fact).captures(),
+                    "{} at the {level} level: {fact:?}",
+                    probe.symbol
+                );
+            }
+        }
     }
 }

@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use super::level::Coverage;
 use super::{LatencyStats, SyscallReport};
+use crate::sched::coverage::Coverage;
 use crate::text::{duration, MAX_ROWS};
 
 pub fn render(r: &SyscallReport, out: &mut String) -> std::fmt::Result {

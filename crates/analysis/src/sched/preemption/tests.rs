@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use goroscope_events::{EventKind, Location, Meta, TableSymbolizer, VecSource};
+use goroscope_events::{EventKind, Level, Location, Meta, TableSymbolizer, VecSource};
 
 use super::*;
 use crate::testutil::StreamBuilder;
@@ -14,7 +14,7 @@ const WORKER_PC: u64 = 0x6000;
 const MS: u64 = 1_000_000;
 const SYSMON_TID: u32 = 50;
 
-fn meta(level: &str) -> Meta {
+fn meta(level: Level) -> Meta {
     let mut sym = TableSymbolizer::new();
     for (pc, function) in [(HOG_PC, "main.hog"), (WORKER_PC, "main.worker")] {
         sym.add_range(
@@ -121,7 +121,7 @@ fn hog_stream() -> StreamBuilder {
 
 #[test]
 fn a_hog_sliced_by_async_preemptions_comes_out_on_top() {
-    let r = run(&hog_stream(), &meta("default"));
+    let r = run(&hog_stream(), &meta(Level::Default));
     let c = &r.preemptions;
     assert!(c.coverage.captured);
     assert_eq!(
@@ -197,7 +197,7 @@ fn cooperative_voluntary_and_gc_parks_are_told_apart() {
     yield_(&mut s, 10, Some(true));
     start(&mut s, 10, 0);
     s.emit(EventKind::GoPreemptPark { goid: 10 }); // suspendG at a safe point
-    let c = run(&s, &meta("default")).preemptions;
+    let c = run(&s, &meta(Level::Default)).preemptions;
     assert_eq!(c.async_preemptions, 2);
     assert_eq!((c.async_then_yield, c.async_then_preempt_park), (0, 1));
     assert_eq!(c.cooperative, 2);
@@ -235,7 +235,7 @@ fn stw_requests_and_sigurg_per_thread() {
     });
     s.on(1, 101).emit(EventKind::SignalDeliver { sig: SIGURG });
     s.emit(EventKind::SignalDeliver { sig: 17 });
-    let r = run(&s, &meta("default"));
+    let r = run(&s, &meta(Level::Default));
     let q = &r.requests;
     assert_eq!((q.by_stw_or_gc, q.by_stw_or_gc_without_goroutine), (2, 1));
     assert_eq!(q.by_sysmon, 0);
@@ -288,7 +288,7 @@ fn slice_lengths_end_at_every_kind_of_stop() {
     s.advance(4_000);
     start(&mut s, 24, 1);
     s.advance(5_000).emit(EventKind::GoPreemptPark { goid: 24 });
-    let t = run(&s, &meta("default")).time_slices;
+    let t = run(&s, &meta(Level::Default)).time_slices;
     assert_eq!(t.summary.count, 5);
     assert_eq!(t.summary.max_ns, 5_000);
     // Nearest rank of 1..=5 µs is 3 µs; above 2048 ns the histogram resolves to 1/1024.
@@ -318,7 +318,7 @@ fn the_monitor_level_measures_requests_but_not_slices() {
         target_tid: 100,
         result: 0,
     });
-    let r = run(&s, &meta("monitor"));
+    let r = run(&s, &meta(Level::Monitor));
     assert_eq!(r.requests.by_sysmon, 1);
     assert_eq!(r.sigurg.sent, 1);
     assert!(!r.preemptions.coverage.captured);

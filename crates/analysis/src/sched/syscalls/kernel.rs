@@ -13,13 +13,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use goroscope_events::{Event, EventKind, Location};
+use goroscope_events::{Event, EventKind, Fact, Location};
 use serde::{Deserialize, Serialize};
 
 use super::errno::errno_name;
 use super::hist::Histogram;
-use super::level::{Coverage, Level};
 use super::{syscall_name, LatencyStats, TOP_GOROUTINES};
+use crate::sched::coverage::Coverage;
 use crate::sched::FinishInputs;
 use crate::sites::SiteKey;
 use crate::state::Model;
@@ -122,8 +122,8 @@ impl KernelSyscalls {
 
     pub fn finish(&self, inputs: &FinishInputs<'_>) -> KernelSyscallReport {
         let coverage = Coverage::of(
-            &inputs.meta.level,
-            Level::Default,
+            inputs.meta,
+            Fact::KernelSyscalls,
             self.seen,
             "kernel system calls",
         );

@@ -1,6 +1,6 @@
 //! Tests of the LockOSThread section on synthetic streams, through the whole engine.
 
-use goroscope_events::{Event, EventKind, Meta};
+use goroscope_events::{Event, EventKind, Level, Meta};
 
 use super::LockingReport;
 use crate::sched::syscalls::tests::report;
@@ -189,7 +189,7 @@ fn the_monitor_level_cannot_bound_an_unseen_unlock() {
     let mut s = StreamBuilder::new();
     s.on(0, 100).m_start(1);
     lock(&mut s, 10);
-    let r = locking(s.build(), &meta(&[]).with_level("monitor"), 2_000_000);
+    let r = locking(s.build(), &meta(&[]).with_level(Level::Monitor), 2_000_000);
     let g = &r.lock_os_thread.by_goroutine[0];
     assert_eq!((g.locked_ns, g.bound.as_str()), (None, "unknown"));
     assert!(!r.exited_locked.coverage.captured);

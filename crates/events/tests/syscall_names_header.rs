@@ -1,7 +1,7 @@
 //! The syscall table agrees with the kernel's own list on this machine:
 //! /usr/include/x86_64-linux-gnu/asm/unistd_64.h (linux-libc-dev), `#define __NR_<name> <nr>`.
 
-use procstat::syscall_names::{syscall_name, syscall_number};
+use goroscope_events::syscall_names::{syscall_name, syscall_number};
 
 const HEADER: &str = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h";
 

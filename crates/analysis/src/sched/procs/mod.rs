@@ -14,15 +14,14 @@
 //!   Ps than CPUs just time-share them (no throttling, but more preemption).
 
 #[cfg(test)]
-#[path = "procs_tests.rs"]
 mod tests;
 
 use std::fmt::Write;
 
-use goroscope_events::{Event, EventKind};
+use goroscope_events::{CpuLimit, CpuStat, Event, EventKind, Throttling};
 use serde::{Deserialize, Serialize};
 
-use super::syscalls::level::Coverage;
+use super::coverage::Coverage;
 use super::syscalls::text::not_captured;
 use super::FinishInputs;
 use crate::state::Model;
@@ -70,18 +69,21 @@ impl Procs {
         let last = self.resizes.last().map(|r| r.1).or(initial);
         let max = self.resizes.iter().map(|r| r.1).chain(initial).max();
         let coverage = if initial.is_some() {
-            Coverage::default()
+            Coverage::yes()
         } else {
-            Coverage::missing(
+            Coverage::no(
                 "no procresize during the trace (GOMAXPROCS did not change) and no scheduler sample",
             )
         };
-        let limit = inputs.cpu_limit.cloned();
+        let limit = inputs.cpu_limit.map(|limit| CpuLimitReport {
+            limit: limit.clone(),
+            throttled: inputs.cpu_stat.map(CpuStat::throttling),
+        });
         let over_quota = match (max, limit.as_ref().and_then(|l| l.quota_cpus)) {
             (Some(max), Some(quota)) => Some(f64::from(max) > quota.ceil()),
             _ => None,
         };
-        let usable = limit.as_ref().and_then(CpuLimit::usable_cpus);
+        let usable = limit.as_ref().and_then(|l| l.usable_cpus());
         let over_cpus = match (max, usable) {
             (Some(max), Some(cpus)) => Some(i64::from(max) > i64::from(cpus)),
             _ => None,
@@ -119,7 +121,7 @@ pub struct ProcsReport {
     /// are left out).
     pub changes: Vec<GomaxprocsChange>,
     /// The CPU limit recorded at the start (null: not recorded).
-    pub cpu_limit: Option<CpuLimit>,
+    pub cpu_limit: Option<CpuLimitReport>,
     /// CPUs the process may run on: its affinity, within the cpuset when there is one.
     pub usable_cpus: Option<u32>,
     /// `max` > ceil(quota): throttling territory (null: no quota or unknown).
@@ -135,47 +137,21 @@ pub struct GomaxprocsChange {
     pub nprocs: i32,
 }
 
-/// The CPU a process may use, as recorded at the start (filled by `goroscope report` from the
-/// recording header).
+/// The CPU limit recorded at the start, with the quota throttling over the recording. Reads
+/// like the recorded [`CpuLimit`] (`Deref`); the JSON is its fields plus `throttled`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CpuLimit {
-    /// The process's cgroup path (null: no cgroup).
-    pub cgroup: Option<String>,
-    /// The cgroup CPU quota in CPUs (quota / period; null: unlimited or unknown).
-    pub quota_cpus: Option<f64>,
-    /// The cgroup's effective cpuset, sorted (null: no cpuset controller).
-    pub cpuset: Option<Vec<u32>>,
-    /// The CPUs the process may run on (sched_getaffinity), sorted.
-    pub affinity: Vec<u32>,
-    /// CPUs online on the machine.
-    pub online_cpus: u32,
+pub struct CpuLimitReport {
+    #[serde(flatten)]
+    pub limit: CpuLimit,
     /// The cgroup's throttling during the recording (null: no cpu.stat).
     pub throttled: Option<Throttling>,
 }
 
-/// The difference of the cgroup's `cpu.stat` between the start and the end of the recording.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Throttling {
-    /// Quota periods that elapsed.
-    pub periods: u64,
-    /// Of which the cgroup was throttled in.
-    pub throttled_periods: u64,
-    /// Time the cgroup's threads spent throttled, in microseconds.
-    pub throttled_us: u64,
-}
+impl std::ops::Deref for CpuLimitReport {
+    type Target = CpuLimit;
 
-impl CpuLimit {
-    /// CPUs the process may run on: the affinity mask, within the cpuset if any (the kernel
-    /// already keeps affinity within the cpuset; intersecting guards stale readings). None when
-    /// nothing is known.
-    pub fn usable_cpus(&self) -> Option<u32> {
-        let n = match (&self.cpuset, self.affinity.is_empty()) {
-            (Some(set), false) => self.affinity.iter().filter(|c| set.contains(c)).count(),
-            (Some(set), true) => set.len(),
-            (None, false) => self.affinity.len(),
-            (None, true) => return (self.online_cpus > 0).then_some(self.online_cpus),
-        };
-        u32::try_from(n).ok()
+    fn deref(&self) -> &CpuLimit {
+        &self.limit
     }
 }
 

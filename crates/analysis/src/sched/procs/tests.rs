@@ -1,17 +1,28 @@
 //! Tests of the GOMAXPROCS section on synthetic streams, through the whole engine.
 
-use goroscope_events::{EventKind, Meta, VecSource};
+use goroscope_events::{CpuLimit, CpuStat, EventKind, Level, Meta, VecSource};
 
-use super::{CpuLimit, ProcsReport, Throttling};
+use super::ProcsReport;
 use crate::testutil::{meta, StreamBuilder};
 use crate::{Analyzer, Options};
 
 fn gomaxprocs(s: &StreamBuilder, meta: &Meta, limit: Option<CpuLimit>) -> ProcsReport {
+    gomaxprocs_throttled(s, meta, limit, None)
+}
+
+fn gomaxprocs_throttled(
+    s: &StreamBuilder,
+    meta: &Meta,
+    limit: Option<CpuLimit>,
+    stat: Option<CpuStat>,
+) -> ProcsReport {
     let options = Options {
         start_ns: Some(1_000_000),
         ..Options::default()
     };
-    let mut a = Analyzer::new(options).with_cpu_limit(limit);
+    let mut a = Analyzer::new(options)
+        .with_cpu_limit(limit)
+        .with_cpu_stat(stat);
     let mut source = VecSource::with_batch(s.build(), 3);
     let mut batch = Vec::new();
     while {
@@ -47,11 +58,17 @@ fn container() -> CpuLimit {
         cpuset: Some((0..8).collect()),
         affinity: (0..8).collect(),
         online_cpus: 8,
-        throttled: Some(Throttling {
-            periods: 100,
-            throttled_periods: 40,
-            throttled_us: 250_000,
-        }),
+        ..CpuLimit::default()
+    }
+}
+
+/// Its cgroup's accounting over the recording: throttled in 40 of 100 periods.
+fn throttled() -> CpuStat {
+    CpuStat {
+        usage_usec: 2_000_000,
+        nr_periods: 100,
+        nr_throttled: 40,
+        throttled_usec: 250_000,
     }
 }
 
@@ -64,7 +81,7 @@ fn values_over_time_from_start_up() {
     sample(&mut s, 8);
     s.advance(5_000);
     resize(&mut s, 2); // runtime.GOMAXPROCS(2)
-    let r = gomaxprocs(&s, &meta(&[]), Some(container()));
+    let r = gomaxprocs_throttled(&s, &meta(&[]), Some(container()), Some(throttled()));
     assert!(r.coverage.captured);
     assert_eq!(
         (r.initial, r.initial_source.as_str()),
@@ -93,6 +110,39 @@ fn values_over_time_from_start_up() {
         "{text}"
     );
     assert!(text.contains("exceeds the CPU quota"), "{text}");
+}
+
+#[test]
+fn the_cpu_limit_is_shown_as_recorded_with_its_throttling() {
+    let mut s = StreamBuilder::new();
+    resize(&mut s, 4);
+    let r = gomaxprocs_throttled(&s, &meta(&[]), Some(container()), Some(throttled()));
+    let json = serde_json::to_value(&r).expect("serializable");
+    let limit = json["cpu_limit"].as_object().expect("cpu_limit");
+    let keys: Vec<&str> = limit.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "cgroup",
+            "cgroup_version",
+            "quota_cpus",
+            "cpuset",
+            "affinity",
+            "online_cpus",
+            "throttled"
+        ]
+    );
+    assert_eq!(
+        json["cpu_limit"]["throttled"],
+        serde_json::json!({"periods": 100, "throttled_periods": 40, "throttled_us": 250_000})
+    );
+    // No accounting: no throttling, the limit still shown.
+    let r = gomaxprocs(&s, &meta(&[]), Some(container()));
+    assert_eq!(
+        r.cpu_limit.as_ref().map(|l| l.throttled.clone()),
+        Some(None)
+    );
+    assert_eq!(r.cpu_limit.as_ref().and_then(|l| l.quota_cpus), Some(2.0));
 }
 
 #[test]
@@ -143,7 +193,7 @@ fn a_quota_rounded_up_is_not_over() {
 fn nothing_seen_says_so() {
     let mut s = StreamBuilder::new();
     s.m_start(1);
-    let r = gomaxprocs(&s, &meta(&[]).with_level("monitor"), None);
+    let r = gomaxprocs(&s, &meta(&[]).with_level(Level::Monitor), None);
     assert!(!r.coverage.captured);
     assert_eq!((r.initial, r.initial_source.as_str()), (None, "unknown"));
     assert_eq!((r.over_quota, r.over_cpus), (None, None));

@@ -16,16 +16,15 @@
 //!   syscall and the runs still going at the end (lower bounds), so a hog that never stops is
 //!   still on top.
 
-#[path = "preemption_slices.rs"]
 pub mod slices;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
-use goroscope_events::{Event, EventKind, Meta};
+use goroscope_events::{Event, EventKind, Fact, Meta};
 use serde::{Deserialize, Serialize};
 
-use super::runqueue::capture::Coverage;
+use super::coverage::Coverage;
 use super::FinishInputs;
 use crate::latency::{LatencyRecorder, LatencySummary};
 use crate::sites::UNKNOWN_FUNCTION;
@@ -168,8 +167,9 @@ impl Preemption {
 
     pub fn finish(&self, _model: &Model, inputs: &FinishInputs<'_>) -> PreemptionReport {
         let meta = inputs.meta;
-        let coverage = Coverage::default_level(
+        let coverage = Coverage::proven(
             meta,
+            Fact::GoroutineScheduling,
             self.saw_default_level,
             "goroutine scheduling events (GoStart, GoYield, AsyncPreempt)",
         );
@@ -545,5 +545,4 @@ fn more(out: &mut String, rows: usize) -> std::fmt::Result {
 }
 
 #[cfg(test)]
-#[path = "preemption_tests.rs"]
 mod tests;

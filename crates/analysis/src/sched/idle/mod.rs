@@ -11,11 +11,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use goroscope_events::{Event, EventKind};
+use goroscope_events::{Event, EventKind, Fact};
 use serde::{Deserialize, Serialize};
 
+use super::coverage::Coverage;
 use super::preemption::slices::{Slice, SliceTracker};
-use super::runqueue::capture::Coverage;
 use super::FinishInputs;
 use crate::state::Model;
 use crate::text::{duration, MAX_ROWS};
@@ -172,9 +172,9 @@ impl Idle {
                 }
             })
             .collect();
-        let default_level = |what| Coverage::default_level(meta, self.saw_default_level, what);
+        let proven = |fact, what| Coverage::proven(meta, fact, self.saw_default_level, what);
         let samples = self.samples;
-        let ps_coverage = default_level("GoStart events (time slices)");
+        let ps_coverage = proven(Fact::GoroutineScheduling, "GoStart events (time slices)");
         // Without goroutine runs every P would look idle: show no numbers rather than those.
         let per_p = if ps_coverage.captured {
             per_p
@@ -190,7 +190,7 @@ impl Idle {
                 per_p,
             },
             m_parks: MParkReport {
-                coverage: default_level("M parks (runtime.stopm)"),
+                coverage: proven(Fact::IdleMs, "M parks (runtime.stopm)"),
                 total: self.m_parks.values().sum(),
                 per_m: self
                     .m_parks
@@ -360,5 +360,4 @@ pub fn render(r: &IdleReport, out: &mut String) -> std::fmt::Result {
 }
 
 #[cfg(test)]
-#[path = "idle_tests.rs"]
 mod tests;

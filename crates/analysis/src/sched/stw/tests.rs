@@ -2,7 +2,7 @@
 //! values are Go 1.21–1.27's `stwReason` (runtime/proc.go): 1 mark termination, 2 sweep
 //! termination, 7 read mem stats, 9 GOMAXPROCS.
 
-use goroscope_events::{EventKind, Meta, WaitReasons};
+use goroscope_events::{EventKind, Level, Meta, WaitReasons};
 
 use super::{StwReport, MARK_TERMINATION, SWEEP_TERMINATION};
 use crate::sched::syscalls::tests::report;
@@ -178,7 +178,7 @@ fn text_and_empty_sections() {
     );
     assert!(text.contains("GC sweep termination"), "{text}");
     // Monitor level, nothing seen: captured (the level traces STW), zero pauses.
-    let empty = stw(&StreamBuilder::new(), &meta(&[]).with_level("monitor"));
+    let empty = stw(&StreamBuilder::new(), &meta(&[]).with_level(Level::Monitor));
     assert!(empty.coverage.captured);
     assert_eq!((empty.count, empty.reasons_from.as_str()), (0, "none"));
     let json = serde_json::to_value(&r).expect("serializable");

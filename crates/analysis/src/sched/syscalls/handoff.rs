@@ -17,10 +17,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use goroscope_events::{Event, EventKind};
+use goroscope_events::{Event, EventKind, Fact};
 use serde::{Deserialize, Serialize};
 
-use super::level::{Coverage, Level};
+use crate::sched::coverage::Coverage;
 use crate::sched::FinishInputs;
 
 /// How long after a hand-off a thread fork on the same thread counts as started for it.
@@ -110,7 +110,7 @@ impl Handoffs {
     pub fn finish(&self, inputs: &FinishInputs<'_>) -> HandoffReport {
         let seen = self.by_cause.total() > 0;
         HandoffReport {
-            coverage: Coverage::of(&inputs.meta.level, Level::Monitor, seen, "P hand-offs"),
+            coverage: Coverage::of(inputs.meta, Fact::PHandoffs, seen, "P hand-offs"),
             total: self.by_cause.total(),
             by_cause: self.by_cause,
             threads_started: self.threads_started.total(),

@@ -25,16 +25,15 @@
 //! A `GoStart` on T first means T was kept (not destroyed).
 
 #[cfg(test)]
-#[path = "locking_tests.rs"]
 mod tests;
 
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use goroscope_events::{Event, EventKind};
+use goroscope_events::{Capability, Event, EventKind, Fact};
 use serde::{Deserialize, Serialize};
 
-use super::syscalls::level::{Coverage, Level};
+use super::coverage::Coverage;
 use super::syscalls::text::{more, not_captured, site};
 use super::FinishInputs;
 use crate::sites::SiteKey;
@@ -236,9 +235,10 @@ impl Locking {
     }
 
     pub fn finish(&self, _model: &Model, inputs: &FinishInputs<'_>) -> LockingReport {
-        let level = inputs.meta.level.as_str();
-        let sees_goroutines =
-            self.go_events_seen || Level::parse(level).is_none_or(|l| l >= Level::Default);
+        let meta = inputs.meta;
+        // Without goroutine events an episode still open at the end cannot be bounded by it.
+        let sees_goroutines = self.go_events_seen
+            || meta.capabilities.get(Fact::GoroutineScheduling) != Capability::Absent;
         let mut rows: Vec<LockedGoroutineRow> = self
             .goroutines
             .iter()
@@ -275,8 +275,8 @@ impl Locking {
         let exited: Vec<&LockedGoroutineRow> = rows.iter().filter(|r| r.exited_locked).collect();
         let exited_locked = ExitedLockedReport {
             coverage: Coverage::of(
-                level,
-                Level::Default,
+                meta,
+                Fact::GoroutineScheduling,
                 self.go_events_seen,
                 "goroutine exits (goexit1)",
             ),
@@ -292,10 +292,10 @@ impl Locking {
         };
         let seen = self.lock_calls + self.unlock_calls > 0 || goroutines > 0;
         rows.truncate(TOP_GOROUTINES);
-        let parks = Coverage::of(level, Level::Default, self.m_parked > 0, "idle Ms (stopm)");
+        let parks = Coverage::of(meta, Fact::IdleMs, self.m_parked > 0, "idle Ms (stopm)");
         LockingReport {
             lock_os_thread: LockReport {
-                coverage: Coverage::of(level, Level::Monitor, seen, "LockOSThread"),
+                coverage: Coverage::of(meta, Fact::LockOsThread, seen, "LockOSThread"),
                 calls: self.lock_calls,
                 unlock_calls: self.unlock_calls,
                 unlocks_without_lock: self.unlocks_without_lock,
@@ -304,7 +304,7 @@ impl Locking {
             },
             exited_locked,
             ms: MsReport {
-                coverage: Coverage::of(level, Level::Monitor, self.m_started > 0, "M starts"),
+                coverage: Coverage::of(meta, Fact::MLifecycle, self.m_started > 0, "M starts"),
                 started: self.m_started,
                 exited: self.m_exited,
                 parked: parks.captured.then_some(self.m_parked),

@@ -21,15 +21,14 @@
 //!   already runs, so they can exceed the cycles.
 
 #[cfg(test)]
-#[path = "stw_tests.rs"]
 mod tests;
 
 use std::fmt::Write;
 
-use goroscope_events::{Event, EventKind, Meta};
+use goroscope_events::{Event, EventKind, Fact, Meta};
 use serde::{Deserialize, Serialize};
 
-use super::syscalls::level::{Coverage, Level};
+use super::coverage::Coverage;
 use super::syscalls::text::{more, not_captured};
 use super::FinishInputs;
 use crate::state::Model;
@@ -213,7 +212,7 @@ impl Stw {
                 .fold(0u64, |t, v| t.saturating_add(v))
         };
         StwReport {
-            coverage: Coverage::of(&inputs.meta.level, Level::Monitor, seen, "stop-the-world"),
+            coverage: Coverage::of(inputs.meta, Fact::StopTheWorld, seen, "stop-the-world"),
             count: pauses.len() as u64,
             total_ns: sum(|p| p.total_ns),
             stopped_ns: sum(|p| p.stopped_ns),

@@ -4,7 +4,7 @@
 //! applies:
 //! 1. `stolen`: a `Steal` with `thief_p == x` happened on the same thread since that thread's
 //!    previous `GoStart` (runqsteal's caller runs what it stole at once), or the queue model
-//!    (runqueue_sim.rs) says this goroutine was in a batch x stole; the victim P is recorded.
+//!    (sim.rs) says this goroutine was in a batch x stole; the victim P is recorded.
 //! 2. `runnext`: `inherit_time` (execute took it from x's runnext slot).
 //! 3. `netpoll`: its last park had wait reason "IO wait" (decoded with the trace's wait-reason
 //!    strings at the end, since the numbering differs between Go versions).
@@ -17,21 +17,18 @@
 //! Steals: `runqgrab` takes half the victim's ring rounded up (`queued - queued/2`), or the
 //! runnext goroutine alone when the ring is empty.
 
-#[path = "runqueue_capture.rs"]
-pub mod capture;
-#[path = "runqueue_sim.rs"]
 mod sim;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use goroscope_events::{Event, EventKind};
+use goroscope_events::{Event, EventKind, Fact};
 use serde::{Deserialize, Serialize};
 
+use super::coverage::Coverage;
 use super::FinishInputs;
 use crate::state::Model;
 use crate::text::MAX_ROWS;
-use capture::Coverage;
 use sim::QueueModel;
 
 /// The wait reason of goroutines parked on the network poller (same string in every version).
@@ -235,7 +232,12 @@ impl RunQueues {
                 }
             })
             .collect();
-        let coverage = Coverage::default_level(meta, self.saw_default_level, "GoStart events");
+        let coverage = Coverage::proven(
+            meta,
+            Fact::GoroutineScheduling,
+            self.saw_default_level,
+            "GoStart events",
+        );
         let mut per_pair: Vec<PairRow> = self.pairs.values().cloned().collect();
         per_pair.sort_by_key(|r| (std::cmp::Reverse(r.steals), r.thief_p, r.victim_p));
         RunQueueReport {
@@ -441,5 +443,4 @@ fn more(out: &mut String, rows: usize) -> std::fmt::Result {
 }
 
 #[cfg(test)]
-#[path = "runqueue_tests.rs"]
 mod tests;

@@ -2,7 +2,7 @@
 //! values are derived from the streams built here; syscall numbers and names are x86-64's
 //! (arch/x86/entry/syscalls/syscall_64.tbl), errnos Linux's.
 
-use goroscope_events::{Event, EventKind, Meta, VecSource};
+use goroscope_events::{Event, EventKind, Level, Meta, VecSource};
 
 use super::kernel::RUNTIME_ROW;
 use super::SyscallReport;
@@ -361,7 +361,7 @@ fn handoffs_by_cause_and_p_with_threads_started() {
     handoff(&mut s, 205, 1, 9, false, true);
     s.advance(100).thread_fork(304);
 
-    let h = syscalls(s.build(), &meta(&[]).with_level("monitor")).handoffs;
+    let h = syscalls(s.build(), &meta(&[]).with_level(Level::Monitor)).handoffs;
     assert!(
         h.coverage.captured,
         "hand-offs are traced at the monitor level"
@@ -408,7 +408,7 @@ fn handoffs_by_cause_and_p_with_threads_started() {
 
 #[test]
 fn the_monitor_level_says_what_it_cannot_see() {
-    let r = syscalls(Vec::new(), &meta(&[]).with_level("monitor"));
+    let r = syscalls(Vec::new(), &meta(&[]).with_level(Level::Monitor));
     assert!(!r.kernel.coverage.captured);
     assert!(!r.through_runtime.coverage.captured);
     assert!(r.handoffs.coverage.captured);

@@ -21,11 +21,11 @@
 
 use std::collections::HashMap;
 
-use goroscope_events::{Event, EventKind};
+use goroscope_events::{Event, EventKind, Fact};
 use serde::{Deserialize, Serialize};
 
-use super::level::{Coverage, Level};
 use super::TOP_GOROUTINES;
+use crate::sched::coverage::Coverage;
 use crate::sched::FinishInputs;
 use crate::sites::SiteKey;
 use crate::state::Model;
@@ -124,8 +124,8 @@ impl RuntimeSyscalls {
     pub fn finish(&self, inputs: &FinishInputs<'_>) -> RuntimeSyscallReport {
         let seen = self.enters + self.exits > 0;
         let coverage = Coverage::of(
-            &inputs.meta.level,
-            Level::Default,
+            inputs.meta,
+            Fact::RuntimeSyscalls,
             seen,
             "the runtime's syscall path (entersyscall/exitsyscall)",
         );

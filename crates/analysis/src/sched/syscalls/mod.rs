@@ -1,25 +1,15 @@
-//! The syscalls section: kernel system calls joined to goroutines (syscalls_kernel.rs), calls
-//! through the runtime's syscall path (syscalls_runtime.rs) and P hand-offs with the threads
-//! started for them (syscalls_handoff.rs). Text in syscalls_text.rs.
+//! The syscalls section: kernel system calls joined to goroutines (kernel.rs), calls
+//! through the runtime's syscall path (runtime.rs) and P hand-offs with the threads
+//! started for them (handoff.rs). Text in text.rs.
 
-#[path = "syscalls_errno.rs"]
 mod errno;
-#[path = "syscalls_handoff.rs"]
 pub mod handoff;
-#[path = "syscalls_hist.rs"]
 mod hist;
-#[path = "syscalls_kernel.rs"]
 pub mod kernel;
-/// Shared with the locking, GOMAXPROCS and stop-the-world sections.
-#[path = "syscalls_level.rs"]
-pub mod level;
-#[path = "syscalls_runtime.rs"]
 pub mod runtime;
 #[cfg(test)]
-#[path = "syscalls_tests.rs"]
 pub(crate) mod tests;
 /// Table helpers shared with the other sections of this file's owner.
-#[path = "syscalls_text.rs"]
 pub(super) mod text;
 
 use goroscope_events::Event;
@@ -66,7 +56,7 @@ pub struct SyscallReport {
 }
 
 /// Count and latency of a group of calls (nanoseconds; percentiles within ~3%, see
-/// syscalls_hist.rs; count, total and max exact).
+/// hist.rs; count, total and max exact).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LatencyStats {
     pub count: u64,
@@ -90,5 +80,5 @@ impl From<&Histogram> for LatencyStats {
 
 /// The x86-64 name of syscall `nr` ("sys_<nr>" when unknown).
 pub fn syscall_name(nr: i64) -> String {
-    procstat::syscall_names::syscall_name(nr).into_owned()
+    goroscope_events::syscall_name(nr).into_owned()
 }

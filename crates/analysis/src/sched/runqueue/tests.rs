@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use goroscope_events::{EventKind, Meta, TableSymbolizer, VecSource, WaitReasons};
+use goroscope_events::{EventKind, Level, Meta, TableSymbolizer, VecSource, WaitReasons};
 
 use super::*;
 use crate::testutil::StreamBuilder;
@@ -12,7 +12,7 @@ use crate::{analyze, Options};
 const IO_WAIT_122: u8 = 2;
 const CHAN_RECEIVE_122: u8 = 14;
 
-fn meta_with(level: &str, reasons: &[(u8, &str)]) -> Meta {
+fn meta_with(level: Level, reasons: &[(u8, &str)]) -> Meta {
     Meta::new("go1.22.10")
         .with_level(level)
         .with_wait_reasons(WaitReasons(
@@ -23,7 +23,7 @@ fn meta_with(level: &str, reasons: &[(u8, &str)]) -> Meta {
 
 fn meta() -> Meta {
     meta_with(
-        "default",
+        Level::Default,
         &[(IO_WAIT_122, "IO wait"), (CHAN_RECEIVE_122, "chan receive")],
     )
 }
@@ -220,7 +220,7 @@ fn a_netpoll_wake_is_recognized_by_the_wait_reason_string() {
             ..Sources::default()
         }
     );
-    let renumbered = meta_with("default", &[(2, "chan receive"), (7, "IO wait")]);
+    let renumbered = meta_with(Level::Default, &[(2, "chan receive"), (7, "IO wait")]);
     let r = run(&s, &renumbered);
     assert_eq!(r.from.netpoll, 0);
     assert_eq!(r.from.unknown, 2);
@@ -307,7 +307,7 @@ fn a_steal_on_another_thread_does_not_count() {
 fn the_monitor_level_says_it_did_not_capture() {
     let mut s = StreamBuilder::new();
     s.on(0, 100).m_start(0);
-    let r = run(&s, &meta_with("monitor", &[]));
+    let r = run(&s, &meta_with(Level::Monitor, &[]));
     assert!(!r.coverage.captured);
     assert!(!r.stealing.coverage.captured);
     let json = serde_json::to_value(&r).unwrap();
