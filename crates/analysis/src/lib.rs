@@ -3,7 +3,9 @@
 //! the [`Report`] (JSON per docs/report-schema.md, text via [`render_text`]). No kernel needed.
 //!
 //! Pipeline: [`Reorderer`] (timestamp order within a window) → [`state::Model`] (state
-//! machines, counters) → `summarize` (symbolization, wait-reason strings) → [`Report`].
+//! machines, counters) and [`sched`] sections, which also emit the [`timeline`] to a
+//! [`timeline::Collector`] → `summarize` (symbolization, wait-reason strings) → [`Report`],
+//! at the end or as a snapshot while the stream goes on.
 
 mod anomalies;
 mod counts;
@@ -16,6 +18,7 @@ mod sites;
 pub mod state;
 mod summarize;
 mod text;
+pub mod timeline;
 
 #[cfg(test)]
 mod tests;
@@ -32,6 +35,7 @@ use goroscope_events::{CpuLimit, CpuStat, Event, EventSource, Meta};
 
 use counts::EventCounts;
 use state::Model;
+use timeline::{Collector, NoCollector, Sink};
 
 /// Default reorder window: generous against per-CPU buffers read in batches (events are held
 /// this long in stream time, not wall time).
@@ -47,6 +51,12 @@ pub struct Options {
     pub start_ns: Option<u64>,
     /// End of the trace; default: the last event.
     pub end_ns: Option<u64>,
+    /// Forget exited goroutines and threads this long (in stream time) after their exit,
+    /// keeping what the report counts of them, so memory stays bounded on a long live session.
+    /// None (the default): keep everything. With a window, `threads.per_thread` lists only the
+    /// threads still held, and an event for a goroutine forgotten after its exit counts it as
+    /// preexisting (Go never reuses goids: such an event is an anomaly anyway).
+    pub retain_exited_ns: Option<u64>,
 }
 
 impl Default for Options {
@@ -55,13 +65,30 @@ impl Default for Options {
             reorder_window_ns: DEFAULT_REORDER_WINDOW_NS,
             start_ns: None,
             end_ns: None,
+            retain_exited_ns: None,
         }
     }
 }
 
-/// Incremental analysis: push events in any order (within the window), then `finish`.
+/// Per-goroutine and per-thread entries the analysis holds: what [`Options::retain_exited_ns`]
+/// keeps bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retained {
+    /// Live goroutines and exited goids remembered.
+    pub goroutines: usize,
+    /// Threads in the model (live, and exited within the window or since the last fold).
+    pub threads: usize,
+    /// Goroutines with an open run slice or a pending flow.
+    pub runs: usize,
+    /// Per-goroutine counters of the preemption section.
+    pub preemption: usize,
+}
+
+/// Incremental analysis: push events in any order (within the window), look at a
+/// [`snapshot`](Analyzer::snapshot) at any time, then `finish`. Timeline records go to the
+/// collector `C` (none by default) as events are processed.
 #[derive(Debug)]
-pub struct Analyzer {
+pub struct Analyzer<C: Collector = NoCollector> {
     options: Options,
     reorder: Reorderer,
     /// Created with the first processed event (which fixes the trace start).
@@ -71,6 +98,7 @@ pub struct Analyzer {
     last_ts: u64,
     cpu_limit: Option<CpuLimit>,
     cpu_stat: Option<CpuStat>,
+    timeline: Sink<C>,
 }
 
 impl Analyzer {
@@ -78,12 +106,33 @@ impl Analyzer {
         Analyzer {
             options,
             reorder: Reorderer::new(options.reorder_window_ns),
-            model: options.start_ns.map(Model::new),
-            scheduler: sched::Scheduler::default(),
+            model: options
+                .start_ns
+                .map(|start| Model::new(start).with_retention(options.retain_exited_ns)),
+            scheduler: sched::Scheduler::default().with_retention(options.retain_exited_ns),
             counts: EventCounts::default(),
             last_ts: 0,
             cpu_limit: None,
             cpu_stat: None,
+            timeline: Sink::new(NoCollector),
+        }
+    }
+}
+
+impl<C: Collector> Analyzer<C> {
+    /// Sends the timeline to `collector` (attach it before pushing events: records already
+    /// derived are not replayed).
+    pub fn with_collector<D: Collector>(self, collector: D) -> Analyzer<D> {
+        Analyzer {
+            options: self.options,
+            reorder: self.reorder,
+            model: self.model,
+            scheduler: self.scheduler,
+            counts: self.counts,
+            last_ts: self.last_ts,
+            cpu_limit: self.cpu_limit,
+            cpu_stat: self.cpu_stat,
+            timeline: Sink::new(collector),
         }
     }
 
@@ -108,30 +157,77 @@ impl Analyzer {
     }
 
     fn process(&mut self, event: &Event) {
-        let model = self.model.get_or_insert_with(|| Model::new(event.ts_ns));
+        let retention = self.options.retain_exited_ns;
+        let model = self
+            .model
+            .get_or_insert_with(|| Model::new(event.ts_ns).with_retention(retention));
         self.counts.count(event);
         self.last_ts = self.last_ts.max(event.ts_ns);
-        model.apply(event);
-        self.scheduler.observe(event, model);
+        model.apply(event, &mut self.timeline);
+        self.scheduler.observe(event, model, &mut self.timeline);
+    }
+
+    /// The collector, e.g. to flush what it has while the stream goes on.
+    pub fn collector(&self) -> &C {
+        &self.timeline.collector
+    }
+
+    pub fn collector_mut(&mut self) -> &mut C {
+        &mut self.timeline.collector
+    }
+
+    /// What the report would say if the stream ended at the last processed event (events
+    /// still held for reordering are not in it). Changes nothing: processing goes on as if no
+    /// snapshot had been taken.
+    pub fn snapshot(&self, meta: &Meta) -> Report {
+        match &self.model {
+            Some(model) => self.report(model, meta, self.last_ts),
+            None => self.report(&Model::default(), meta, self.last_ts),
+        }
     }
 
     /// Processes what is still held and builds the report.
-    pub fn finish(mut self, meta: &Meta) -> Report {
+    pub fn finish(self, meta: &Meta) -> Report {
+        self.finish_with_collector(meta).0
+    }
+
+    /// [`finish`](Analyzer::finish), and the collector back, after the intervals still open at
+    /// the end and the frames of every stack named were sent to it.
+    pub fn finish_with_collector(mut self, meta: &Meta) -> (Report, C) {
         while let Some(event) = self.reorder.pop_any() {
             self.process(&event);
         }
-        let mut model = self.model.take().unwrap_or_default();
+        let end_ns = self.options.end_ns.unwrap_or(self.last_ts);
+        let model = self.model.take().unwrap_or_default();
+        let end_ns = end_ns.max(model.threads.trace_start);
+        model.emit_open(end_ns, &mut self.timeline);
+        self.scheduler.emit_open(&model, end_ns, &mut self.timeline);
+        self.timeline.emit_stacks(meta);
+        let report = self.report(&model, meta, end_ns);
+        (report, self.timeline.collector)
+    }
+
+    /// The entries held now (see [`Options::retain_exited_ns`]).
+    pub fn retained(&self) -> Retained {
+        let model = self.model.as_ref();
+        Retained {
+            goroutines: model.map_or(0, |m| m.goroutines.retained()),
+            threads: model.map_or(0, |m| m.threads.all.len()),
+            runs: model.map_or(0, |m| m.runs.retained()),
+            preemption: self.scheduler.preemption.retained(),
+        }
+    }
+
+    fn report(&self, model: &Model, meta: &Meta, end_ns: u64) -> Report {
         let start_ns = model.threads.trace_start;
-        let end_ns = self.options.end_ns.unwrap_or(self.last_ts).max(start_ns);
-        model.threads.finish(end_ns);
         summarize::report(
-            &model,
+            model,
             &summarize::Inputs {
                 meta,
                 counts: &self.counts,
                 late_events: self.reorder.late_events(),
                 start_ns,
-                end_ns,
+                end_ns: end_ns.max(start_ns),
                 scheduler: &self.scheduler,
                 cpu_limit: self.cpu_limit.as_ref(),
                 cpu_stat: self.cpu_stat.as_ref(),

@@ -1,5 +1,6 @@
-//! Turns the finished model into a [`Report`]: symbolizes creation sites, decodes wait reasons
-//! with the trace's [`Meta`], and orders every table so the output is deterministic.
+//! Turns the model (at the end, or as it stands for a snapshot) into a [`Report`]: symbolizes
+//! creation sites, decodes wait reasons with the trace's [`Meta`], and orders every table so
+//! the output is deterministic. Reads the model only, so a snapshot disturbs nothing.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -117,13 +118,14 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
     let per_thread = th
         .all
         .iter()
-        .map(|t| ThreadRow {
+        .map(|t| (t, t.cpu_ns_at(inputs.end_ns)))
+        .map(|(t, (on_cpu_ns, off_cpu_ns))| ThreadRow {
             tid: t.tid,
             m_id: t.m_id,
             origin: t.origin.name().to_string(),
             exited: t.exit_ns.is_some(),
-            on_cpu_ns: t.on_cpu_ns,
-            off_cpu_ns: t.off_cpu_ns,
+            on_cpu_ns,
+            off_cpu_ns,
             involuntary_switches: t.involuntary_switches,
             voluntary_switches: t.voluntary_switches,
             wakeups: t.wakeups,

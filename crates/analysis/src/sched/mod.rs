@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sites::SiteKey;
 use crate::state::Model;
+use crate::timeline::Collector;
 
 /// What sections need at the end besides the model.
 pub struct FinishInputs<'a> {
@@ -50,16 +51,30 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    /// One event, in timestamp order, after `model` applied it.
-    pub fn observe(&mut self, event: &Event, model: &Model) {
-        self.run_queues.observe(event, model);
-        self.preemption.observe(event, model);
-        self.idle.observe(event, model);
-        self.syscalls.observe(event, model);
+    /// Sections that keep per-goroutine state forget exited goroutines this long after their
+    /// exit, folding what the report needs of them (None: keep everything).
+    pub fn with_retention(mut self, window_ns: Option<u64>) -> Self {
+        self.preemption.retain_exited_ns = window_ns;
+        self
+    }
+
+    /// One event, in timestamp order, after `model` applied it; timeline records to `out`.
+    pub fn observe(&mut self, event: &Event, model: &Model, out: &mut dyn Collector) {
+        self.run_queues.observe(event, model, out);
+        self.preemption.observe(event, model, out);
+        self.idle.observe(event, model, out);
+        self.syscalls.observe(event, model, out);
         self.locking.observe(event, model);
         self.procs.observe(event, model);
-        self.stw.observe(event, model);
+        self.stw.observe(event, model, out);
         self.stacks.observe(event, model);
+    }
+
+    /// Emits the timeline intervals the sections hold open at `end_ns`, without closing them.
+    pub fn emit_open(&self, model: &Model, end_ns: u64, out: &mut dyn Collector) {
+        if out.enabled() {
+            self.idle.emit_open(model, end_ns, out);
+        }
     }
 
     pub fn finish(&self, model: &Model, inputs: &FinishInputs<'_>) -> SchedulerReport {

@@ -18,18 +18,11 @@ use super::coverage::Coverage;
 use super::FinishInputs;
 use crate::state::Model;
 use crate::text::{duration, MAX_ROWS};
+// What a wait is charged to: a captured stack, or a new goroutine's start function.
+use crate::timeline::{self, StackKey};
 
 /// Rows kept in the report.
 const TOP_STACKS: usize = 50;
-
-/// What a wait is charged to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum StackKey {
-    /// A stack the tracer captured (id in the recording's stack table).
-    Captured(u32),
-    /// A new goroutine's first run: its start function.
-    Start(u64),
-}
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Waits {
@@ -129,16 +122,7 @@ impl StackLatency {
         } else {
             Coverage::no("stacks are captured at the full level only: record with --level full")
         };
-        let frames = |key: &StackKey| -> Vec<Location> {
-            match key {
-                StackKey::Captured(id) => meta.stacks.get(id).cloned().unwrap_or_default(),
-                StackKey::Start(pc) => vec![meta.symbolizer.resolve(*pc).unwrap_or(Location {
-                    function: format!("{pc:#x}"),
-                    file: String::new(),
-                    line: 0,
-                })],
-            }
-        };
+        let frames = |key: &StackKey| timeline::frames(meta, *key);
         let mut rows: Vec<StackRow> = self
             .by_stack
             .iter()

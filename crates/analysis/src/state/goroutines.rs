@@ -16,14 +16,21 @@
 //! - Runnable→running latency runs from the first event that makes the goroutine runnable
 //!   (`GoCreate`, `GoReady`, `GoYield`, status to `_Grunnable`) to `GoStart` (or, if that was
 //!   lost, the `_Grunnable → _Grunning` status).
+//! - Timeline: each state other than running is emitted as a slice when the goroutine leaves it
+//!   (running slices come from runs.rs, cut by the scheduler's events rather than statuses).
+//!   A preexisting goroutine's first state is taken to hold since the trace start.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use goroscope_events::{Event, EventKind, GState, GStatus};
 
+use super::tombstones::Tombstones;
 use crate::anomalies::{self, Anomalies};
 use crate::latency::LatencyRecorder;
 use crate::sites::{SiteCount, SiteKey};
+use crate::timeline::{
+    Collector, GoActivity, GoroutineSlice, Instant, InstantKind, StackKey, TimelineRecord,
+};
 
 /// The model's view of a goroutine's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +48,24 @@ pub enum GoState {
     IdleExtraM,
     /// Not derivable from what was seen (a status value no Go version defines).
     Unknown,
+}
+
+impl GoState {
+    /// The timeline's view of this state (None for running: run slices come from runs.rs).
+    fn activity(self, g: &Goroutine) -> Option<GoActivity> {
+        Some(match self {
+            GoState::Running => return None,
+            GoState::Runnable => GoActivity::Runnable,
+            GoState::Syscall => GoActivity::Syscall { tid: g.thread },
+            GoState::Waiting { reason } => GoActivity::Waiting {
+                reason,
+                stack: g.park_stack.map(StackKey::Captured),
+            },
+            GoState::Preempted => GoActivity::Preempted,
+            GoState::IdleExtraM => GoActivity::IdleExtraM,
+            GoState::Unknown => GoActivity::Unknown,
+        })
+    }
 }
 
 impl GoState {
@@ -68,6 +93,10 @@ pub struct Goroutine {
     thread: Option<u32>,
     /// Created by `GoCreate` and nothing else seen yet (a `from = _Gdead` status may apply).
     fresh: bool,
+    /// When it entered `state` (for the timeline).
+    since: u64,
+    /// The stack of its last `GoPark` (full level).
+    park_stack: Option<u32>,
 }
 
 /// A goroutine alive at the end of the trace.
@@ -81,7 +110,7 @@ pub struct LiveGoroutine {
 #[derive(Debug, Default)]
 pub struct Goroutines {
     live: HashMap<u64, Goroutine>,
-    exited_goids: HashSet<u64>,
+    exited_goids: Tombstones,
     /// tid → goid currently running (or in a syscall) on it.
     running_on: HashMap<u32, u64>,
     pub sites: HashMap<SiteKey, SiteCount>,
@@ -92,66 +121,92 @@ pub struct Goroutines {
     pub preexisting: u64,
     /// Alive goroutines closed because a `GoCreate` reused their goid.
     pub closed_by_goid_reuse: u64,
+    /// Start of the trace: a preexisting goroutine's first state holds since then.
+    pub trace_start: u64,
+    /// Forget exited goids this long after their exit (None: never).
+    pub retain_exited_ns: Option<u64>,
 }
 
 impl Goroutines {
-    pub fn apply(&mut self, event: &Event, anomalies: &mut Anomalies) {
+    pub fn apply(&mut self, event: &Event, anomalies: &mut Anomalies, out: &mut dyn Collector) {
         let (ts, tid) = (event.ts_ns, event.tid);
+        self.exited_goids.window_ns = self.retain_exited_ns;
+        self.exited_goids.expire(ts);
         match event.kind {
             EventKind::GoCreate {
-                goid, creation_pc, ..
-            } => self.create(ts, goid, creation_pc, anomalies),
+                goid,
+                creation_pc,
+                parent_goid,
+                start_pc,
+                ..
+            } => {
+                self.create(ts, goid, creation_pc, anomalies, out);
+                if out.enabled() && goid != 0 {
+                    out.record(TimelineRecord::Instant(Instant {
+                        ts_ns: ts,
+                        tid,
+                        kind: InstantKind::GoCreate {
+                            goid,
+                            parent_goid,
+                            start: StackKey::Start(start_pc),
+                        },
+                    }));
+                }
+            }
             EventKind::GoStatus { goid, from, to } => {
-                self.status(ts, tid, goid, GStatus(from), GStatus(to), anomalies)
+                self.status(event, goid, (GStatus(from), GStatus(to)), anomalies, out)
             }
             EventKind::GoStart { goid, .. } => {
                 if let Some(g) = self.touch(goid, GoState::Runnable, anomalies) {
-                    self.set_state(goid, g, GoState::Running, ts, tid);
+                    self.set_state(goid, g, GoState::Running, ts, tid, out);
                 }
             }
             EventKind::GoPark {
-                goid, wait_reason, ..
+                goid,
+                wait_reason,
+                stack_id,
             } => {
-                if let Some(g) = self.touch(goid, GoState::Running, anomalies) {
+                if let Some(mut g) = self.touch(goid, GoState::Running, anomalies) {
+                    g.park_stack = stack_id;
                     let reason = Some(wait_reason);
-                    self.set_state(goid, g, GoState::Waiting { reason }, ts, tid);
+                    self.set_state(goid, g, GoState::Waiting { reason }, ts, tid, out);
                 }
             }
             EventKind::GoReady { goid, .. } => {
                 let waiting = GoState::Waiting { reason: None };
                 if let Some(g) = self.touch(goid, waiting, anomalies) {
-                    self.set_state(goid, g, GoState::Runnable, ts, tid);
+                    self.set_state(goid, g, GoState::Runnable, ts, tid, out);
                 }
             }
             EventKind::GoYield { goid, .. } => {
                 if let Some(g) = self.touch(goid, GoState::Running, anomalies) {
-                    self.set_state(goid, g, GoState::Runnable, ts, tid);
+                    self.set_state(goid, g, GoState::Runnable, ts, tid, out);
                 }
             }
             EventKind::SyscallEnter { goid, .. } => {
                 if let Some(g) = self.touch(goid, GoState::Running, anomalies) {
-                    self.set_state(goid, g, GoState::Syscall, ts, tid);
+                    self.set_state(goid, g, GoState::Syscall, ts, tid, out);
                 }
             }
             EventKind::SyscallExit { goid, .. } => {
                 // exitsyscall runs on the goroutine's thread; it may still wait for a P, but
                 // it is no longer in the kernel.
                 if let Some(g) = self.touch(goid, GoState::Syscall, anomalies) {
-                    self.set_state(goid, g, GoState::Running, ts, tid);
+                    self.set_state(goid, g, GoState::Running, ts, tid, out);
                 }
             }
             EventKind::GoPreemptPark { goid } => {
                 if let Some(g) = self.touch(goid, GoState::Running, anomalies) {
-                    self.set_state(goid, g, GoState::Preempted, ts, tid);
+                    self.set_state(goid, g, GoState::Preempted, ts, tid, out);
                 }
             }
             EventKind::GoExit { goid, .. } => {
-                if self.exited_goids.contains(&goid) {
+                if self.exited_goids.contains(goid) {
                     return; // already exited by a `_Gdead` status
                 }
                 if let Some(g) = self.touch(goid, GoState::Running, anomalies) {
                     self.put(goid, g);
-                    self.exit(goid);
+                    self.exit(goid, ts, out);
                 }
             }
             _ => {}
@@ -183,19 +238,27 @@ impl Goroutines {
         live
     }
 
-    fn create(&mut self, ts: u64, goid: u64, creation_pc: u64, anomalies: &mut Anomalies) {
+    fn create(
+        &mut self,
+        ts: u64,
+        goid: u64,
+        creation_pc: u64,
+        anomalies: &mut Anomalies,
+        out: &mut dyn Collector,
+    ) {
         if goid == 0 {
             return;
         }
         if let Some(old) = self.live.remove(&goid) {
             // Go never reuses a goid: the old goroutine's exit was lost. Close it.
             anomalies.note(anomalies::GOID_REUSED);
+            emit(goid, &old, ts, out);
             self.closed_by_goid_reuse += 1;
             self.forget_thread(goid, &old);
             self.count_site(old.site, |c| {
                 c.created += u64::from(old.site != SiteKey::Preexisting)
             });
-        } else if self.exited_goids.remove(&goid) {
+        } else if self.exited_goids.remove(goid) {
             anomalies.note(anomalies::GOID_REUSED);
         }
         self.created += 1;
@@ -207,19 +270,21 @@ impl Goroutines {
                 runnable_since: Some(ts),
                 thread: None,
                 fresh: true,
+                since: ts,
+                park_stack: None,
             },
         );
     }
 
     fn status(
         &mut self,
-        ts: u64,
-        tid: u32,
+        event: &Event,
         goid: u64,
-        from: GStatus,
-        to: GStatus,
+        (from, to): (GStatus, GStatus),
         anomalies: &mut Anomalies,
+        out: &mut dyn Collector,
     ) {
+        let (ts, tid) = (event.ts_ns, event.tid);
         if goid == 0 {
             return;
         }
@@ -230,18 +295,18 @@ impl Goroutines {
                 // Stale goid up to Go 1.23: only a goroutine just created can be meant.
                 if let Some(g) = self.live.get(&goid).filter(|g| g.fresh).cloned() {
                     if let Some(state) = to.and_then(|to| status_state(to, g.state)) {
-                        self.set_state(goid, g, state, ts, tid);
+                        self.set_state(goid, g, state, ts, tid, out);
                     }
                 }
                 return;
             }
             Some(GState::Dead | GState::DeadExtra) => {
                 // `needm`: an extra M's goroutine (stable goid) enters a cgo callback.
-                self.exited_goids.remove(&goid);
+                self.exited_goids.remove(goid);
             }
             _ => {}
         }
-        if self.exited_goids.contains(&goid) && matches!(to, Some(GState::Dead)) {
+        if self.exited_goids.contains(goid) && matches!(to, Some(GState::Dead)) {
             return; // the `_Grunning → _Gdead` that follows `GoExit`
         }
         let before = from
@@ -252,11 +317,16 @@ impl Goroutines {
         };
         match to {
             Some(GState::Dead) if from == Some(GState::Syscall) => {
-                self.set_state(goid, g, GoState::IdleExtraM, ts, tid)
+                self.set_state(goid, g, GoState::IdleExtraM, ts, tid, out)
             }
-            Some(GState::Dead) => self.exit(goid),
+            Some(GState::Dead) => {
+                // `g` is out of the map here, so `exit` finds nothing to count: kept as it was
+                // (the report must not change); the timeline still gets its last state.
+                emit(goid, &g, ts, out);
+                self.exit(goid, ts, out)
+            }
             Some(to) => match status_state(to, g.state) {
-                Some(state) => self.set_state(goid, g, state, ts, tid),
+                Some(state) => self.set_state(goid, g, state, ts, tid, out),
                 None => self.put(goid, g),
             },
             None => self.put(goid, g),
@@ -275,7 +345,7 @@ impl Goroutines {
         if goid == 0 {
             return None;
         }
-        if self.exited_goids.contains(&goid) {
+        if self.exited_goids.contains(goid) {
             anomalies.note(anomalies::EVENT_AFTER_GOROUTINE_EXIT);
             return None;
         }
@@ -287,6 +357,8 @@ impl Goroutines {
                 runnable_since: None,
                 thread: None,
                 fresh: false,
+                since: self.trace_start,
+                park_stack: None,
             }
         });
         g.fresh = false;
@@ -297,7 +369,19 @@ impl Goroutines {
         self.live.insert(goid, g);
     }
 
-    fn set_state(&mut self, goid: u64, mut g: Goroutine, state: GoState, ts: u64, tid: u32) {
+    fn set_state(
+        &mut self,
+        goid: u64,
+        mut g: Goroutine,
+        state: GoState,
+        ts: u64,
+        tid: u32,
+        out: &mut dyn Collector,
+    ) {
+        if g.state.name() != state.name() {
+            emit(goid, &g, ts, out);
+            g.since = ts;
+        }
         match state {
             GoState::Runnable => {
                 g.runnable_since.get_or_insert(ts);
@@ -335,13 +419,14 @@ impl Goroutines {
         }
     }
 
-    fn exit(&mut self, goid: u64) {
+    fn exit(&mut self, goid: u64, ts: u64, out: &mut dyn Collector) {
         let Some(g) = self.live.remove(&goid) else {
             return;
         };
+        emit(goid, &g, ts, out);
         self.forget_thread(goid, &g);
         self.exited += 1;
-        self.exited_goids.insert(goid);
+        self.exited_goids.insert(goid, ts);
         let created = u64::from(g.site != SiteKey::Preexisting);
         self.count_site(g.site, |c| {
             c.created += created;
@@ -353,6 +438,22 @@ impl Goroutines {
         f(self.sites.entry(site).or_default());
     }
 
+    /// Emits the state each live goroutine is in, as if it ended at `end_ns` (by goid).
+    pub fn emit_open(&self, end_ns: u64, out: &mut dyn Collector) {
+        let mut goids: Vec<u64> = self.live.keys().copied().collect();
+        goids.sort_unstable();
+        for goid in goids {
+            if let Some(g) = self.live.get(&goid) {
+                emit(goid, g, end_ns, out);
+            }
+        }
+    }
+
+    /// Live goroutines and remembered exited goids (the per-goroutine entries held).
+    pub fn retained(&self) -> usize {
+        self.live.len() + self.exited_goids.count()
+    }
+
     /// Per-site counters including the goroutines still alive (created and live_at_end).
     pub fn site_counts(&self) -> HashMap<SiteKey, SiteCount> {
         let mut sites = self.sites.clone();
@@ -362,6 +463,21 @@ impl Goroutines {
             c.live_at_end += 1;
         }
         sites
+    }
+}
+
+/// Emits `g`'s current state as a slice ending at `end_ns` (nothing for running).
+fn emit(goid: u64, g: &Goroutine, end_ns: u64, out: &mut dyn Collector) {
+    if !out.enabled() {
+        return;
+    }
+    if let Some(state) = g.state.activity(g) {
+        out.record(TimelineRecord::Goroutine(GoroutineSlice {
+            goid,
+            start_ns: g.since,
+            end_ns: end_ns.max(g.since),
+            state,
+        }));
     }
 }
 

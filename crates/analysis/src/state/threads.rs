@@ -17,12 +17,19 @@
 //!   state voluntary (it blocked or exited).
 //! - Only `Switch` sides flagged `*_in_target`, runtime events and fork/exit name threads of
 //!   the process; `Wakeup` only counts wakeups of threads already known.
+//! - Timeline: each on-CPU and off-CPU interval known at both ends is emitted when it closes
+//!   (a thread's time before its first switch only once that switch says which side it was on).
+//! - Retention (`retain_exited_ns`): threads over (exited and switched out for good) longer than
+//!   the window are dropped from `all` in batches; their counts stay, `max_live` keeps the peak
+//!   they took part in (computed before dropping them). A preexisting thread first seen after
+//!   such a batch is not counted in the peaks of the time before it.
 
 use std::collections::HashMap;
 
 use goroscope_events::{Event, EventKind};
 
 use crate::anomalies::{self, Anomalies};
+use crate::timeline::{Collector, ThreadEnd, ThreadSlice, TimelineRecord};
 
 /// include/linux/sched.h: the state of a task switched out for the last time.
 const TASK_DEAD: u64 = 0x80;
@@ -72,6 +79,38 @@ pub struct Thread {
     pub wakeups: u64,
 }
 
+impl Thread {
+    /// On-CPU and off-CPU time with the open interval closed at `end_ns` (or the exit).
+    pub fn cpu_ns_at(&self, end_ns: u64) -> (u64, u64) {
+        let end = self.exit_ns.unwrap_or(end_ns);
+        match self.cpu {
+            Cpu::On(since) => (self.on_cpu_ns + end.saturating_sub(since), self.off_cpu_ns),
+            Cpu::Off(since) => (self.on_cpu_ns, self.off_cpu_ns + end.saturating_sub(since)),
+            Cpu::Unknown | Cpu::Gone => (self.on_cpu_ns, self.off_cpu_ns),
+        }
+    }
+
+    fn emit(
+        &self,
+        start_ns: u64,
+        end_ns: u64,
+        on_cpu: bool,
+        end: ThreadEnd,
+        out: &mut dyn Collector,
+    ) {
+        if out.enabled() {
+            out.record(TimelineRecord::Thread(ThreadSlice {
+                tid: self.tid,
+                m: self.m_id,
+                start_ns,
+                end_ns: end_ns.max(start_ns),
+                on_cpu,
+                end,
+            }));
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Threads {
     /// Every thread seen, in order of appearance (tids may repeat).
@@ -85,19 +124,26 @@ pub struct Threads {
     pub preexisting: u64,
     pub m_started: u64,
     pub m_exited: u64,
+    /// Drop threads over this long ago (None: keep every thread).
+    pub retain_exited_ns: Option<u64>,
+    /// The peak of live threads computed before the last drop (0 if none).
+    folded_max_live: u64,
+    /// `all.len()` after the last drop: the next waits until it doubled (amortized cost).
+    kept_after_fold: usize,
 }
 
 impl Threads {
-    pub fn apply(&mut self, event: &Event, anomalies: &mut Anomalies) {
+    pub fn apply(&mut self, event: &Event, anomalies: &mut Anomalies, out: &mut dyn Collector) {
         let (ts, tid) = (event.ts_ns, event.tid);
         match event.kind {
             EventKind::ThreadFork { child_tid } => {
                 self.running(ts, tid, anomalies);
-                self.fork(ts, child_tid, anomalies);
+                self.fork(ts, child_tid, anomalies, out);
+                self.fold(ts);
             }
             EventKind::ThreadExit => {
                 let i = self.running(ts, tid, anomalies);
-                self.exit(ts, i, anomalies);
+                self.exit(ts, i, anomalies, out);
             }
             EventKind::Switch {
                 prev_tid,
@@ -107,10 +153,10 @@ impl Threads {
                 next_in_target,
             } => {
                 if prev_in_target {
-                    self.switch_out(ts, prev_tid, prev_state, anomalies);
+                    self.switch_out(ts, prev_tid, prev_state, anomalies, out);
                 }
                 if next_in_target {
-                    self.switch_in(ts, next_tid, anomalies);
+                    self.switch_in(ts, next_tid, anomalies, out);
                 }
             }
             EventKind::Wakeup { target_tid, .. } => {
@@ -144,21 +190,44 @@ impl Threads {
         }
     }
 
-    /// Closes the open intervals at `end_ns` (end of the trace).
-    pub fn finish(&mut self, end_ns: u64) {
-        for t in &mut self.all {
+    /// Emits the intervals still open, as if they ended at `end_ns` (or the thread's exit).
+    pub fn emit_open(&self, end_ns: u64, out: &mut dyn Collector) {
+        for t in &self.all {
             let end = t.exit_ns.unwrap_or(end_ns);
             match t.cpu {
-                Cpu::On(since) => t.on_cpu_ns += end.saturating_sub(since),
-                Cpu::Off(since) => t.off_cpu_ns += end.saturating_sub(since),
+                Cpu::On(since) => t.emit(since, end, true, ThreadEnd::TraceEnd, out),
+                Cpu::Off(since) => t.emit(since, end, false, ThreadEnd::TraceEnd, out),
                 Cpu::Unknown | Cpu::Gone => {}
             }
-            t.cpu = Cpu::Gone;
         }
     }
 
-    /// Most threads alive at the same time, from the lifetimes `[start, exit)`.
+    /// Most threads alive at the same time, from the lifetimes `[start, exit)` (with
+    /// retention, also the peak among threads dropped since).
     pub fn max_live(&self, end_ns: u64) -> u64 {
+        self.folded_max_live.max(self.max_live_now(end_ns))
+    }
+
+    /// Drops the threads over for longer than the retention window, once enough accumulated.
+    fn fold(&mut self, now: u64) {
+        let Some(window) = self.retain_exited_ns else {
+            return;
+        };
+        if self.all.len() < 2 * self.kept_after_fold.max(512) {
+            return;
+        }
+        let cutoff = now.saturating_sub(window);
+        self.folded_max_live = self.max_live(now);
+        self.all
+            .retain(|t| !(t.cpu == Cpu::Gone && t.exit_ns.is_some_and(|e| e < cutoff)));
+        self.by_tid.clear();
+        for (i, t) in self.all.iter().enumerate() {
+            self.by_tid.insert(t.tid, i);
+        }
+        self.kept_after_fold = self.all.len();
+    }
+
+    fn max_live_now(&self, end_ns: u64) -> u64 {
         let mut edges: Vec<(u64, i64)> = Vec::with_capacity(self.all.len() * 2);
         for t in &self.all {
             edges.push((t.start_ns, 1));
@@ -244,11 +313,11 @@ impl Threads {
         i
     }
 
-    fn fork(&mut self, ts: u64, child: u32, anomalies: &mut Anomalies) {
+    fn fork(&mut self, ts: u64, child: u32, anomalies: &mut Anomalies, out: &mut dyn Collector) {
         if let Some(&i) = self.by_tid.get(&child) {
             if self.all.get(i).is_some_and(|t| t.exit_ns.is_none()) {
                 anomalies.note(anomalies::THREAD_FORK_OF_LIVE_TID);
-                self.exit(ts, i, anomalies);
+                self.exit(ts, i, anomalies, out);
             }
         }
         self.created += 1;
@@ -256,7 +325,7 @@ impl Threads {
         self.add(child, ThreadOrigin::Forked, ts, Cpu::Off(ts));
     }
 
-    fn exit(&mut self, ts: u64, i: usize, anomalies: &mut Anomalies) {
+    fn exit(&mut self, ts: u64, i: usize, anomalies: &mut Anomalies, out: &mut dyn Collector) {
         let Some(t) = self.all.get_mut(i) else { return };
         if t.exit_ns.is_some() {
             anomalies.note(anomalies::THREAD_EXITED_TWICE);
@@ -269,24 +338,41 @@ impl Threads {
             Cpu::Off(since) => {
                 t.off_cpu_ns += ts.saturating_sub(since);
                 t.cpu = Cpu::Gone;
+                t.emit(since, ts, false, ThreadEnd::Exited, out);
             }
             Cpu::Unknown => t.cpu = Cpu::Gone,
             Cpu::On(_) | Cpu::Gone => {}
         }
     }
 
-    fn switch_out(&mut self, ts: u64, tid: u32, prev_state: u64, anomalies: &mut Anomalies) {
+    fn switch_out(
+        &mut self,
+        ts: u64,
+        tid: u32,
+        prev_state: u64,
+        anomalies: &mut Anomalies,
+        out: &mut dyn Collector,
+    ) {
         let i = self.lookup(ts, tid, anomalies);
         let Some(t) = self.all.get_mut(i) else { return };
-        if prev_state == 0 {
+        let how = if prev_state == 0 {
             t.involuntary_switches += 1;
+            ThreadEnd::Involuntary
         } else {
             t.voluntary_switches += 1;
-        }
-        match t.cpu {
-            Cpu::On(since) => t.on_cpu_ns += ts.saturating_sub(since),
-            Cpu::Unknown => t.on_cpu_ns += ts.saturating_sub(t.start_ns),
-            Cpu::Off(_) | Cpu::Gone => anomalies.note(anomalies::SWITCH_OUT_WHILE_OFF_CPU),
+            ThreadEnd::Voluntary
+        };
+        let since = match t.cpu {
+            Cpu::On(since) => Some(since),
+            Cpu::Unknown => Some(t.start_ns),
+            Cpu::Off(_) | Cpu::Gone => {
+                anomalies.note(anomalies::SWITCH_OUT_WHILE_OFF_CPU);
+                None
+            }
+        };
+        if let Some(since) = since {
+            t.on_cpu_ns += ts.saturating_sub(since);
+            t.emit(since, ts, true, how, out);
         }
         t.cpu = if t.exit_ns.is_some() && prev_state & TASK_DEAD != 0 {
             Cpu::Gone
@@ -295,13 +381,20 @@ impl Threads {
         };
     }
 
-    fn switch_in(&mut self, ts: u64, tid: u32, anomalies: &mut Anomalies) {
+    fn switch_in(&mut self, ts: u64, tid: u32, anomalies: &mut Anomalies, out: &mut dyn Collector) {
         let i = self.lookup(ts, tid, anomalies);
         let Some(t) = self.all.get_mut(i) else { return };
-        match t.cpu {
-            Cpu::Off(since) => t.off_cpu_ns += ts.saturating_sub(since),
-            Cpu::Unknown => t.off_cpu_ns += ts.saturating_sub(t.start_ns),
-            Cpu::On(_) | Cpu::Gone => anomalies.note(anomalies::SWITCH_IN_WHILE_ON_CPU),
+        let since = match t.cpu {
+            Cpu::Off(since) => Some(since),
+            Cpu::Unknown => Some(t.start_ns),
+            Cpu::On(_) | Cpu::Gone => {
+                anomalies.note(anomalies::SWITCH_IN_WHILE_ON_CPU);
+                None
+            }
+        };
+        if let Some(since) = since {
+            t.off_cpu_ns += ts.saturating_sub(since);
+            t.emit(since, ts, false, ThreadEnd::SwitchedIn, out);
         }
         t.cpu = Cpu::On(ts);
     }

@@ -2,10 +2,12 @@
 //! Expected values are derived from the streams the tests build, never from the code's output.
 
 mod goroutines;
+mod incremental;
 mod latency;
 mod ordering;
 mod output;
 mod threads;
+mod timeline;
 
 use goroscope_events::{Event, Meta, VecSource};
 

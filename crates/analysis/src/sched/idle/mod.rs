@@ -1,4 +1,4 @@
-//! Idle Ps and spinning Ms: per P, busy time (the time slices that ran on it, slices.rs) and
+//! Idle Ps and spinning Ms: per P, busy time (the time slices that ran on it, state/runs.rs) and
 //! idle time (the rest of the time it existed); Ms going idle (`MPark`, runtime.stopm); and the
 //! runtime's own counters sampled from its memory (`SchedSample`: idle Ps, spinning Ms, global
 //! run queue length).
@@ -7,6 +7,9 @@
 //! `Steal`, `PreemptRequest`, `Handoff`) or from a GOMAXPROCS that includes it (`ProcResize`,
 //! or a sample's `gomaxprocs` that differs from the known value), until a GOMAXPROCS that
 //! excludes it. Time before a P is first known is not counted (neither busy nor idle).
+//!
+//! Timeline: each P's runs and the idle gaps between them while it counts, and the sampled
+//! counters.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,10 +18,11 @@ use goroscope_events::{Event, EventKind, Fact};
 use serde::{Deserialize, Serialize};
 
 use super::coverage::Coverage;
-use super::preemption::slices::{Slice, SliceTracker};
 use super::FinishInputs;
+use crate::state::runs::{RunSlices, Slice};
 use crate::state::Model;
 use crate::text::{duration, MAX_ROWS};
+use crate::timeline::{Collector, Counter, CounterKind, ProcSlice, TimelineRecord};
 
 /// Ps iterated on a GOMAXPROCS change are capped here (a corrupt value must not loop for long;
 /// the runtime's own limit is far lower).
@@ -30,6 +34,8 @@ struct PAccount {
     since: Option<u64>,
     counted_ns: u64,
     busy_ns: u64,
+    /// While it counts: idle since then (the end of its last run, or when it began counting).
+    idle_from: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -62,8 +68,6 @@ impl Stat {
 
 #[derive(Debug, Default)]
 pub struct Idle {
-    slices: SliceTracker,
-    closed: Vec<Slice>,
     saw_default_level: bool,
     gomaxprocs: Option<i32>,
     ps: BTreeMap<i32, PAccount>,
@@ -76,12 +80,13 @@ pub struct Idle {
 }
 
 impl Idle {
-    pub fn observe(&mut self, event: &Event, _model: &Model) {
+    pub fn observe(&mut self, event: &Event, model: &Model, out: &mut dyn Collector) {
         let ts = event.ts_ns;
-        self.slices.observe(event, &mut self.closed);
-        for s in self.closed.drain(..) {
+        for s in model.runs.closed() {
             if s.p_id >= 0 {
-                self.ps.entry(s.p_id).or_default().busy_ns += s.duration_ns();
+                let acc = self.ps.entry(s.p_id).or_default();
+                acc.busy_ns += s.duration_ns();
+                ran(s.p_id, acc, s, out);
             }
         }
         match event.kind {
@@ -103,7 +108,10 @@ impl Idle {
             EventKind::PreemptRequest { p_id, .. } | EventKind::Handoff { p_id, .. } => {
                 self.see(p_id, ts)
             }
-            EventKind::ProcResize { nprocs } => self.resize(nprocs, ts),
+            EventKind::ProcResize { nprocs } => {
+                counter(out, ts, CounterKind::Gomaxprocs, nprocs);
+                self.resize(&model.runs, nprocs, ts, out)
+            }
             EventKind::MPark { m_id } => {
                 self.saw_default_level = true;
                 *self.m_parks.entry(m_id).or_default() += 1;
@@ -114,6 +122,14 @@ impl Idle {
                 global_runq,
                 gomaxprocs,
             } => {
+                for (kind, value) in [
+                    (CounterKind::IdlePs, npidle),
+                    (CounterKind::SpinningMs, nmspinning),
+                    (CounterKind::GlobalRunQueue, global_runq),
+                    (CounterKind::Gomaxprocs, gomaxprocs),
+                ] {
+                    counter(out, ts, kind, value);
+                }
                 let first = self.samples == 0;
                 self.samples += 1;
                 self.npidle.add(npidle, first);
@@ -122,7 +138,7 @@ impl Idle {
                 self.sample_gomaxprocs.add(gomaxprocs, first);
                 // A resize whose probe event was lost (or happened before the trace).
                 if gomaxprocs > 0 && self.gomaxprocs != Some(gomaxprocs) {
-                    self.resize(gomaxprocs, ts);
+                    self.resize(&model.runs, gomaxprocs, ts, out);
                 }
             }
             _ => {}
@@ -132,15 +148,22 @@ impl Idle {
     /// P `p` exists at `ts` (a P that runs things exists whatever GOMAXPROCS we believe).
     fn see(&mut self, p: i32, ts: u64) {
         if p >= 0 {
-            self.ps.entry(p).or_default().since.get_or_insert(ts);
+            let acc = self.ps.entry(p).or_default();
+            if acc.since.is_none() {
+                acc.since = Some(ts);
+                acc.idle_from = Some(ts);
+            }
         }
     }
 
-    fn resize(&mut self, nprocs: i32, ts: u64) {
+    fn resize(&mut self, runs: &RunSlices, nprocs: i32, ts: u64, out: &mut dyn Collector) {
         let n = nprocs.clamp(0, MAX_PROCS);
-        for (_, acc) in self.ps.range_mut(n..) {
+        for (&p, acc) in self.ps.range_mut(n..) {
             if let Some(since) = acc.since.take() {
                 acc.counted_ns += ts.saturating_sub(since);
+                // Idle until now, or until the run still going on it began.
+                let until = runs.running_on_p(p).map_or(ts, |s| s.start_ns.min(ts));
+                idle(p, acc.idle_from.take(), until, out);
             }
         }
         for p in 0..n {
@@ -149,11 +172,26 @@ impl Idle {
         self.gomaxprocs = Some(nprocs);
     }
 
-    pub fn finish(&self, _model: &Model, inputs: &FinishInputs<'_>) -> IdleReport {
+    /// Emits each P's run still going and its idle time until `end_ns`, without closing them.
+    pub fn emit_open(&self, model: &Model, end_ns: u64, out: &mut dyn Collector) {
+        let mut ps = self.ps.clone();
+        for s in model.runs.open_at(end_ns) {
+            if s.p_id >= 0 {
+                ran(s.p_id, ps.entry(s.p_id).or_default(), &s, out);
+            }
+        }
+        for (&p, acc) in &ps {
+            if acc.since.is_some() {
+                idle(p, acc.idle_from, end_ns, out);
+            }
+        }
+    }
+
+    pub fn finish(&self, model: &Model, inputs: &FinishInputs<'_>) -> IdleReport {
         let meta = inputs.meta;
         let end = inputs.end_ns;
         let mut ps = self.ps.clone();
-        for s in self.slices.open_at(end) {
+        for s in model.runs.open_at(end) {
             if s.p_id >= 0 {
                 ps.entry(s.p_id).or_default().busy_ns += s.duration_ns();
             }
@@ -214,6 +252,46 @@ impl Idle {
                 gomaxprocs: self.sample_gomaxprocs.report(samples),
             },
         }
+    }
+}
+
+/// Run `s` ended on P `p`: its idle gap before the run, the run, and idle again after it if
+/// the P counts.
+fn ran(p: i32, acc: &mut PAccount, s: &Slice, out: &mut dyn Collector) {
+    idle(p, acc.idle_from, s.start_ns, out);
+    if out.enabled() {
+        out.record(TimelineRecord::Proc(ProcSlice {
+            p,
+            start_ns: s.start_ns,
+            end_ns: s.end_ns,
+            goid: Some(s.goid),
+        }));
+    }
+    acc.idle_from = acc.since.map(|_| s.end_ns);
+}
+
+/// P `p` idle from `from` (if it counted) to `until`.
+fn idle(p: i32, from: Option<u64>, until: u64, out: &mut dyn Collector) {
+    match from {
+        Some(from) if from < until && out.enabled() => {
+            out.record(TimelineRecord::Proc(ProcSlice {
+                p,
+                start_ns: from,
+                end_ns: until,
+                goid: None,
+            }))
+        }
+        _ => {}
+    }
+}
+
+fn counter(out: &mut dyn Collector, ts_ns: u64, kind: CounterKind, value: i32) {
+    if out.enabled() {
+        out.record(TimelineRecord::Counter(Counter {
+            ts_ns,
+            kind,
+            value: i64::from(value),
+        }));
     }
 }
 

@@ -1,8 +1,8 @@
 //! Preemption and time slices: sysmon's preemption requests (and STW/GC ones), the SIGURG
 //! signals that carry asynchronous preemption, how goroutines were actually stopped (async,
 //! cooperative at a stack check, voluntary `Gosched`, parked for a GC stack scan), and how long
-//! goroutines ran without stopping (time slices, slices.rs), with the goroutines and start
-//! functions that held a P longest.
+//! goroutines ran without stopping (time slices: the model's run slices, state/runs.rs), with
+//! the goroutines and start functions that held a P longest.
 //!
 //! Rules:
 //! - `PreemptRequest.by_sysmon`: sysmon's retake (10 ms without a schedule on that P); otherwise
@@ -15,10 +15,12 @@
 //!   trace; `max_slice_ns` and `running_ns` of the top tables also count runs resumed after a
 //!   syscall and the runs still going at the end (lower bounds), so a hog that never stops is
 //!   still on top.
+//! - Retention (`Options::retain_exited_ns`): a goroutine's counters are folded this long after
+//!   its exit into its start function's totals and a best-[`TOP_GOROUTINES`] list, which keeps
+//!   both tables exact while the per-goroutine map holds recent goroutines only.
 
-pub mod slices;
-
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 
 use goroscope_events::{Event, EventKind, Fact, Meta};
@@ -28,9 +30,10 @@ use super::coverage::Coverage;
 use super::FinishInputs;
 use crate::latency::{LatencyRecorder, LatencySummary};
 use crate::sites::UNKNOWN_FUNCTION;
+use crate::state::runs::{RunSlices, Slice};
 use crate::state::Model;
 use crate::text::{duration, MAX_ROWS};
-use slices::{Slice, SliceEnd, SliceTracker};
+use crate::timeline::{Collector, Instant, InstantKind, StackKey, StopReason, TimelineRecord};
 
 /// SIGURG on x86-64 Linux: the runtime's preemption signal (`sigPreempt`).
 pub const SIGURG: u32 = 23;
@@ -53,12 +56,52 @@ impl GoStats {
         self.max_slice_ns = self.max_slice_ns.max(d);
         self.slices += u64::from(!s.resumed);
     }
+
+    /// Whether the goroutine appears in the top tables (it ran).
+    fn counts(&self) -> bool {
+        self.running_ns > 0 || self.slices > 0
+    }
+}
+
+impl TopFunction {
+    /// One more goroutine of this function.
+    fn add(&mut self, g: &GoStats) {
+        self.goroutines += 1;
+        self.slices += g.slices;
+        self.running_ns += g.running_ns;
+        self.max_slice_ns = self.max_slice_ns.max(g.max_slice_ns);
+    }
+
+    fn merge(&mut self, other: &TopFunction) {
+        self.goroutines += other.goroutines;
+        self.slices += other.slices;
+        self.running_ns += other.running_ns;
+        self.max_slice_ns = self.max_slice_ns.max(other.max_slice_ns);
+    }
+}
+
+/// Ranking of the top tables: longest slice, then most running time, then goid.
+fn by_rank(a: &(u64, GoStats), b: &(u64, GoStats)) -> Ordering {
+    (b.1.max_slice_ns, b.1.running_ns)
+        .cmp(&(a.1.max_slice_ns, a.1.running_ns))
+        .then(a.0.cmp(&b.0))
+}
+
+/// Exited goroutines folded away (with retention): what the top tables need of them.
+#[derive(Debug, Default)]
+struct Retired {
+    /// start pc (None: unknown) → totals as in [`TopFunction`] (function resolved at the end).
+    by_start: HashMap<Option<u64>, TopFunction>,
+    /// The best of them by [`by_rank`], with their start pc; trimmed to [`TOP_GOROUTINES`].
+    top: Vec<(u64, GoStats, Option<u64>)>,
 }
 
 #[derive(Debug, Default)]
 pub struct Preemption {
-    slices: SliceTracker,
-    closed: Vec<Slice>,
+    /// Forget exited goroutines' counters this long after the exit (None: never).
+    pub retain_exited_ns: Option<u64>,
+    exits: VecDeque<(u64, u64)>,
+    retired: Retired,
     saw_default_level: bool,
     slice_lengths: LatencyRecorder,
     goroutines: HashMap<u64, GoStats>,
@@ -73,14 +116,15 @@ pub struct Preemption {
 }
 
 impl Preemption {
-    pub fn observe(&mut self, event: &Event, _model: &Model) {
-        self.slices.observe(event, &mut self.closed);
-        for s in self.closed.drain(..) {
+    pub fn observe(&mut self, event: &Event, model: &Model, out: &mut dyn Collector) {
+        for s in model.runs.closed() {
             if !s.resumed {
                 self.slice_lengths.record(s.duration_ns());
             }
-            self.goroutines.entry(s.goid).or_default().add_slice(&s);
+            self.goroutines.entry(s.goid).or_default().add_slice(s);
         }
+        self.instant(event, out);
+        self.fold(event.ts_ns);
         let c = &mut self.counts;
         match event.kind {
             EventKind::GoCreate { goid, start_pc, .. } => {
@@ -118,12 +162,15 @@ impl Preemption {
             }
             EventKind::GoExit { goid, .. } => {
                 self.async_pending.remove(&goid);
+                if self.retain_exited_ns.is_some() {
+                    self.exits.push_back((event.ts_ns, goid));
+                }
             }
             EventKind::PreemptRequest {
                 goid,
                 p_id,
                 by_sysmon,
-            } => self.request(event.ts_ns, goid, p_id, by_sysmon),
+            } => self.request(&model.runs, event.ts_ns, goid, p_id, by_sysmon),
             EventKind::SignalSend {
                 sig: SIGURG,
                 target_tid,
@@ -138,7 +185,76 @@ impl Preemption {
         }
     }
 
-    fn request(&mut self, ts: u64, goid: u64, p_id: i32, by_sysmon: bool) {
+    /// The timeline's instants of this section: requests, SIGURGs, async stops.
+    fn instant(&self, event: &Event, out: &mut dyn Collector) {
+        if !out.enabled() {
+            return;
+        }
+        let kind = match event.kind {
+            EventKind::PreemptRequest {
+                goid,
+                p_id,
+                by_sysmon,
+            } => InstantKind::PreemptRequest {
+                goid,
+                p: p_id,
+                by_sysmon,
+            },
+            EventKind::SignalSend {
+                sig: SIGURG,
+                target_tid,
+                result,
+            } => InstantKind::SigurgSent {
+                target_tid,
+                queued: result == 0,
+            },
+            EventKind::SignalDeliver { sig: SIGURG } => InstantKind::SigurgDelivered,
+            EventKind::AsyncPreempt { goid, stack_id } => InstantKind::AsyncPreempt {
+                goid,
+                stack: stack_id.map(StackKey::Captured),
+            },
+            _ => return,
+        };
+        out.record(TimelineRecord::Instant(Instant {
+            ts_ns: event.ts_ns,
+            tid: event.tid,
+            kind,
+        }));
+    }
+
+    /// Folds the counters of goroutines that exited more than the retention window ago.
+    fn fold(&mut self, now: u64) {
+        let Some(window) = self.retain_exited_ns else {
+            return;
+        };
+        while let Some(&(ts, goid)) = self.exits.front() {
+            if now.saturating_sub(ts) <= window {
+                break;
+            }
+            self.exits.pop_front();
+            let start_pc = self.start_pc.remove(&goid);
+            let Some(g) = self.goroutines.remove(&goid) else {
+                continue;
+            };
+            if !g.counts() {
+                continue;
+            }
+            self.retired.by_start.entry(start_pc).or_default().add(&g);
+            let top = &mut self.retired.top;
+            top.push((goid, g, start_pc));
+            if top.len() >= 2 * TOP_GOROUTINES {
+                top.sort_by(|a, b| by_rank(&(a.0, a.1), &(b.0, b.1)));
+                top.truncate(TOP_GOROUTINES);
+            }
+        }
+    }
+
+    /// Per-goroutine entries held (goroutines with counters or a known start function).
+    pub fn retained(&self) -> usize {
+        self.goroutines.len() + self.start_pc.len()
+    }
+
+    fn request(&mut self, runs: &RunSlices, ts: u64, goid: u64, p_id: i32, by_sysmon: bool) {
         let r = &mut self.requests;
         if !by_sysmon {
             r.by_stw_or_gc += 1;
@@ -152,7 +268,7 @@ impl Preemption {
             return;
         }
         self.goroutines.entry(goid).or_default().sysmon_requests += 1;
-        if let Some(s) = self.slices.running(goid) {
+        if let Some(s) = runs.running(goid) {
             self.sysmon_running_for
                 .record(ts.saturating_sub(s.go_start_ns));
         }
@@ -165,7 +281,7 @@ impl Preemption {
         })
     }
 
-    pub fn finish(&self, _model: &Model, inputs: &FinishInputs<'_>) -> PreemptionReport {
+    pub fn finish(&self, model: &Model, inputs: &FinishInputs<'_>) -> PreemptionReport {
         let meta = inputs.meta;
         let coverage = Coverage::proven(
             meta,
@@ -175,27 +291,41 @@ impl Preemption {
         );
 
         let mut goroutines = self.goroutines.clone();
-        let open = self.slices.open_at(inputs.end_ns);
+        let open = model.runs.open_at(inputs.end_ns);
         for s in &open {
             goroutines.entry(s.goid).or_default().add_slice(s);
         }
-        let running: Vec<(u64, GoStats)> = goroutines
-            .into_iter()
-            .filter(|(_, g)| g.running_ns > 0 || g.slices > 0)
-            .collect();
-        let function = |goid: u64| function_of(meta, self.start_pc.get(&goid).copied());
+        let running: Vec<(u64, GoStats)> =
+            goroutines.into_iter().filter(|(_, g)| g.counts()).collect();
+        let mut start_pcs: HashMap<u64, Option<u64>> = HashMap::new();
+        for (goid, _, pc) in &self.retired.top {
+            start_pcs.insert(*goid, *pc);
+        }
+        let function = |goid: u64| {
+            let pc = start_pcs
+                .get(&goid)
+                .copied()
+                .unwrap_or_else(|| self.start_pc.get(&goid).copied());
+            function_of(meta, pc)
+        };
 
         let mut by_function: BTreeMap<String, TopFunction> = BTreeMap::new();
+        let mut add = |name: String, f: &TopFunction| {
+            by_function
+                .entry(name.clone())
+                .or_insert(TopFunction {
+                    function: name,
+                    ..TopFunction::default()
+                })
+                .merge(f);
+        };
         for (goid, g) in &running {
-            let name = function(*goid);
-            let f = by_function.entry(name.clone()).or_insert(TopFunction {
-                function: name,
-                ..TopFunction::default()
-            });
-            f.goroutines += 1;
-            f.slices += g.slices;
-            f.running_ns += g.running_ns;
-            f.max_slice_ns = f.max_slice_ns.max(g.max_slice_ns);
+            let mut f = TopFunction::default();
+            f.add(g);
+            add(function(*goid), &f);
+        }
+        for (pc, f) in &self.retired.by_start {
+            add(function_of(meta, *pc), f);
         }
         let mut top_functions: Vec<TopFunction> = by_function.into_values().collect();
         top_functions.sort_by(|a, b| {
@@ -205,11 +335,8 @@ impl Preemption {
         });
 
         let mut ranked = running;
-        ranked.sort_by(|(ga, a), (gb, b)| {
-            (b.max_slice_ns, b.running_ns)
-                .cmp(&(a.max_slice_ns, a.running_ns))
-                .then(ga.cmp(gb))
-        });
+        ranked.extend(self.retired.top.iter().map(|(goid, g, _)| (*goid, *g)));
+        ranked.sort_by(by_rank);
         let top_goroutines = ranked
             .into_iter()
             .take(TOP_GOROUTINES)
@@ -252,7 +379,10 @@ impl Preemption {
             time_slices: SliceReport {
                 coverage,
                 summary: self.slice_lengths.summary(),
-                open_at_end: open.iter().filter(|s| s.end == SliceEnd::TraceEnd).count() as u64,
+                open_at_end: open
+                    .iter()
+                    .filter(|s| s.end == StopReason::TraceEnd)
+                    .count() as u64,
                 top_goroutines,
                 top_functions,
             },

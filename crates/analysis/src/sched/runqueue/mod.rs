@@ -29,6 +29,7 @@ use super::coverage::Coverage;
 use super::FinishInputs;
 use crate::state::Model;
 use crate::text::MAX_ROWS;
+use crate::timeline::{Collector, Instant, InstantKind, TimelineRecord};
 use sim::QueueModel;
 
 /// The wait reason of goroutines parked on the network poller (same string in every version).
@@ -79,7 +80,7 @@ pub struct RunQueues {
 }
 
 impl RunQueues {
-    pub fn observe(&mut self, event: &Event, _model: &Model) {
+    pub fn observe(&mut self, event: &Event, _model: &Model, out: &mut dyn Collector) {
         match event.kind {
             EventKind::GoCreate { goid, p_id, .. } => {
                 self.saw_default_level = true;
@@ -126,7 +127,18 @@ impl RunQueues {
                 runnext,
             } => {
                 self.saw_default_level = true;
-                self.steal(event.tid, thief_p, victim_p, queued, runnext)
+                let taken = self.steal(event.tid, thief_p, victim_p, queued, runnext);
+                if out.enabled() {
+                    out.record(TimelineRecord::Instant(Instant {
+                        ts_ns: event.ts_ns,
+                        tid: event.tid,
+                        kind: InstantKind::Steal {
+                            thief_p,
+                            victim_p,
+                            taken,
+                        },
+                    }));
+                }
             }
             EventKind::GoStart {
                 goid,
@@ -153,7 +165,8 @@ impl RunQueues {
         }
     }
 
-    fn steal(&mut self, tid: u32, thief: i32, victim: i32, queued: u32, runnext: bool) {
+    /// Returns how many goroutines the steal took.
+    fn steal(&mut self, tid: u32, thief: i32, victim: i32, queued: u32, runnext: bool) -> u32 {
         let mut taken = queued - queued / 2;
         let from_runnext = taken == 0 && runnext;
         if from_runnext {
@@ -171,6 +184,7 @@ impl RunQueues {
             self.origin.insert(goid, Origin::Stolen { thief, victim });
         }
         self.pending_steal.insert(tid, (thief, victim));
+        taken
     }
 
     fn start(&mut self, tid: u32, goid: u64, p: i32, inherit_time: bool) {

@@ -33,6 +33,7 @@ use super::syscalls::text::{more, not_captured};
 use super::FinishInputs;
 use crate::state::Model;
 use crate::text::{duration, MAX_ROWS};
+use crate::timeline::{Collector, Instant, InstantKind, TimelineRecord};
 
 /// Pauses listed in `longest`.
 pub const LONGEST: usize = 20;
@@ -104,8 +105,22 @@ impl Default for Stw {
 }
 
 impl Stw {
-    pub fn observe(&mut self, event: &Event, _model: &Model) {
+    pub fn observe(&mut self, event: &Event, _model: &Model, out: &mut dyn Collector) {
         let (ts, tid) = (event.ts_ns, event.tid);
+        let instant = match event.kind {
+            EventKind::StwBegin { reason } => Some(InstantKind::StwBegin { reason }),
+            EventKind::StwStopped => Some(InstantKind::StwStopped),
+            EventKind::StwEnd => Some(InstantKind::StwEnd),
+            EventKind::GcStart { trigger_kind } => Some(InstantKind::GcStart { trigger_kind }),
+            _ => None,
+        };
+        if let Some(kind) = instant.filter(|_| out.enabled()) {
+            out.record(TimelineRecord::Instant(Instant {
+                ts_ns: ts,
+                tid,
+                kind,
+            }));
+        }
         match event.kind {
             EventKind::StwBegin { reason } => {
                 if let Some(lost_end) = self.open.take() {

@@ -22,17 +22,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::sched::coverage::Coverage;
 use crate::sched::FinishInputs;
+use crate::timeline::{Collector, HandoffCause as Cause, Instant, InstantKind, TimelineRecord};
 
 /// How long after a hand-off a thread fork on the same thread counts as started for it.
 pub const THREAD_START_WINDOW_NS: u64 = 1_000_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cause {
-    GcStw,
-    EnterSyscallBlock,
-    StopLockedM,
-    SysmonRetake,
-}
 
 impl Cause {
     fn of(caller_goid: u64, caller_has_p: bool, caller_locked: bool) -> Cause {
@@ -83,7 +76,7 @@ pub struct Handoffs {
 }
 
 impl Handoffs {
-    pub fn observe(&mut self, event: &Event) {
+    pub fn observe(&mut self, event: &Event, out: &mut dyn Collector) {
         match event.kind {
             EventKind::Handoff {
                 p_id,
@@ -95,6 +88,13 @@ impl Handoffs {
                 self.by_cause.add(cause);
                 self.by_p.entry(p_id).or_default().add(cause);
                 self.pending.insert(event.tid, (event.ts_ns, cause));
+                if out.enabled() {
+                    out.record(TimelineRecord::Instant(Instant {
+                        ts_ns: event.ts_ns,
+                        tid: event.tid,
+                        kind: InstantKind::Handoff { p: p_id, cause },
+                    }));
+                }
             }
             EventKind::ThreadFork { .. } => {
                 if let Some((at, cause)) = self.pending.remove(&event.tid) {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::FinishInputs;
 use crate::state::Model;
+use crate::timeline::Collector;
 use hist::Histogram;
 
 pub use text::render;
@@ -32,10 +33,10 @@ pub struct Syscalls {
 }
 
 impl Syscalls {
-    pub fn observe(&mut self, event: &Event, model: &Model) {
+    pub fn observe(&mut self, event: &Event, model: &Model, out: &mut dyn Collector) {
         self.kernel.observe(event, model);
         self.runtime.observe(event, model);
-        self.handoffs.observe(event);
+        self.handoffs.observe(event, out);
     }
 
     pub fn finish(&self, _model: &Model, inputs: &FinishInputs<'_>) -> SyscallReport {
