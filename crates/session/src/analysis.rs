@@ -44,6 +44,16 @@ impl Analysis {
         self.report
     }
 
+    /// What the report says so far, while the session goes on (for a live view): the events
+    /// processed up to now, with the symbols and stacks received so far. `None` before the
+    /// session started. It does not disturb the analysis: the final report is the same with or
+    /// without snapshots.
+    pub fn snapshot(&self) -> Option<Report> {
+        let analyzer = self.analyzer.as_ref()?;
+        let header = self.header.as_ref()?;
+        Some(analyzer.snapshot(&self.tables.meta(header)))
+    }
+
     fn analyzer(&mut self) -> Result<&mut Analyzer> {
         self.analyzer
             .as_mut()

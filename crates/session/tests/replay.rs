@@ -104,7 +104,10 @@ fn symbol(pc: u64, function: &str, line: u32) -> SymbolEntry {
 }
 
 fn write_recording(path: &Path) {
-    let events = events();
+    write_recording_of(path, events());
+}
+
+fn write_recording_of(path: &Path, events: Vec<Event>) {
     let mut w = RecordingWriter::create(path, &header()).unwrap();
     w.symbols(vec![
         symbol(0x4a_1233, "main.spawnAll", 88),
@@ -216,5 +219,70 @@ fn a_damaged_recording_names_the_file_and_the_chunk() {
             && message.contains("checksum mismatch"),
         "{message}"
     );
+    let _ = std::fs::remove_file(&path);
+}
+
+/// A live view's consumer: the analysis, with a snapshot taken after every batch.
+struct Snapshotting {
+    analysis: Analysis,
+    /// (events in the snapshot's report, goroutines created in it) after each batch.
+    seen: Vec<(u64, u64)>,
+}
+
+impl goroscope_session::Consumer for Snapshotting {
+    fn start(&mut self, header: &Header) -> anyhow::Result<()> {
+        self.analysis.start(header)
+    }
+    fn on_symbols(&mut self, symbols: &[SymbolEntry]) -> anyhow::Result<()> {
+        self.analysis.on_symbols(symbols)
+    }
+    fn on_batch(&mut self, events: &[Event]) -> anyhow::Result<()> {
+        self.analysis.on_batch(events)?;
+        let snapshot = self.analysis.snapshot().expect("started");
+        self.seen
+            .push((snapshot.events.total, snapshot.goroutines.created));
+        Ok(())
+    }
+    fn on_stats(&mut self, stats: &StatsRecord) -> anyhow::Result<()> {
+        self.analysis.on_stats(stats)
+    }
+    fn on_stacks(&mut self, stacks: &[StackEntry]) -> anyhow::Result<()> {
+        self.analysis.on_stacks(stacks)
+    }
+    fn finish(&mut self, end: &goroscope_session::SessionEnd) -> anyhow::Result<()> {
+        self.analysis.finish(end)
+    }
+}
+
+#[test]
+fn snapshots_while_the_stream_goes_on_leave_the_final_report_unchanged() {
+    let path = testsupport::scratch_path("session_replay", "snapshots.rec");
+    // The same events 0.2 s apart, farther than the analysis' reorder window, so that a
+    // snapshot after the first chunk already sees its events.
+    let spread = events()
+        .into_iter()
+        .map(|mut e| {
+            e.ts_ns = START_NS + (e.ts_ns - START_NS) * 20_000_000;
+            e
+        })
+        .collect();
+    write_recording_of(&path, spread);
+    let mut live = Snapshotting {
+        analysis: Analysis::new(),
+        seen: Vec::new(),
+    };
+    assert!(
+        live.analysis.snapshot().is_none(),
+        "no snapshot before the start"
+    );
+    replay(&path, &mut [&mut live]).unwrap();
+    // The recording has two event chunks: a snapshot after each. The first chunk's creation
+    // (goroutine 2) is seen at once; the second snapshot has seen more events (those within
+    // the reorder window of the newest one are still held back).
+    assert_eq!(live.seen.len(), 2, "{:?}", live.seen);
+    assert_eq!(live.seen[0], (1, 1), "{:?}", live.seen);
+    assert!(live.seen[1].0 > live.seen[0].0, "{:?}", live.seen);
+    let report = serde_json::to_value(live.analysis.report().unwrap()).unwrap();
+    assert_eq!(report, report_from_replay(&path));
     let _ = std::fs::remove_file(&path);
 }
