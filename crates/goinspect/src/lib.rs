@@ -6,6 +6,7 @@
 //!
 //! Input is untrusted: every reader bounds-checks and returns typed errors; nothing panics.
 
+pub mod allgs;
 pub mod buildinfo;
 pub mod disasm;
 pub mod dwarf;
