@@ -109,6 +109,9 @@ pub struct Meta {
     /// User stacks captured by the tracer (full level), by the id events carry: frames
     /// innermost first.
     pub stacks: Arc<HashMap<u32, Vec<Location>>>,
+    /// Start pcs that lie in a `go` statement wrapper (`main.main.gowrap1`) → the wrapper's
+    /// name; the symbolizer names the function the wrapper calls for them.
+    pub wrappers: Arc<HashMap<u64, String>>,
 }
 
 impl Meta {
@@ -122,7 +125,13 @@ impl Meta {
             level: None,
             symbolizer: Arc::new(TableSymbolizer::new()),
             stacks: Arc::new(HashMap::new()),
+            wrappers: Arc::new(HashMap::new()),
         }
+    }
+
+    pub fn with_wrappers(mut self, wrappers: Arc<HashMap<u64, String>>) -> Self {
+        self.wrappers = wrappers;
+        self
     }
 
     pub fn with_stacks(mut self, stacks: Arc<HashMap<u32, Vec<Location>>>) -> Self {

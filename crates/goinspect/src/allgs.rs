@@ -138,7 +138,7 @@ mod tests {
         let entry = 0x448800u64;
         let mut code: Vec<u8> = Vec::new();
         let rel = |at: u64, len: u64, target: u64| ((target as i64) - (at + len) as i64) as i32;
-        let mut rip = |code: &mut Vec<u8>, prefix: &[u8], target: u64| {
+        let rip = |code: &mut Vec<u8>, prefix: &[u8], target: u64| {
             let at = entry + code.len() as u64;
             code.extend(prefix);
             code.extend(rel(at, prefix.len() as u64 + 4, target).to_le_bytes());

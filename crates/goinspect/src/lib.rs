@@ -13,6 +13,7 @@ pub mod dwarf;
 pub mod elf;
 pub mod error;
 pub mod globals;
+pub mod gowrap;
 pub mod inspect;
 pub mod layout;
 pub mod model;

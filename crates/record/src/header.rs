@@ -88,6 +88,11 @@ pub struct SymbolEntry {
     pub function: String,
     pub file: String,
     pub line: u32,
+    /// For a goroutine's start pc inside a `go` statement wrapper (`main.main.gowrap1`, Go
+    /// 1.21+): the wrapper's name, while `function`, `file` and `line` name the function it
+    /// calls (the `f` of `go f(x)`, at its entry). Absent otherwise (and in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrapper: Option<String>,
 }
 
 /// A user stack captured by the tracer (at a park or an async preemption), resolved while

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
-use goroscope_events::Event;
+use goroscope_events::{Event, GoroutineSnapshot};
 
 use crate::format::{chunk_crc, ChunkType, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES};
 use crate::{
@@ -73,6 +73,10 @@ impl<W: Write> ChunkWriter<W> {
         self.write_json(ChunkType::Stats, stats)
     }
 
+    pub fn write_goroutines(&mut self, snapshot: &GoroutineSnapshot) -> Result<(), Error> {
+        self.write_json(ChunkType::Goroutines, snapshot)
+    }
+
     pub fn write_end(&mut self, end: &EndRecord) -> Result<(), Error> {
         self.write_json(ChunkType::End, end)
     }
@@ -133,6 +137,7 @@ enum Message {
     Stacks(Vec<StackEntry>),
     Stats(StatsRecord),
     End(EndRecord),
+    Goroutines(Box<GoroutineSnapshot>),
 }
 
 /// A recording being written by a background thread.
@@ -161,6 +166,7 @@ impl RecordingWriter {
                         Message::Stacks(stacks) => w.write_stacks(&stacks)?,
                         Message::Stats(stats) => w.write_stats(&stats)?,
                         Message::End(end) => w.write_end(&end)?,
+                        Message::Goroutines(snapshot) => w.write_goroutines(&snapshot)?,
                     }
                 }
                 let (events, chunks) = (w.events(), w.chunks());
@@ -202,6 +208,11 @@ impl RecordingWriter {
             return Ok(());
         }
         self.send(Message::Stacks(stacks))
+    }
+
+    /// One goroutine snapshot, in its own chunk.
+    pub fn goroutines(&mut self, snapshot: GoroutineSnapshot) -> Result<(), Error> {
+        self.send(Message::Goroutines(Box::new(snapshot)))
     }
 
     pub fn stats(&mut self, stats: StatsRecord) -> Result<(), Error> {

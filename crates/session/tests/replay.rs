@@ -100,6 +100,7 @@ fn symbol(pc: u64, function: &str, line: u32) -> SymbolEntry {
         function: function.into(),
         file: "/src/main.go".into(),
         line,
+        wrapper: None,
     }
 }
 
