@@ -1,5 +1,6 @@
-//! `goroscope report`: reads a recording and prints the analysis (crates/analysis) as text or
-//! JSON (schema: docs/report-schema.md). Warnings about an incomplete recording go to stderr.
+//! `goroscope report`: reads a recording, analyses it (crates/analysis) and prints the report
+//! as text or JSON (crates/output; schema: docs/report-schema.md). Warnings about an
+//! incomplete recording go to stderr.
 
 use std::io::Write as _;
 
@@ -7,7 +8,8 @@ use anyhow::Context as _;
 use goroscope_analysis::sched::procs::{CpuLimit, Throttling};
 use goroscope_analysis::{Analyzer, Options};
 use goroscope_events::{EventSource as _, SourceError};
-use goroscope_record::Reader;
+use goroscope_output::{Ending, Recording};
+use goroscope_record::{Header, ReadSummary, Reader};
 
 use crate::cli::ReportArgs;
 
@@ -55,15 +57,10 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     // The symbols are complete only now that every chunk has been read.
     let report = analyzer.finish(&reader.meta());
     let out = if args.json {
-        let mut s = serde_json::to_string_pretty(&report).context("serializing the report")?;
-        s.push('\n');
-        s
+        goroscope_output::render_json(&report).context("serializing the report")?
     } else {
-        let mut s = describe_recording(&header, &summary);
-        s.push_str(&goroscope_analysis::render_text(&report));
-        if !s.ends_with('\n') {
-            s.push('\n');
-        }
+        let mut s = goroscope_output::describe_recording(&recording(&header, &summary));
+        s.push_str(&goroscope_output::render_text(&report));
         s
     };
     std::io::stdout()
@@ -108,21 +105,21 @@ fn throttling_from(stat: &serde_json::Value) -> Option<Throttling> {
     })
 }
 
-/// Two lines on what was recorded, before the analysis.
-fn describe_recording(
-    header: &goroscope_record::Header,
-    summary: &goroscope_record::ReadSummary,
-) -> String {
+/// What the lines above the text report say about the recording.
+fn recording<'a>(header: &'a Header, summary: &'a ReadSummary) -> Recording<'a> {
     let t = &header.target;
-    let ending = match &summary.end {
-        Some(end) => match &end.target_exit {
-            Some(exit) => format!("ended: {} ({exit})", end.reason),
-            None => format!("ended: {}", end.reason),
+    Recording {
+        path: &t.path,
+        pid: t.pid,
+        go_version: &t.go_version,
+        mode: &t.mode,
+        events: summary.events,
+        ending: match &summary.end {
+            Some(end) => Ending::Ended {
+                reason: &end.reason,
+                target_exit: end.target_exit.as_deref(),
+            },
+            None => Ending::Interrupted,
         },
-        None => "ended: interrupted (no end chunk)".to_string(),
-    };
-    format!(
-        "Recording of {} (pid {}, {}, {}), {} events; {ending}\n\n",
-        t.path, t.pid, t.go_version, t.mode, summary.events
-    )
+    }
 }

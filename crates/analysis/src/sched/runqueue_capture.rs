@@ -2,8 +2,6 @@
 //! `Level` in crates/bpf/src/tracer/plan.rs), and a section whose events were not captured must
 //! say so instead of printing zeros. Shared by the run-queue, preemption and idle sections.
 
-use std::fmt::Write as _;
-
 use goroscope_events::Meta;
 use serde::{Deserialize, Serialize};
 
@@ -52,15 +50,6 @@ impl Coverage {
     /// Why it was not captured ("no data" if unsaid).
     pub fn why_text(&self) -> &str {
         self.why.as_deref().unwrap_or("no data")
-    }
-
-    /// Writes "  not captured: WHY" for the text report; `false` if the data was captured.
-    pub fn render_missing(&self, out: &mut String) -> Result<bool, std::fmt::Error> {
-        if self.captured {
-            return Ok(false);
-        }
-        writeln!(out, "  not captured: {}", self.why_text())?;
-        Ok(true)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The syscalls section: kernel system calls joined to goroutines (syscalls_kernel.rs), calls
 //! through the runtime's syscall path (syscalls_runtime.rs) and P hand-offs with the threads
-//! started for them (syscalls_handoff.rs). Text in syscalls_text.rs.
+//! started for them (syscalls_handoff.rs).
 
 #[path = "syscalls_errno.rs"]
 mod errno;
@@ -18,9 +18,6 @@ pub mod runtime;
 #[cfg(test)]
 #[path = "syscalls_tests.rs"]
 pub(crate) mod tests;
-/// Table helpers shared with the other sections of this file's owner.
-#[path = "syscalls_text.rs"]
-pub(super) mod text;
 
 use goroscope_events::Event;
 use serde::{Deserialize, Serialize};
@@ -28,8 +25,6 @@ use serde::{Deserialize, Serialize};
 use super::FinishInputs;
 use crate::state::Model;
 use hist::Histogram;
-
-pub use text::render;
 
 /// Goroutine rows kept per table in the JSON (the goroutine count says how many there were).
 pub const TOP_GOROUTINES: usize = 50;

@@ -4,7 +4,6 @@
 mod goroutines;
 mod latency;
 mod ordering;
-mod output;
 mod threads;
 
 use goroscope_events::{Event, Meta, VecSource};
