@@ -104,8 +104,8 @@ pub struct LeakRow {
     /// How many of the group have a known age (the others blocked before any GC saw them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ages_known: Option<u64>,
-    /// Where the oldest of the group is blocked: its innermost frame outside package `runtime`,
-    /// "function (file:line)".
+    /// Where the oldest of the group is blocked: its innermost frame in the program's own code
+    /// (outside the runtime and the standard library), "function (file:line)".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_at: Option<String>,
     /// The function the group's goroutines started with (for a `go` statement wrapper, the

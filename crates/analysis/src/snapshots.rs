@@ -156,14 +156,19 @@ fn describe(row: &mut LiveRow, s: &SnapshotGoroutine, meta: &Meta) {
     row.start_wrapper = meta.wrappers.get(&s.start_pc).cloned();
     row.parent_goid = s.parent_goid.filter(|&p| p != 0);
     row.locked_m = s.locked_m;
-    row.stack = s.stack.iter().map(|&pc| frame(meta, pc)).collect();
+    row.stack = s.stack.iter().flat_map(|&pc| frames(meta, pc)).collect();
 }
 
-/// A stack frame (a return address, resolved on its call's line) as "function (file:line)".
-fn frame(meta: &Meta, pc: u64) -> String {
-    match meta.symbolizer.resolve(pc.saturating_sub(1)) {
-        Some(l) => format!("{} ({}:{})", l.function, l.file, l.line),
-        None => format!("{pc:#x}"),
+/// A stack frame (a return address, resolved on its call's line) as "function (file:line)",
+/// and the frames of the functions its code is inlined into, as the runtime's traceback shows.
+fn frames(meta: &Meta, pc: u64) -> Vec<String> {
+    let at = pc.saturating_sub(1);
+    let show = |l: &Location| format!("{} ({}:{})", l.function, l.file, l.line);
+    match meta.symbolizer.resolve(at) {
+        Some(l) => std::iter::once(show(&l))
+            .chain(meta.inlined_into.get(&at).into_iter().flatten().map(show))
+            .collect(),
+        None => vec![format!("{pc:#x}")],
     }
 }
 
@@ -228,7 +233,7 @@ fn leaked(live: &[LiveRow]) -> Vec<LeakRow> {
                 median_blocked_ns: ages.get(ages.len() / 2).copied(),
                 ages_known: Some(ages.len() as u64),
                 blocked_at: oldest
-                    .and_then(|r| r.stack.iter().find(|f| !f.starts_with("runtime.")).cloned()),
+                    .and_then(|r| r.stack.iter().find(|f| !is_standard_library(f)).cloned()),
                 start_function: oldest.and_then(|r| r.start_function.clone()),
                 start_wrapper: oldest.and_then(|r| r.start_wrapper.clone()),
             }
@@ -236,6 +241,19 @@ fn leaked(live: &[LiveRow]) -> Vec<LeakRow> {
         .collect();
     out.sort_by_key(|l| std::cmp::Reverse(l.count)); // stable: ties stay in location order
     out
+}
+
+/// Whether a frame ("function (file:line)") is in the runtime or the standard library: its
+/// package path's first element has no dot and is not `main` (the rule `go list std` follows).
+fn is_standard_library(frame: &str) -> bool {
+    let function = frame.split(" (").next().unwrap_or(frame);
+    let after_slash = function.rfind('/').map_or(0, |i| i + 1);
+    let package = match function[after_slash..].find('.') {
+        Some(dot) => &function[..after_slash + dot],
+        None => function,
+    };
+    let first = package.split('/').next().unwrap_or(package);
+    !first.contains('.') && first != "main"
 }
 
 /// Whether `runtime.NumGoroutine` leaves this goroutine out (the runtime's `isSystemGoroutine`:

@@ -197,3 +197,15 @@ fn the_newest_snapshot_wins() {
     assert_eq!(r.goroutines.live_at_end, 0);
     assert_eq!(r.goroutines.snapshots.as_ref().unwrap().count, 2);
 }
+
+#[test]
+fn blocked_at_skips_the_runtime_and_the_standard_library() {
+    use super::is_standard_library as std;
+    assert!(std("runtime.gopark (/go/src/runtime/proc.go:435)"));
+    assert!(std("internal/sync.runtime_SemacquireMutex (sema.go:95)"));
+    assert!(std("sync.(*Cond).Wait (cond.go:71)"));
+    assert!(std("net/http.(*conn).serve"));
+    assert!(!std("main.handle (main.go:52)"));
+    assert!(!std("example.com/app/server.(*S).Run (s.go:3)"));
+    assert!(!std("github.com/x/y.z"));
+}

@@ -1,9 +1,11 @@
 //! The function a `go` statement really starts. Since Go 1.21 the compiler turns `go f(x)` into
 //! `go <caller>.gowrapN()`, a closure that calls `f(x)` (cmd/compile/internal/escape, "wrapGoDefer"),
-//! so a goroutine's `startpc` names the wrapper. Its code is a short prologue, argument loads from
-//! the closure context and one direct CALL of `f` (plus the runtime's `morestack` at the end), so
-//! the first direct call to a non-runtime function is `f`. A wrapper that calls through a function
-//! value or an interface has no direct call to name: it keeps its own name.
+//! so a goroutine's `startpc` names the wrapper. Its body is that one call: when `f` is inlined
+//! into it, the wrapper's inline tree names `f` (the outermost inlined call); otherwise its code
+//! is a short prologue, argument loads from the closure context and one direct CALL of `f` (plus
+//! the runtime's `morestack` at the end), so the first direct call to a function outside the
+//! runtime is `f`. A wrapper that calls through a function value or an interface names neither:
+//! it keeps its own name.
 
 use crate::disasm;
 use crate::elf::ElfImage;
@@ -16,11 +18,24 @@ pub fn is_go_wrapper(name: &str) -> bool {
         .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// The function a `go` statement wrapper calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wrapped {
+    pub name: String,
+    /// A pc of its body: its entry, or where the wrapper's inlined copy of it starts (the
+    /// linker drops a function only ever inlined).
+    pub pc: u64,
+}
+
 /// The function a wrapper calls, or None for a function that is not a wrapper or whose call is
 /// indirect. `func` is the wrapper's pclntab entry.
-pub fn wrapped_function(elf: &ElfImage, pcln: &Pclntab, func: &Func) -> Option<Func> {
+pub fn wrapped_function(elf: &ElfImage, pcln: &Pclntab, func: &Func) -> Option<Wrapped> {
     if !is_go_wrapper(&func.name) {
         return None;
+    }
+    if let Some((name, inlined_pc)) = pcln.first_inlined_call(func.entry) {
+        let pc = pcln.find_func(&name).map_or(inlined_pc, |f| f.entry);
+        return Some(Wrapped { name, pc });
     }
     let code = elf.bytes_at(func.entry, func.end.checked_sub(func.entry)?)?;
     disasm::analyze(code, func.entry)
@@ -28,6 +43,10 @@ pub fn wrapped_function(elf: &ElfImage, pcln: &Pclntab, func: &Func) -> Option<F
         .iter()
         .filter_map(|&(_, target)| pcln.func_at(target))
         .find(|callee| callee.entry != func.entry && !callee.name.starts_with("runtime."))
+        .map(|callee| Wrapped {
+            name: callee.name,
+            pc: callee.entry,
+        })
 }
 
 #[cfg(test)]

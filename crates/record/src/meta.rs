@@ -20,6 +20,8 @@ pub struct MetaTables {
     stacks: HashMap<u32, Vec<Location>>,
     /// Start pc → the `go` statement wrapper its entry names the callee of.
     wrappers: HashMap<u64, String>,
+    /// Frame pc → the functions its inlined code is inlined into.
+    inlined_into: HashMap<u64, Vec<Location>>,
 }
 
 fn location(entry: &SymbolEntry) -> Location {
@@ -36,6 +38,9 @@ impl MetaTables {
             self.symbols.add_pc(s.pc, location(s));
             if let Some(wrapper) = &s.wrapper {
                 self.wrappers.insert(s.pc, wrapper.clone());
+            }
+            if !s.inlined_into.is_empty() {
+                self.inlined_into.insert(s.pc, s.inlined_into.clone());
             }
         }
     }
@@ -63,6 +68,7 @@ impl MetaTables {
             .with_stacks(Arc::new(self.stacks.clone()))
             .with_symbolizer(Arc::new(self.symbols.clone()))
             .with_wrappers(Arc::new(self.wrappers.clone()))
+            .with_inlined_into(Arc::new(self.inlined_into.clone()))
     }
 }
 

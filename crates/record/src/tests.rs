@@ -222,6 +222,7 @@ fn symbols() -> Vec<SymbolEntry> {
         file: "/src/main.go".into(),
         line: 88,
         wrapper: None,
+        inlined_into: Vec::new(),
     }]
 }
 

@@ -14,8 +14,20 @@ use std::collections::HashSet;
 use goinspect::elf::ElfImage;
 use goinspect::gowrap;
 use goinspect::pclntab::Pclntab;
-use goroscope_events::{Event, EventKind, GoroutineSnapshot};
+use goroscope_events::{Event, EventKind, GoroutineSnapshot, Location};
 use goroscope_record::{StackEntry, SymbolEntry};
+
+/// How a pc is resolved.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// A `go` statement's call (`creation_pc - 1`): the function containing it, as the
+    /// runtime's "created by" names it.
+    Creation,
+    /// A goroutine's start pc: its function, or for a wrapper the function it calls.
+    Start,
+    /// A frame of a snapshot's stack (`pc - 1`), inlined functions named.
+    Frame,
+}
 
 pub struct CreationSymbols<'p, 'data> {
     elf: &'p ElfImage<'data>,
@@ -40,29 +52,62 @@ impl<'p, 'data> CreationSymbols<'p, 'data> {
     pub fn collect_snapshot(&mut self, snapshot: &GoroutineSnapshot) -> Vec<SymbolEntry> {
         let mut out = Vec::new();
         for g in &snapshot.goroutines {
-            self.add(g.creation_pc.checked_sub(1), false, &mut out);
-            self.add(Some(g.start_pc), true, &mut out);
+            self.add(g.creation_pc.checked_sub(1), Kind::Creation, &mut out);
+            self.add(Some(g.start_pc), Kind::Start, &mut out);
             for &pc in &g.stack {
-                self.add(pc.checked_sub(1), false, &mut out);
+                self.add(pc.checked_sub(1), Kind::Frame, &mut out);
             }
         }
         out
     }
 
     /// Resolves `pc` into `out` unless seen before (or 0).
-    fn add(&mut self, pc: Option<u64>, start: bool, out: &mut Vec<SymbolEntry>) {
+    fn add(&mut self, pc: Option<u64>, kind: Kind, out: &mut Vec<SymbolEntry>) {
         let Some(pc) = pc.filter(|&pc| pc != 0) else {
             return;
         };
         if !self.seen.insert(pc) {
             return;
         }
-        let entry = if start {
-            self.resolve_start(pc)
-        } else {
-            self.resolve(pc)
+        let entry = match kind {
+            Kind::Creation => self.resolve(pc),
+            Kind::Start => self.resolve_start(pc),
+            Kind::Frame => self.resolve_frame(pc),
         };
         out.extend(entry);
+    }
+
+    /// A stack frame's pc: in inlined code, named after the innermost function inlined there
+    /// (the line is already the inlined code's), with the functions it is inlined into, each at
+    /// its call's line: the frames the runtime's traceback shows.
+    fn resolve_frame(&self, pc: u64) -> Option<SymbolEntry> {
+        let mut entry = self.resolve(pc)?;
+        let link_pc = pc.checked_sub(self.load_bias)?;
+        let chain = self.pclntab.inlined_at(link_pc);
+        let Some(inner) = chain.first() else {
+            return Some(entry);
+        };
+        let outer = std::mem::replace(&mut entry.function, inner.function.clone());
+        let callers = chain
+            .iter()
+            .skip(1)
+            .map(|c| c.function.clone())
+            .chain([outer]);
+        entry.inlined_into = callers
+            .zip(&chain)
+            .map(|(function, call)| {
+                let (file, line) = self
+                    .pclntab
+                    .line_at(call.call_pc)
+                    .unwrap_or_else(|| (String::new(), 0));
+                Location {
+                    function,
+                    file,
+                    line,
+                }
+            })
+            .collect();
+        Some(entry)
     }
 
     /// A start pc: the function itself, or for a `go` statement wrapper the function it calls
@@ -74,7 +119,7 @@ impl<'p, 'data> CreationSymbols<'p, 'data> {
             Some(callee) => {
                 let (file, line) = self
                     .pclntab
-                    .line_at(callee.entry)
+                    .line_at(callee.pc)
                     .unwrap_or_else(|| (String::new(), 0));
                 Some(SymbolEntry {
                     pc,
@@ -82,6 +127,7 @@ impl<'p, 'data> CreationSymbols<'p, 'data> {
                     file,
                     line,
                     wrapper: Some(func.name),
+                    inlined_into: Vec::new(),
                 })
             }
             None => self.resolve(pc),
@@ -102,8 +148,8 @@ impl<'p, 'data> CreationSymbols<'p, 'data> {
             else {
                 continue;
             };
-            self.add(creation_pc.checked_sub(1), false, &mut out);
-            self.add(Some(start_pc), true, &mut out);
+            self.add(creation_pc.checked_sub(1), Kind::Creation, &mut out);
+            self.add(Some(start_pc), Kind::Start, &mut out);
         }
         out
     }
@@ -125,6 +171,7 @@ impl<'p, 'data> CreationSymbols<'p, 'data> {
                         file: String::new(),
                         line: 0,
                         wrapper: None,
+                        inlined_into: Vec::new(),
                     },
                 }
             })
@@ -145,6 +192,7 @@ impl<'p, 'data> CreationSymbols<'p, 'data> {
             file,
             line,
             wrapper: None,
+            inlined_into: Vec::new(),
         })
     }
 }

@@ -101,6 +101,7 @@ fn symbol(pc: u64, function: &str, line: u32) -> SymbolEntry {
         file: "/src/main.go".into(),
         line,
         wrapper: None,
+        inlined_into: Vec::new(),
     }
 }
 
