@@ -16,7 +16,7 @@ use goinspect::{Inspection, RuntimeLayout};
 use goroscope_events::{GState, GStatus, GoroutineSnapshot, SnapshotGoroutine, MAX_STACK_DEPTH};
 
 use crate::error::{Error, Result};
-use crate::memory::{mapped, Mapping, Memory, MAX_PIECES};
+use crate::memory::{mapped, read_all, read_coalesced, Mapping, Memory};
 
 /// More gs than this in `allgs` is a torn read or a broken address, not a program.
 const MAX_GS: u64 = 50_000_000;
@@ -24,6 +24,11 @@ const MAX_GS: u64 = 50_000_000;
 const MAX_GOID: u64 = 1 << 48;
 /// A goroutine stack larger than this (the runtime's default max is 1 GB) is garbage.
 const MAX_STACK_BYTES: u64 = 1 << 30;
+/// gs read and decoded together.
+const BATCH: usize = 8192;
+/// Bytes of each stopped goroutine's stack read at once from its saved frame pointer: a parked
+/// goroutine's frames up to its start usually fit.
+const STACK_WINDOW: u64 = 1024;
 
 /// Run-time addresses (load bias added) of the two globals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,12 +145,6 @@ pub struct GoroutineReader<M: Memory> {
     span_len: usize,
 }
 
-/// One g as read, before validation.
-struct RawG {
-    addr: u64,
-    bytes: Vec<u8>,
-}
-
 impl<M: Memory> GoroutineReader<M> {
     /// `wait_reasons`: how many wait reasons the target's Go version defines (the layout's
     /// `constants.wait_reasons`). Refuses offsets that are absurd for a g.
@@ -183,21 +182,19 @@ impl<M: Memory> GoroutineReader<M> {
             allglen,
             ..GoroutineSnapshot::default()
         };
-        let raw = self.read_gs(&gps, &maps, &mut snap);
-        let mut kept: Vec<(SnapshotGoroutine, Frames)> = Vec::with_capacity(raw.len());
-        for g in &raw {
-            match self.decode(g, &maps) {
-                Decoded::Live(g, frames) => kept.push((g, frames)),
-                Decoded::Dead => snap.dead += 1,
-                Decoded::Invalid => snap.skipped += 1,
+        // In batches, so the bytes read for gs and stack tops stay a few MB whatever the count.
+        for batch in gps.chunks(BATCH) {
+            let mut kept = self.read_gs(batch, &maps, &mut snap);
+            let before = kept.len();
+            self.drop_reused(&mut kept, &mut snap.partial);
+            snap.skipped += (before - kept.len()) as u64;
+            self.resolve_locked_ms(&mut kept, &maps);
+            self.walk_stacks(&mut kept, &maps);
+            snap.goroutines.extend(kept.into_iter().map(|(g, _)| g));
+            if snap.partial {
+                break;
             }
         }
-        let before = kept.len();
-        self.drop_reused(&mut kept, &mut snap.partial);
-        snap.skipped += (before - kept.len()) as u64;
-        self.resolve_locked_ms(&mut kept, &maps);
-        self.walk_stacks(&mut kept, &maps);
-        snap.goroutines = kept.into_iter().map(|(g, _)| g).collect();
         snap.read_ns = now().saturating_sub(ts_ns);
         Ok(snap)
     }
@@ -234,44 +231,53 @@ impl<M: Memory> GoroutineReader<M> {
         Ok((allglen, array.chunks_exact(8).map(|c| word(c, 0)).collect()))
     }
 
-    /// Each g's bytes; pointers outside readable memory and unreadable gs are skipped.
-    fn read_gs(&self, gps: &[u64], maps: &[Mapping], snap: &mut GoroutineSnapshot) -> Vec<RawG> {
-        let mut out: Vec<RawG> = Vec::with_capacity(gps.len());
+    /// Reads and decodes every g: live ones kept with where their stack walk starts, dead ones
+    /// and what does not hold together (pointers outside readable memory, unreadable gs,
+    /// values out of range) counted.
+    fn read_gs(
+        &self,
+        gps: &[u64],
+        maps: &[Mapping],
+        snap: &mut GoroutineSnapshot,
+    ) -> Vec<(SnapshotGoroutine, Frames)> {
+        let mut addrs = Vec::with_capacity(gps.len());
         for &addr in gps {
             let ok = addr
                 .checked_add(self.span_start)
                 .is_some_and(|a| mapped(maps, a, self.span_len as u64, |m| m.readable));
             if ok {
-                out.push(RawG {
-                    addr,
-                    bytes: vec![0u8; self.span_len],
-                });
+                addrs.push(addr);
             } else {
                 snap.skipped += 1;
             }
         }
-        let span_start = self.span_start;
-        let read = read_all(&self.memory, &mut out, |g| {
-            (g.addr + span_start, g.bytes.as_mut_slice())
-        });
-        snap.skipped += read.unreadable.len() as u64;
+        let ranges: Vec<(u64, usize)> = addrs
+            .iter()
+            .map(|a| (a + self.span_start, self.span_len))
+            .collect();
+        let read = read_coalesced(&self.memory, &ranges);
         snap.partial |= read.cut_short;
-        let mut unreadable = read.unreadable.into_iter().peekable();
-        let mut index = 0;
-        out.retain(|_| {
-            let drop = unreadable.peek() == Some(&index) || index >= read.done;
-            if unreadable.peek() == Some(&index) {
-                unreadable.next();
+        let mut kept = Vec::with_capacity(addrs.len());
+        for (i, &addr) in addrs.iter().enumerate() {
+            let Some(bytes) = read.get(i) else {
+                // Unreadable, or not tried because the process went away (then `partial`).
+                if !read.cut_short {
+                    snap.skipped += 1;
+                }
+                continue;
+            };
+            match self.decode(addr, bytes, maps) {
+                Decoded::Live(g, frames) => kept.push((g, frames)),
+                Decoded::Dead => snap.dead += 1,
+                Decoded::Invalid => snap.skipped += 1,
             }
-            index += 1;
-            !drop
-        });
-        out
+        }
+        kept
     }
 
-    fn decode(&self, raw: &RawG, maps: &[Mapping]) -> Decoded {
+    fn decode(&self, addr: u64, bytes: &[u8], maps: &[Mapping]) -> Decoded {
         let o = &self.offsets;
-        let at = |off: u64| word(&raw.bytes, (off - self.span_start) as usize);
+        let at = |off: u64| word(bytes, (off - self.span_start) as usize);
         let status = u32::try_from(at(o.atomicstatus) & 0xffff_ffff).unwrap_or(u32::MAX);
         let state = match GStatus(status).state() {
             Some(GState::Dead | GState::Idle | GState::DeadExtra) => return Decoded::Dead,
@@ -279,7 +285,7 @@ impl<M: Memory> GoroutineReader<M> {
             Some(s) => s,
         };
         let goid = at(o.goid);
-        let wait_reason = u64::from(raw.bytes[(o.waitreason - self.span_start) as usize]);
+        let wait_reason = u64::from(bytes[(o.waitreason - self.span_start) as usize]);
         let (lo, hi) = (at(o.stack_lo), at(o.stack_hi));
         let code = |pc: u64| mapped(maps, pc, 1, |m| m.executable);
         let valid = goid > 0
@@ -300,7 +306,7 @@ impl<M: Memory> GoroutineReader<M> {
         let (sp, pc, bp) = (at(o.sched_sp), at(o.sched_pc), at(o.sched_bp));
         let frames = if stopped && sp >= lo && sp < hi && code(pc) {
             Frames {
-                g_addr: raw.addr,
+                g_addr: addr,
                 first_pc: Some(pc),
                 bp,
                 lo,
@@ -308,7 +314,7 @@ impl<M: Memory> GoroutineReader<M> {
             }
         } else {
             Frames {
-                g_addr: raw.addr,
+                g_addr: addr,
                 ..Frames::default()
             }
         };
@@ -335,18 +341,15 @@ impl<M: Memory> GoroutineReader<M> {
     /// Reads each kept g's goid again: a g freed and reused while it was read (or read
     /// mid-reuse) now has another goid, and what was read of it is a mix of two goroutines.
     fn drop_reused(&self, kept: &mut Vec<(SnapshotGoroutine, Frames)>, partial: &mut bool) {
-        let mut again: Vec<(u64, [u8; 8])> =
-            kept.iter().map(|(_, f)| (f.g_addr, [0u8; 8])).collect();
-        let goid_off = self.offsets.goid;
-        let read = read_all(&self.memory, &mut again, |(addr, buf)| {
-            (*addr + goid_off, &mut buf[..])
-        });
+        let ranges: Vec<(u64, usize)> = kept
+            .iter()
+            .map(|(_, f)| (f.g_addr + self.offsets.goid, 8))
+            .collect();
+        let read = read_coalesced(&self.memory, &ranges);
         *partial |= read.cut_short;
         let mut i = 0;
         kept.retain(|(g, _)| {
-            let same = i < read.done
-                && !read.unreadable.contains(&i)
-                && u64::from_ne_bytes(again[i].1) == g.goid;
+            let same = read.get(i).is_some_and(|b| word(b, 0) == g.goid);
             i += 1;
             same
         });
@@ -380,46 +383,77 @@ impl<M: Memory> GoroutineReader<M> {
         }
     }
 
-    /// Frame-pointer walks of every stopped goroutine, one batched read per depth: at `bp` Go
-    /// keeps the caller's bp and, 8 bytes above, the return address.
+    /// Frame-pointer walks of every stopped goroutine: at `bp` Go keeps the caller's bp and, 8
+    /// bytes above, the return address. The top of each stack (from the saved bp, up to
+    /// [`STACK_WINDOW`] bytes) is read in one coalesced batch for all goroutines and walked
+    /// locally; frames beyond it are read one batch per depth.
     fn walk_stacks(&self, kept: &mut [(SnapshotGoroutine, Frames)], maps: &[Mapping]) {
         let code = |pc: u64| mapped(maps, pc, 1, |m| m.executable);
-        for (g, f) in kept.iter_mut() {
+        let walking = |f: &Frames| f.bp >= f.lo && f.bp.saturating_add(16) <= f.hi;
+        let mut windows: Vec<(usize, u64, usize)> = Vec::new();
+        for (i, (g, f)) in kept.iter_mut().enumerate() {
             if let Some(pc) = f.first_pc {
                 g.stack.push(pc);
+                if walking(f) {
+                    let len = (f.hi - f.bp).min(STACK_WINDOW) as usize;
+                    windows.push((i, f.bp, len));
+                }
             }
         }
-        for _ in 1..MAX_STACK_DEPTH {
+        let ranges: Vec<(u64, usize)> = windows.iter().map(|&(_, at, len)| (at, len)).collect();
+        let read = read_coalesced(&self.memory, &ranges);
+        for (n, &(i, start, len)) in windows.iter().enumerate() {
+            let (g, f) = &mut kept[i];
+            let Some(window) = read.get(n) else {
+                f.bp = 0;
+                continue;
+            };
+            // Walk inside the window while the frames are there.
+            while g.stack.len() < MAX_STACK_DEPTH && walking(f) && f.bp + 16 <= start + len as u64 {
+                let at = (f.bp - start) as usize;
+                let (next, ret) = (word(window, at), word(window, at + 8));
+                step(g, f, next, ret, &code);
+            }
+        }
+        // Deeper frames: one batch per depth.
+        loop {
             let mut reads: Vec<(usize, u64, [u8; 16])> = kept
                 .iter()
                 .enumerate()
-                .filter(|(_, (g, f))| {
-                    !g.stack.is_empty()
-                        && g.stack.len() < MAX_STACK_DEPTH
-                        && f.bp >= f.lo
-                        && f.bp.saturating_add(16) <= f.hi
-                })
+                .filter(|(_, (g, f))| g.stack.len() < MAX_STACK_DEPTH && f.bp != 0 && walking(f))
                 .map(|(i, (_, f))| (i, f.bp, [0u8; 16]))
                 .collect();
             if reads.is_empty() {
                 break;
             }
             let read = read_all(&self.memory, &mut reads, |(_, bp, buf)| (*bp, &mut buf[..]));
-            for (n, (i, bp, buf)) in reads.iter().enumerate() {
+            for (n, (i, _, buf)) in reads.iter().enumerate() {
                 let (g, f) = &mut kept[*i];
-                let ok = n < read.done && !read.unreadable.contains(&n);
-                let (next, ret) = (word(buf, 0), word(buf, 8));
-                if ok && code(ret) {
-                    g.stack.push(ret);
-                }
-                // Frames grow down: the caller's frame is above; anything else ends the walk.
-                f.bp = if ok && code(ret) && next > *bp {
-                    next
+                if n < read.done && read.unreadable.binary_search(&n).is_err() {
+                    step(g, f, word(buf, 0), word(buf, 8), &code);
                 } else {
-                    0
-                };
+                    f.bp = 0;
+                }
             }
         }
+    }
+}
+
+/// One frame of a walk: keeps `ret` if it is code and moves to `next`; frames grow down, so
+/// the caller's frame is above — anything else (or a return address that is not code: the
+/// stack moved on) ends the walk.
+fn step(
+    g: &mut SnapshotGoroutine,
+    f: &mut Frames,
+    next: u64,
+    ret: u64,
+    code: &dyn Fn(u64) -> bool,
+) {
+    if code(ret) {
+        g.stack.push(ret);
+        f.bp = if next > f.bp { next } else { 0 };
+    } else {
+        f.bp = 0;
     }
 }
 
@@ -437,49 +471,6 @@ enum Decoded {
     Live(SnapshotGoroutine, Frames),
     Dead,
     Invalid,
-}
-
-/// What a batched read of many pieces did.
-struct ReadAll {
-    /// Pieces up to here were attempted (all, unless the process went away).
-    done: usize,
-    /// Indexes (ascending) of pieces that could not be read.
-    unreadable: Vec<usize>,
-    /// The process stopped answering before every piece was tried.
-    cut_short: bool,
-}
-
-/// Reads one piece per item (`piece` says where and into what), [`MAX_PIECES`] per call,
-/// skipping any piece the kernel refuses and going on after it.
-fn read_all<T>(
-    memory: &dyn Memory,
-    items: &mut [T],
-    piece: impl Fn(&mut T) -> (u64, &mut [u8]),
-) -> ReadAll {
-    let mut result = ReadAll {
-        done: 0,
-        unreadable: Vec::new(),
-        cut_short: false,
-    };
-    let mut start = 0;
-    while start < items.len() {
-        let end = (start + MAX_PIECES).min(items.len());
-        let mut pieces: Vec<(u64, &mut [u8])> = items[start..end].iter_mut().map(&piece).collect();
-        match memory.read_pieces(&mut pieces) {
-            Ok(n) if start + n == end => start = end,
-            Ok(n) => {
-                result.unreadable.push(start + n);
-                start += n + 1;
-            }
-            Err(_) => {
-                result.cut_short = true;
-                result.done = start;
-                return result;
-            }
-        }
-    }
-    result.done = items.len();
-    result
 }
 
 fn word(bytes: &[u8], at: usize) -> u64 {

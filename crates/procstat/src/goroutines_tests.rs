@@ -354,3 +354,27 @@ fn offsets_come_from_every_layout_table() {
         assert!(o.span().1 <= 4096);
     }
 }
+
+#[test]
+fn coalesced_reads_fall_back_to_each_range_across_a_hole() {
+    let mem = FakeMemory {
+        fake: RefCell::new(Fake {
+            regions: vec![
+                (0x1000, vec![1; 0x100], false),
+                (0x1200, vec![2; 0x100], false),
+            ],
+        }),
+        calls: Cell::new(0),
+        before_call: RefCell::new(None),
+        gone_from_call: None,
+    };
+    let ranges = [(0x1200, 16), (0x10f0, 16), (0x3000, 8), (0x1000, 4)];
+    let read = crate::memory::read_coalesced(&mem, &ranges);
+    assert_eq!(read.get(0), Some(&[2u8; 16][..]));
+    assert_eq!(read.get(1), Some(&[1u8; 16][..]));
+    assert_eq!(read.get(2), None);
+    assert_eq!(read.get(3), Some(&[1u8; 4][..]));
+    assert!(!read.cut_short);
+    // The merged piece over the hole, then each of its ranges, then the lone unmapped one.
+    assert!(mem.calls.get() >= 2);
+}

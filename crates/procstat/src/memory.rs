@@ -130,6 +130,143 @@ fn readv(pid: libc::pid_t, pieces: &mut [(u64, &mut [u8])]) -> Result<usize> {
     Ok(whole)
 }
 
+/// What a batched read of many pieces did.
+pub struct ReadAll {
+    /// Pieces up to here were attempted (all, unless the process went away).
+    pub done: usize,
+    /// Indexes (ascending) of pieces that could not be read.
+    pub unreadable: Vec<usize>,
+    /// The process stopped answering before every piece was tried.
+    pub cut_short: bool,
+}
+
+/// Reads one piece per item (`piece` says where and into what), [`MAX_PIECES`] per call,
+/// skipping any piece the kernel refuses and going on after it.
+pub fn read_all<T>(
+    memory: &dyn Memory,
+    items: &mut [T],
+    piece: impl Fn(&mut T) -> (u64, &mut [u8]),
+) -> ReadAll {
+    let mut result = ReadAll {
+        done: 0,
+        unreadable: Vec::new(),
+        cut_short: false,
+    };
+    let mut start = 0;
+    while start < items.len() {
+        let end = (start + MAX_PIECES).min(items.len());
+        let mut pieces: Vec<(u64, &mut [u8])> = items[start..end].iter_mut().map(&piece).collect();
+        match memory.read_pieces(&mut pieces) {
+            Ok(n) if start + n == end => start = end,
+            Ok(n) => {
+                result.unreadable.push(start + n);
+                start += n + 1;
+            }
+            Err(_) => {
+                result.cut_short = true;
+                result.done = start;
+                return result;
+            }
+        }
+    }
+    result.done = items.len();
+    result
+}
+
+/// Ranges closer than this are read as one piece (with the bytes between them).
+const MERGE_GAP: u64 = 1024;
+/// The largest piece a merge makes.
+const MAX_MERGED: u64 = 256 * 1024;
+
+/// Many small ranges read in few pieces: [`read_coalesced`].
+#[derive(Debug, Default)]
+pub struct Coalesced {
+    buffers: Vec<Vec<u8>>,
+    /// Per range: (buffer, offset in it), None if unreadable.
+    at: Vec<Option<(usize, usize)>>,
+    lens: Vec<usize>,
+    /// The process stopped answering before every range was tried.
+    pub cut_short: bool,
+}
+
+impl Coalesced {
+    /// Range `i`'s bytes, None if it could not be read.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let (buffer, offset) = (*self.at.get(i)?)?;
+        self.buffers.get(buffer)?.get(offset..offset + self.lens[i])
+    }
+}
+
+/// Reads `(address, length)` ranges: sorted by address, ranges less than [`MERGE_GAP`] apart
+/// are read as one piece, so thousands of gs or stack tops that the runtime allocates side by side
+/// cost a few hundred pieces instead of one each (each piece costs the kernel a page walk). A
+/// merged piece that cannot be read (it spans a hole) is read again range by range.
+pub fn read_coalesced(memory: &dyn Memory, ranges: &[(u64, usize)]) -> Coalesced {
+    let mut order: Vec<usize> = (0..ranges.len()).collect();
+    order.sort_unstable_by_key(|&i| ranges[i].0);
+    // (start, end, members)
+    let mut merged: Vec<(u64, u64, Vec<usize>)> = Vec::new();
+    for i in order {
+        let (start, len) = ranges[i];
+        let end = start.saturating_add(len as u64);
+        match merged.last_mut() {
+            Some(m)
+                if start <= m.1.saturating_add(MERGE_GAP) && end.max(m.1) - m.0 <= MAX_MERGED =>
+            {
+                m.1 = m.1.max(end);
+                m.2.push(i);
+            }
+            _ => merged.push((start, end, vec![i])),
+        }
+    }
+    let mut out = Coalesced {
+        buffers: Vec::with_capacity(merged.len()),
+        at: vec![None; ranges.len()],
+        lens: ranges.iter().map(|r| r.1).collect(),
+        cut_short: false,
+    };
+    let mut pieces: Vec<(u64, Vec<u8>)> = merged
+        .iter()
+        .map(|(start, end, _)| (*start, vec![0u8; (end - start) as usize]))
+        .collect();
+    let read = read_all(memory, &mut pieces, |(addr, buf)| {
+        (*addr, buf.as_mut_slice())
+    });
+    out.cut_short = read.cut_short;
+    let mut retry = Vec::new();
+    for (n, ((start, _, members), (_, buf))) in merged.into_iter().zip(pieces).enumerate() {
+        if n >= read.done {
+            break;
+        }
+        if read.unreadable.binary_search(&n).is_ok() {
+            if members.len() > 1 {
+                retry.extend(members);
+            }
+            continue;
+        }
+        let b = out.buffers.len();
+        out.buffers.push(buf);
+        for i in members {
+            out.at[i] = Some((b, (ranges[i].0 - start) as usize));
+        }
+    }
+    if !retry.is_empty() && !out.cut_short {
+        let mut pieces: Vec<(usize, Vec<u8>)> =
+            retry.iter().map(|&i| (i, vec![0u8; ranges[i].1])).collect();
+        let read = read_all(memory, &mut pieces, |(i, buf)| {
+            (ranges[*i].0, buf.as_mut_slice())
+        });
+        out.cut_short |= read.cut_short;
+        for (n, (i, buf)) in pieces.into_iter().enumerate().take(read.done) {
+            if read.unreadable.binary_search(&n).is_err() {
+                out.at[i] = Some((out.buffers.len(), 0));
+                out.buffers.push(buf);
+            }
+        }
+    }
+    out
+}
+
 /// `/proc/PID/maps` lines: `start-end perms offset dev inode path`.
 fn parse_maps(text: &str) -> Vec<Mapping> {
     let mut out: Vec<Mapping> = text
