@@ -170,3 +170,14 @@ fn the_monitor_level_has_goroutine_snapshots_too() {
     check("1.27", "stripped", "monitor");
     check("1.19", "pie", "monitor");
 }
+
+#[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
+fn every_go_version_in_between_reads_the_same() {
+    require_root();
+    // The g layout moves in 1.23 (syscallbp) and back in 1.25 (gobuf.ret), waitReason is
+    // renumbered in 1.26: the CI versions between the two ends, stripped (layout tables).
+    for minor in ["1.23", "1.25", "1.26"] {
+        check(minor, "stripped", "default");
+    }
+}

@@ -5,8 +5,9 @@
 //!
 //! Pipeline: [`Reorderer`] (timestamp order within a window) → [`state::Model`] (state
 //! machines, counters) and [`sched`] sections, which also emit the [`timeline`] to a
-//! [`timeline::Collector`] → `summarize` (symbolization, wait-reason strings) → [`Report`],
-//! at the end or as a snapshot while the stream goes on.
+//! [`timeline::Collector`] → `summarize` (symbolization, wait-reason strings, and the last
+//! goroutine snapshot read from memory joined in by `snapshots`) → [`Report`], at the end or as
+//! a snapshot while the stream goes on.
 
 mod anomalies;
 mod counts;
