@@ -57,6 +57,11 @@ pub struct RecordArgs {
     /// syscalls, context switches) or `full` (also every goroutine status change).
     #[arg(long, value_parser = level_parser(), default_value_t = Level::Default)]
     pub level: Level,
+    /// How often to read every goroutine (state, wait reason, creation site, stack) from the
+    /// program's memory, at every level; also once at the start and once at the end. `0`: only
+    /// those two.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "1s")]
+    pub snapshot_interval: std::time::Duration,
     /// Also write the recording's own statistics (attach time, events, drops, per-BPF-program
     /// run counts and time) as JSON to this file.
     #[arg(long, value_name = "FILE")]

@@ -70,6 +70,7 @@ pub fn run(args: &RecordArgs) -> Result<()> {
         level: args.level,
         duration: args.duration,
         stop,
+        snapshot_interval: Some(args.snapshot_interval).filter(|d| !d.is_zero()),
         ..SessionOptions::new(target)
     };
     let mut console = Console::new(args);

@@ -75,3 +75,21 @@ pub fn recording_events(file: &Path) -> (Vec<goroscope_events::Event>, goroscope
     let meta = reader.meta();
     (events, meta)
 }
+
+/// `goroscope -v record -p PID [goroscope_args] -o FILE`: it must succeed and leave none of its
+/// BPF programs loaded. Returns goroscope's stderr.
+pub fn record_attach(pid: u32, goroscope_args: &[&str], file: &Path, label: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_goroscope"))
+        .args(["-v", "record", "-p", &pid.to_string()])
+        .args(goroscope_args)
+        .arg("-o")
+        .arg(file)
+        .output()
+        .expect("running goroscope record");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{label}: record failed: {stderr}");
+    let ids = crate::bpf_support::ids_in(&stderr);
+    assert!(!ids.is_empty(), "{label}: no program ids in the log");
+    crate::bpf_support::assert_unloaded(&ids);
+    stderr
+}

@@ -5,8 +5,9 @@
 //!
 //! Pipeline: [`Reorderer`] (timestamp order within a window) → [`state::Model`] (state
 //! machines, counters) and [`sched`] sections, which also emit the [`timeline`] to a
-//! [`timeline::Collector`] → `summarize` (symbolization, wait-reason strings) → [`Report`],
-//! at the end or as a snapshot while the stream goes on.
+//! [`timeline::Collector`] → `summarize` (symbolization, wait-reason strings, and the last
+//! goroutine snapshot read from memory joined in by `snapshots`) → [`Report`], at the end or as
+//! a snapshot while the stream goes on.
 
 mod anomalies;
 mod counts;
@@ -16,6 +17,7 @@ mod reorder;
 mod report;
 pub mod sched;
 mod sites;
+mod snapshots;
 pub mod state;
 mod summarize;
 pub mod timeline;
@@ -30,7 +32,7 @@ pub use reorder::Reorderer;
 pub use report::*;
 pub use sites::{PREEXISTING_FUNCTION, STARTUP_FUNCTION, UNKNOWN_FUNCTION};
 
-use goroscope_events::{CpuLimit, CpuStat, Event, EventSource, Meta};
+use goroscope_events::{CpuLimit, CpuStat, Event, EventSource, GoroutineSnapshot, Meta};
 
 use counts::EventCounts;
 use state::Model;
@@ -97,6 +99,7 @@ pub struct Analyzer<C: Collector = NoCollector> {
     last_ts: u64,
     cpu_limit: Option<CpuLimit>,
     cpu_stat: Option<CpuStat>,
+    snapshots: snapshots::Snapshots,
     timeline: Sink<C>,
 }
 
@@ -113,6 +116,7 @@ impl Analyzer {
             last_ts: 0,
             cpu_limit: None,
             cpu_stat: None,
+            snapshots: snapshots::Snapshots::default(),
             timeline: Sink::new(NoCollector),
         }
     }
@@ -131,6 +135,7 @@ impl<C: Collector> Analyzer<C> {
             last_ts: self.last_ts,
             cpu_limit: self.cpu_limit,
             cpu_stat: self.cpu_stat,
+            snapshots: self.snapshots,
             timeline: Sink::new(collector),
         }
     }
@@ -164,6 +169,12 @@ impl<C: Collector> Analyzer<C> {
         self.last_ts = self.last_ts.max(event.ts_ns);
         model.apply(event, &mut self.timeline);
         self.scheduler.observe(event, model, &mut self.timeline);
+    }
+
+    /// A goroutine snapshot read from the target's memory: the report joins the last one with
+    /// the stream (`snapshots.rs`), so goroutines that never ran in the trace are reported too.
+    pub fn observe_goroutines(&mut self, snapshot: &GoroutineSnapshot) {
+        self.snapshots.observe(snapshot);
     }
 
     /// The collector, e.g. to flush what it has while the stream goes on.
@@ -230,6 +241,7 @@ impl<C: Collector> Analyzer<C> {
                 scheduler: &self.scheduler,
                 cpu_limit: self.cpu_limit.as_ref(),
                 cpu_stat: self.cpu_stat.as_ref(),
+                snapshots: &self.snapshots,
             },
         )
     }

@@ -23,6 +23,7 @@ pub struct Inputs<'a> {
     pub scheduler: &'a crate::sched::Scheduler,
     pub cpu_limit: Option<&'a CpuLimit>,
     pub cpu_stat: Option<&'a CpuStat>,
+    pub snapshots: &'a crate::snapshots::Snapshots,
 }
 
 pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
@@ -70,12 +71,7 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
             live_at_end: c.live_at_end,
         })
         .collect();
-    // Biggest creators first; ties by location (stable across runs).
-    by_creation_site.sort_by(|a, b| {
-        (b.created, b.live_at_end, b.exited)
-            .cmp(&(a.created, a.live_at_end, a.exited))
-            .then_with(|| (&a.function, &a.file, a.line).cmp(&(&b.function, &b.file, b.line)))
-    });
+    sort_sites(&mut by_creation_site);
 
     let reason_text = |reason: Option<u8>| match reason {
         Some(r) => meta.wait_reasons.describe(r),
@@ -100,6 +96,13 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
             file: location.file,
             line: location.line,
             preexisting: g.site == SiteKey::Preexisting,
+            only_in_snapshot: false,
+            blocked_ns: None,
+            start_function: None,
+            start_wrapper: None,
+            parent_goid: None,
+            locked_m: None,
+            stack: Vec::new(),
         });
     }
     let mut leaked: Vec<LeakRow> = leaks
@@ -110,6 +113,12 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
             line: l.line,
             wait_reason,
             count,
+            oldest_blocked_ns: None,
+            median_blocked_ns: None,
+            ages_known: None,
+            blocked_at: None,
+            start_function: None,
+            start_wrapper: None,
         })
         .collect();
     leaked.sort_by_key(|l| std::cmp::Reverse(l.count)); // stable: ties stay in location order
@@ -158,22 +167,38 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
 
+    let mut goroutines = GoroutineReport {
+        created: gs.created,
+        exited: gs.exited,
+        live_at_end: live.len() as u64,
+        preexisting: gs.preexisting,
+        closed_by_goid_reuse: gs.closed_by_goid_reuse,
+        by_creation_site,
+        leaked,
+        live: live_rows,
+        system_at_end: None,
+        snapshots: None,
+    };
+    crate::snapshots::join(
+        &mut goroutines,
+        inputs.snapshots,
+        &crate::snapshots::Join {
+            meta,
+            goroutines: gs,
+            live: &live,
+            locate: &locate,
+            start_ns: inputs.start_ns,
+            end_ns: inputs.end_ns,
+        },
+    );
+
     Report {
         version: REPORT_VERSION,
         go_version: meta.go_version.clone(),
         start_ns: inputs.start_ns,
         duration_ns: inputs.end_ns.saturating_sub(inputs.start_ns),
         capture: meta.capabilities.clone(),
-        goroutines: GoroutineReport {
-            created: gs.created,
-            exited: gs.exited,
-            live_at_end: live.len() as u64,
-            preexisting: gs.preexisting,
-            closed_by_goid_reuse: gs.closed_by_goid_reuse,
-            by_creation_site,
-            leaked,
-            live: live_rows,
-        },
+        goroutines,
         sched_latency: gs.latency.summary(),
         threads: ThreadReport {
             created: th.created,
@@ -200,4 +225,13 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
         },
         scheduler,
     }
+}
+
+/// Biggest creators first; ties by location (stable across runs).
+pub(crate) fn sort_sites(rows: &mut [SiteRow]) {
+    rows.sort_by(|a, b| {
+        (b.created, b.live_at_end, b.exited)
+            .cmp(&(a.created, a.live_at_end, a.exited))
+            .then_with(|| (&a.function, &a.file, a.line).cmp(&(&b.function, &b.file, b.line)))
+    });
 }

@@ -74,6 +74,7 @@ impl Level {
     /// | threads                | all     | all     | all  |
     /// | signals                | all     | all     | all  |
     /// | sched_counters         | mem     | mem     | mem  |
+    /// | goroutine_states       | mem     | mem     | mem  |
     pub fn capabilities(self) -> Capabilities {
         use Capability::{Absent, Complete, Snapshot};
         let from = |lowest: Level| if self >= lowest { Complete } else { Absent };
@@ -95,8 +96,8 @@ impl Level {
                 | Fact::Gc
                 | Fact::Threads
                 | Fact::Signals => from(Level::Monitor),
-                // Sampled by the recorder from the target's memory at every level.
-                Fact::SchedCounters => Snapshot,
+                // Read by the session from the target's memory at every level.
+                Fact::SchedCounters | Fact::GoroutineStates => Snapshot,
             };
             c.set(fact, capability);
         }
@@ -169,10 +170,13 @@ pub enum Fact {
     Signals,
     /// The scheduler's own counters (`sched.npidle`, `nmspinning`, run queue, GOMAXPROCS).
     SchedCounters,
+    /// Every goroutine's state, wait reason, creation site and stack, from `runtime.allgs`
+    /// (goroutine snapshots).
+    GoroutineStates,
 }
 
 impl Fact {
-    pub const ALL: [Fact; 17] = [
+    pub const ALL: [Fact; 18] = [
         Fact::GoroutineScheduling,
         Fact::StatusChanges,
         Fact::ParkStacks,
@@ -190,6 +194,7 @@ impl Fact {
         Fact::Threads,
         Fact::Signals,
         Fact::SchedCounters,
+        Fact::GoroutineStates,
     ];
 
     /// The key in the JSON.
@@ -212,6 +217,7 @@ impl Fact {
             Fact::Threads => "threads",
             Fact::Signals => "signals",
             Fact::SchedCounters => "sched_counters",
+            Fact::GoroutineStates => "goroutine_states",
         }
     }
 
@@ -350,7 +356,7 @@ mod tests {
         let expect = |level: Level, absent: &[Fact]| {
             let c = level.capabilities();
             for fact in Fact::ALL {
-                let want = if fact == Fact::SchedCounters {
+                let want = if matches!(fact, Fact::SchedCounters | Fact::GoroutineStates) {
                     Snapshot
                 } else if absent.contains(&fact) {
                     Absent

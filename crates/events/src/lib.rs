@@ -6,7 +6,8 @@
 //! with [`GStatus`] and [`Meta`] so that a recording can be reinterpreted later.
 //!
 //! Beside the events: what a recording captured ([`Level`], [`Capabilities`]), the facts about
-//! the process gathered outside the stream ([`facts`]), and x86-64 syscall names
+//! the process gathered outside the stream ([`facts`], and every goroutine at a moment:
+//! [`GoroutineSnapshot`]), and x86-64 syscall names
 //! ([`syscall_names`]), so that every crate reads them with the same types.
 
 mod capture;
@@ -16,6 +17,7 @@ pub mod facts;
 mod gstatus;
 mod loss;
 mod meta;
+mod snapshot;
 mod source;
 pub mod syscall_names;
 
@@ -26,5 +28,6 @@ pub use facts::{CpuLimit, CpuStat, Throttling};
 pub use gstatus::{GState, GStatus};
 pub use loss::LossReason;
 pub use meta::{Location, Meta, Symbolizer, TableSymbolizer, WaitReasons};
+pub use snapshot::{GoroutineSnapshot, SnapshotGoroutine, MAX_STACK_DEPTH};
 pub use source::{EventSource, VecSource};
 pub use syscall_names::syscall_name;

@@ -27,6 +27,10 @@ pub struct DwarfFacts {
     pub inlined_counts: HashMap<String, u32>,
     /// Address of `runtime.sched` (before load bias), when DWARF describes it.
     pub sched_address: Option<u64>,
+    /// Addresses of `runtime.allgs` and `runtime.allglen` (before load bias), when DWARF
+    /// describes them.
+    pub allgs_address: Option<u64>,
+    pub allglen_address: Option<u64>,
     /// Whether `runtime.waitReasonStrings` was found and read (else strings are empty and
     /// `layout::resolve` fills them from the version's table).
     pub wait_reason_strings_found: bool,
@@ -61,6 +65,8 @@ pub fn read(elf: &ElfImage) -> Result<Option<DwarfFacts>> {
             WAIT_REASON_STRINGS,
             STW_REASON_STRINGS,
             layout::SCHED_VARIABLE,
+            crate::allgs::ALLGS_VARIABLE,
+            crate::allgs::ALLGLEN_VARIABLE,
         ],
         types: &[WAIT_REASON_TYPE, STW_REASON_TYPE],
     };
@@ -81,12 +87,16 @@ pub fn read(elf: &ElfImage) -> Result<Option<DwarfFacts>> {
         layout: RuntimeLayout {
             sched_address: None,
             gomaxprocs_address: None,
+            allgs_address: None,
+            allglen_address: None,
             source: "dwarf".into(),
             structs,
             constants,
         },
         inlined_counts: raw.inlined_counts.clone(),
         sched_address: raw.variables.get(layout::SCHED_VARIABLE).copied(),
+        allgs_address: raw.variables.get(crate::allgs::ALLGS_VARIABLE).copied(),
+        allglen_address: raw.variables.get(crate::allgs::ALLGLEN_VARIABLE).copied(),
         wait_reason_strings_found: wait_found,
         stw_reason_strings_found: stw_found,
     }))

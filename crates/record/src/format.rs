@@ -6,7 +6,10 @@ pub const MAGIC: [u8; 8] = *b"\x89GSREC\r\n";
 
 /// The format version this build writes and reads. Bump it (and the change log in
 /// docs/recording-format.md) on any incompatible change.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The oldest format version this build still reads (version 2 has no goroutine snapshots).
+pub const OLDEST_READABLE_VERSION: u32 = 2;
 
 /// Upper bound on a chunk's compressed and uncompressed payload, and on the header: a corrupt
 /// length must not make the reader allocate gigabytes.
@@ -29,6 +32,8 @@ pub enum ChunkType {
     End = 4,
     /// JSON array of [`crate::StackEntry`]: the user stacks events refer to by id.
     Stacks = 5,
+    /// JSON `goroscope_events::GoroutineSnapshot`: every goroutine at one moment (version 3+).
+    Goroutines = 6,
 }
 
 impl ChunkType {
@@ -39,6 +44,7 @@ impl ChunkType {
             3 => ChunkType::Stats,
             4 => ChunkType::End,
             5 => ChunkType::Stacks,
+            6 => ChunkType::Goroutines,
             _ => return None,
         })
     }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use goroscope_events::{Capabilities, CpuLimit, CpuStat, Level};
+use goroscope_events::{Capabilities, CpuLimit, CpuStat, Level, Location};
 use serde::{Deserialize, Serialize};
 
 /// What is known before the first event: who recorded what, and how to interpret the events.
@@ -88,6 +88,16 @@ pub struct SymbolEntry {
     pub function: String,
     pub file: String,
     pub line: u32,
+    /// For a goroutine's start pc inside a `go` statement wrapper (`main.main.gowrap1`, Go
+    /// 1.21+): the wrapper's name, while `function`, `file` and `line` name the function it
+    /// calls (the `f` of `go f(x)`, at its entry). Absent otherwise (and in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrapper: Option<String>,
+    /// For a stack frame's pc inside inlined code (`function` being the innermost inlined
+    /// function): the functions it is inlined into, innermost first, each at its call's line —
+    /// the frames the runtime's traceback shows for it. Empty otherwise (and in older files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inlined_into: Vec<Location>,
 }
 
 /// A user stack captured by the tracer (at a park or an async preemption), resolved while

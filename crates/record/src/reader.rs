@@ -8,10 +8,13 @@ use std::fs::File;
 use std::io::{BufReader, ErrorKind, Read};
 use std::path::Path;
 
-use goroscope_events::{Event, EventSource, Meta, SourceError};
+use goroscope_events::{
+    Capability, Event, EventSource, Fact, GoroutineSnapshot, Meta, SourceError,
+};
 
 use crate::format::{
     chunk_crc, ChunkType, CHUNK_HEADER_BYTES, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES,
+    OLDEST_READABLE_VERSION,
 };
 use crate::{
     decode_events, EndRecord, Error, Header, MetaTables, StackEntry, StatsRecord, SymbolEntry,
@@ -25,6 +28,7 @@ pub enum Chunk {
     Stacks(Vec<StackEntry>),
     Stats(StatsRecord),
     End(EndRecord),
+    Goroutines(Box<GoroutineSnapshot>),
 }
 
 /// What reading found besides the events.
@@ -39,6 +43,8 @@ pub struct ReadSummary {
     /// The end chunk (None: the recording was interrupted).
     pub end: Option<EndRecord>,
     pub max_ts_ns: u64,
+    /// Goroutine snapshots read.
+    pub goroutine_snapshots: u64,
 }
 
 impl ReadSummary {
@@ -116,7 +122,7 @@ impl<R: Read> Reader<R> {
             return Err(Error::TruncatedHeader);
         }
         let version = le_u32(&start, 8);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion(version));
         }
         if n < start.len() {
@@ -134,8 +140,14 @@ impl<R: Read> Reader<R> {
         if crc32fast::hash(&json) != crc {
             return Err(Error::Malformed("header checksum mismatch".into()));
         }
-        let header: Header =
+        let mut header: Header =
             serde_json::from_slice(&json).map_err(|e| Error::Malformed(format!("header: {e}")))?;
+        if version < 3 {
+            // Written before goroutine snapshots existed: whatever the level says, none are in it.
+            let mut capabilities = header.capabilities();
+            capabilities.set(Fact::GoroutineStates, Capability::Absent);
+            header.capabilities = Some(capabilities);
+        }
         Ok(Reader {
             input,
             header,
@@ -223,6 +235,11 @@ impl<R: Read> Reader<R> {
                 let stats: StatsRecord = serde_json::from_slice(&raw).map_err(json_err)?;
                 self.summary.stats = Some(stats.clone());
                 Chunk::Stats(stats)
+            }
+            ChunkType::Goroutines => {
+                let snapshot: GoroutineSnapshot = serde_json::from_slice(&raw).map_err(json_err)?;
+                self.summary.goroutine_snapshots += 1;
+                Chunk::Goroutines(Box::new(snapshot))
             }
             ChunkType::End => {
                 let end: EndRecord = serde_json::from_slice(&raw).map_err(json_err)?;

@@ -2,7 +2,9 @@
 
 use std::io::Cursor;
 
-use goroscope_events::{CpuLimit, CpuStat, Event, EventKind, EventSource, Level, LossReason};
+use goroscope_events::{
+    Capability, CpuLimit, CpuStat, Event, EventKind, EventSource, Fact, Level, LossReason,
+};
 
 use crate::*;
 
@@ -219,6 +221,8 @@ fn symbols() -> Vec<SymbolEntry> {
         function: "main.spawnAll".into(),
         file: "/src/main.go".into(),
         line: 88,
+        wrapper: None,
+        inlined_into: Vec::new(),
     }]
 }
 
@@ -456,4 +460,91 @@ fn threaded_writer_writes_everything_in_order() {
     assert_eq!(read, events);
     assert_eq!(summary.end.unwrap().reason, "duration");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn snapshot(ts_ns: u64, goids: std::ops::Range<u64>) -> goroscope_events::GoroutineSnapshot {
+    goroscope_events::GoroutineSnapshot {
+        ts_ns,
+        read_ns: 7,
+        allglen: goids.end,
+        goroutines: goids
+            .map(|goid| goroscope_events::SnapshotGoroutine {
+                goid,
+                status: 4,
+                wait_reason: 14,
+                creation_pc: 0x4a_1234,
+                start_pc: 0x4a_0000,
+                stack: vec![0x4a_0010, 0x4a_0020],
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// Header, events, two goroutine snapshots: the second one big enough to be cut in the middle.
+fn file_with_snapshots() -> (Vec<u8>, usize) {
+    let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
+    w.write_events(&every_kind()).unwrap();
+    w.write_goroutines(&snapshot(10, 1..4)).unwrap();
+    let before_second = w.into_inner();
+    let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
+    w.write_events(&every_kind()).unwrap();
+    w.write_goroutines(&snapshot(10, 1..4)).unwrap();
+    w.write_goroutines(&snapshot(20, 1..5000)).unwrap();
+    (w.into_inner(), before_second.len())
+}
+
+#[test]
+fn goroutine_snapshots_round_trip_in_their_own_chunks() {
+    let (bytes, _) = file_with_snapshots();
+    assert_eq!(&bytes[8..12], &FORMAT_VERSION.to_le_bytes());
+    let mut r = Reader::new(Cursor::new(&bytes[..])).unwrap();
+    let mut snaps = Vec::new();
+    while let Some(chunk) = r.next_chunk().unwrap() {
+        if let Chunk::Goroutines(s) = chunk {
+            snaps.push(*s);
+        }
+    }
+    assert_eq!(snaps, [snapshot(10, 1..4), snapshot(20, 1..5000)]);
+    assert_eq!(r.summary().goroutine_snapshots, 2);
+    assert_eq!(
+        r.meta().capabilities.get(Fact::GoroutineStates),
+        Capability::Snapshot
+    );
+}
+
+#[test]
+fn a_file_cut_inside_a_snapshot_keeps_the_snapshots_before_it() {
+    let (bytes, second_starts) = file_with_snapshots();
+    for cut in [second_starts + 3, second_starts + 40, bytes.len() - 1] {
+        let mut r = Reader::new(Cursor::new(&bytes[..cut])).unwrap();
+        let mut snaps = 0;
+        while let Some(chunk) = r.next_chunk().unwrap() {
+            snaps += matches!(chunk, Chunk::Goroutines(_)) as usize;
+        }
+        assert_eq!(snaps, 1, "cut at {cut}");
+        assert!(r.summary().truncated);
+        assert!(r.summary().warnings()[0].starts_with("truncated after 2 complete chunks"));
+    }
+}
+
+#[test]
+fn version_2_files_still_read_and_hold_no_snapshots() {
+    let mut old = small_file(&every_kind());
+    old[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let (events, summary) = read_all(&old).unwrap();
+    assert_eq!(events, every_kind());
+    assert!(summary.end.is_some());
+    let r = Reader::new(Cursor::new(&old[..])).unwrap();
+    let capabilities = r.meta().capabilities;
+    assert_eq!(
+        capabilities.get(Fact::GoroutineStates),
+        Capability::Absent,
+        "a version 2 file has no snapshots whatever its level says"
+    );
+    assert_eq!(capabilities.get(Fact::Gc), Capability::Complete);
+    let mut older = old.clone();
+    older[8..12].copy_from_slice(&1u32.to_le_bytes());
+    assert!(Reader::new(Cursor::new(&older[..])).is_err());
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
-use goroscope_events::Event;
+use goroscope_events::{Event, GoroutineSnapshot};
 
 use crate::format::{chunk_crc, ChunkType, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES};
 use crate::{
@@ -73,6 +73,20 @@ impl<W: Write> ChunkWriter<W> {
         self.write_json(ChunkType::Stats, stats)
     }
 
+    /// A goroutine snapshot: its JSON (tens of MB for 100,000 goroutines) is streamed into the
+    /// compressor rather than built whole first.
+    pub fn write_goroutines(&mut self, snapshot: &GoroutineSnapshot) -> Result<(), Error> {
+        let mut encoder = Counting {
+            inner: zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL)?,
+            count: 0,
+        };
+        serde_json::to_writer(&mut encoder, snapshot)
+            .map_err(|e| Error::Malformed(e.to_string()))?;
+        let raw_len = encoder.count;
+        let compressed = encoder.inner.finish()?;
+        self.write_compressed(ChunkType::Goroutines, raw_len, &compressed)
+    }
+
     pub fn write_end(&mut self, end: &EndRecord) -> Result<(), Error> {
         self.write_json(ChunkType::End, end)
     }
@@ -97,21 +111,31 @@ impl<W: Write> ChunkWriter<W> {
 
     fn write_chunk(&mut self, kind: ChunkType, raw: &[u8]) -> Result<(), Error> {
         let compressed = zstd::bulk::compress(raw, ZSTD_LEVEL)?;
+        self.write_compressed(kind, raw.len(), &compressed)
+    }
+
+    /// Frames `compressed` (the zstd compression of `raw_len` bytes) as a chunk.
+    fn write_compressed(
+        &mut self,
+        kind: ChunkType,
+        raw_len: usize,
+        compressed: &[u8],
+    ) -> Result<(), Error> {
         let fits = |n: usize| u32::try_from(n).ok().filter(|n| *n <= MAX_CHUNK_BYTES);
-        let (Some(raw_len), Some(zlen)) = (fits(raw.len()), fits(compressed.len())) else {
+        let (Some(raw_len), Some(zlen)) = (fits(raw_len), fits(compressed.len())) else {
             return Err(Error::Malformed("chunk too large".into()));
         };
         let mut head = [0u8; 12];
         head[0] = kind as u8;
         head[4..8].copy_from_slice(&raw_len.to_le_bytes());
         head[8..12].copy_from_slice(&zlen.to_le_bytes());
-        let crc = chunk_crc(&head, &compressed);
+        let crc = chunk_crc(&head, compressed);
         // One write per chunk, then flush: a chunk reaches the file whole or (if the process
         // dies mid-write) as a detectable truncated tail.
         let mut buf = Vec::with_capacity(16 + compressed.len());
         buf.extend_from_slice(&head);
         buf.extend_from_slice(&crc.to_le_bytes());
-        buf.extend_from_slice(&compressed);
+        buf.extend_from_slice(compressed);
         self.out.write_all(&buf)?;
         self.out.flush()?;
         self.chunks += 1;
@@ -133,6 +157,7 @@ enum Message {
     Stacks(Vec<StackEntry>),
     Stats(StatsRecord),
     End(EndRecord),
+    Goroutines(Box<GoroutineSnapshot>),
 }
 
 /// A recording being written by a background thread.
@@ -161,6 +186,7 @@ impl RecordingWriter {
                         Message::Stacks(stacks) => w.write_stacks(&stacks)?,
                         Message::Stats(stats) => w.write_stats(&stats)?,
                         Message::End(end) => w.write_end(&end)?,
+                        Message::Goroutines(snapshot) => w.write_goroutines(&snapshot)?,
                     }
                 }
                 let (events, chunks) = (w.events(), w.chunks());
@@ -202,6 +228,11 @@ impl RecordingWriter {
             return Ok(());
         }
         self.send(Message::Stacks(stacks))
+    }
+
+    /// One goroutine snapshot, in its own chunk.
+    pub fn goroutines(&mut self, snapshot: GoroutineSnapshot) -> Result<(), Error> {
+        self.send(Message::Goroutines(Box::new(snapshot)))
     }
 
     pub fn stats(&mut self, stats: StatsRecord) -> Result<(), Error> {
@@ -248,5 +279,23 @@ impl Drop for RecordingWriter {
         if self.thread.is_some() {
             let _ = self.join();
         }
+    }
+}
+
+/// A writer that counts the bytes written through it (a chunk header holds the raw length).
+struct Counting<W: Write> {
+    inner: W,
+    count: usize,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }

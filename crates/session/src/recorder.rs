@@ -1,13 +1,13 @@
 //! [`Recorder`]: the consumer that writes a session to a recording file
 //! (`goroscope_record::RecordingWriter`, docs/recording-format.md): header at the start, symbol
 //! chunks before the events that need them, event chunks at least every [`FLUSH_EVERY`], stats,
-//! stacks, and the end chunk at the finish.
+//! goroutine snapshots, stacks, and the end chunk at the finish.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use goroscope_events::Event;
+use goroscope_events::{Event, GoroutineSnapshot};
 use goroscope_record::{
     Header, RecordingWriter, StackEntry, StatsRecord, SymbolEntry, WriterTotals,
 };
@@ -88,6 +88,13 @@ impl Consumer for Recorder {
     fn on_stats(&mut self, stats: &StatsRecord) -> Result<()> {
         self.flush()?;
         self.writer()?.stats(stats.clone())?;
+        Ok(())
+    }
+
+    /// The events delivered before it go first, so the file keeps the session's order.
+    fn on_goroutines(&mut self, snapshot: &GoroutineSnapshot) -> Result<()> {
+        self.flush()?;
+        self.writer()?.goroutines(snapshot.clone())?;
         Ok(())
     }
 

@@ -1,6 +1,7 @@
-//! [`Session::run`]: one capture from start to end — target, tracer, sampler, symbols, the poll
-//! loop that fans batches out to the consumers, the stop conditions, the final drain, and the
-//! detach, which also happens on every error path (dropping the tracer detaches it).
+//! [`Session::run`]: one capture from start to end — target, tracer, sampler, goroutine
+//! snapshots, symbols, the poll loop that fans batches out to the consumers, the stop conditions,
+//! the final drain (and last snapshot), and the detach, which also happens on every error path
+//! (dropping the tracer detaches it).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -11,13 +12,14 @@ use goinspect::pclntab::Pclntab;
 use goinspect::Inspection;
 use goroscope_bpf::tracer::{Level, ProgramStats, Tracer, TracerOptions};
 use goroscope_bpf::ObjectStorage;
-use goroscope_events::Event;
+use goroscope_events::{Event, GoroutineSnapshot};
 use goroscope_record::{EndRecord, StatsRecord};
 
 use crate::clock::{clocks, monotonic_ns};
 use crate::consumer::{Consumer, Counts, Progress, SessionEnd, TargetInfo};
 use crate::header::make_header;
 use crate::sampler::Sampler;
+use crate::snapshots::Snapshotter;
 use crate::symbols::CreationSymbols;
 use crate::target::{self, Traced};
 use crate::{require_bpf_privileges, SessionOptions, StopFlag};
@@ -66,6 +68,7 @@ impl Session {
             level,
             duration,
             stop,
+            snapshot_interval,
         } = self.options;
         let argv = target.argv();
         // Inspect first: a binary goroscope cannot trace is refused before anything is started.
@@ -132,8 +135,16 @@ impl Session {
             });
         let mut capture = Capture {
             tracer: &mut tracer,
-            symbols: CreationSymbols::new(&pclntab, load_bias),
+            symbols: CreationSymbols::new(&elf, &pclntab, load_bias),
             sampler: Sampler::start(&inspection, pid, load_bias),
+            snapshots: Snapshotter::start(&inspection, pid, load_bias, snapshot_interval)
+                .map_err(|why| {
+                    warn(
+                        consumers,
+                        &format!("not reading goroutine snapshots: {why:#}"),
+                    )
+                })
+                .ok(),
             counts: Counts::default(),
             consumers,
         };
@@ -222,6 +233,7 @@ struct Capture<'s, 'obj, 'p, 'data, 'c, 'd> {
     tracer: &'s mut Tracer<'obj>,
     symbols: CreationSymbols<'p, 'data>,
     sampler: Option<Sampler>,
+    snapshots: Option<Snapshotter>,
     counts: Counts,
     consumers: &'c mut [&'d mut dyn Consumer],
 }
@@ -268,7 +280,21 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
         if let Some(sampler) = &self.sampler {
             sampler.drain(&mut batch);
         }
-        self.deliver(&batch)
+        self.deliver(&batch)?;
+        let snapshots = self.snapshots.as_ref().map(Snapshotter::drain);
+        self.deliver_snapshots(snapshots.unwrap_or_default())
+    }
+
+    /// Each snapshot, after the symbols its pcs need, to every consumer.
+    fn deliver_snapshots(&mut self, snapshots: Vec<GoroutineSnapshot>) -> Result<()> {
+        for snapshot in &snapshots {
+            let symbols = self.symbols.collect_snapshot(snapshot);
+            if !symbols.is_empty() {
+                fan_out(self.consumers, |c| c.on_symbols(&symbols))?;
+            }
+            fan_out(self.consumers, |c| c.on_goroutines(snapshot))?;
+        }
+        Ok(())
     }
 
     /// Counts `batch` and hands it, with the symbols it needs first, to every consumer.
@@ -296,8 +322,12 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
     }
 
     /// After the stop: everything emitted before it is queued in the ring buffer by now; drains
-    /// it, then hands out the final stats and the captured stacks. Returns the drops.
+    /// it, takes the last goroutine snapshot, then hands out the final stats and the captured
+    /// stacks. Returns the drops.
     fn drain(&mut self) -> Result<u64> {
+        // The last snapshot first: the probes are still attached, so the stream covers every
+        // change up to it.
+        let snapshots = self.snapshots.take().map(Snapshotter::finish);
         let mut batch = Vec::new();
         if let Some(sampler) = self.sampler.take() {
             sampler.drain(&mut batch);
@@ -313,6 +343,7 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
             }
         }
         self.deliver(&batch)?;
+        self.deliver_snapshots(snapshots.unwrap_or_default())?;
         let stats = self.stats()?;
         let drops = stats.drops.values().sum();
         fan_out(self.consumers, |c| c.on_stats(&stats))?;

@@ -100,6 +100,8 @@ fn symbol(pc: u64, function: &str, line: u32) -> SymbolEntry {
         function: function.into(),
         file: "/src/main.go".into(),
         line,
+        wrapper: None,
+        inlined_into: Vec::new(),
     }
 }
 

@@ -308,6 +308,8 @@ mod tests {
                 constants: Default::default(),
                 sched_address: None,
                 gomaxprocs_address: None,
+                allgs_address: None,
+                allglen_address: None,
             },
             load_bias: None,
             warnings: Vec::new(),
