@@ -9,7 +9,7 @@ fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     init_logging(cli.verbose);
     match commands::run(cli.command) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("goroscope: error: {err:#}");
             std::process::ExitCode::FAILURE

@@ -7,6 +7,7 @@
 //! and its outcome into messages.
 
 use std::path::Path;
+use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,7 +51,10 @@ fn tracer_level(level: crate::cli::Level) -> Level {
     }
 }
 
-pub fn run(args: &RecordArgs) -> Result<()> {
+/// Records, then returns goroscope's exit status: in launch mode, the program's own (its exit
+/// code, or 128 + the signal that killed it) as `strace` and `time` do, if it exited while
+/// recorded; otherwise success.
+pub fn run(args: &RecordArgs) -> Result<ExitCode> {
     goroscope_session::require_bpf_privileges()?;
     // Refuse a statistics file that cannot be written before tracing anything, not after.
     if let Some(dir) = args.stats_json.as_deref().and_then(Path::parent) {
@@ -94,7 +98,18 @@ pub fn run(args: &RecordArgs) -> Result<()> {
     if let Some(path) = &args.stats_json {
         write_stats_json(path, args, &summary)?;
     }
-    Ok(())
+    Ok(summary.target_status.map_or(ExitCode::SUCCESS, exit_code_of))
+}
+
+/// A shell's `$?` for a process that ended with `status`: its code, or 128 + its signal.
+fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt as _;
+    let code = match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(signal)) => 128 + signal,
+        (None, None) => 1,
+    };
+    ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
 }
 
 /// The summary printed at the end, on stderr.
@@ -115,7 +130,10 @@ fn describe(summary: &Summary, bytes: u64) -> String {
         summary.reason,
     );
     match &summary.target_exit {
-        Some(exit) => text.push_str(&format!(" (target {exit})")),
+        // An attached process is not our child: "exited" is all that is known, and the
+        // reason already says it.
+        Some(exit) if summary.target.launched => text.push_str(&format!(" (target {exit})")),
+        Some(_) => {}
         None if summary.target.launched => text.push_str(&format!(
             " (target pid {} left running)",
             summary.target.pid

@@ -78,15 +78,15 @@ impl Traced {
         }
     }
 
-    /// The target's exit, once it has exited ("exited" when it is not our child).
-    pub fn exited(&mut self) -> Option<String> {
+    /// The target's exit, once it has exited.
+    pub fn exited(&mut self) -> Option<Exit> {
         match self {
             Traced::Launched(c) => match c.child.try_wait() {
-                Ok(Some(status)) => Some(status.to_string()),
+                Ok(Some(status)) => Some(Exit::Status(status)),
                 Ok(None) => None,
-                Err(e) => Some(format!("unknown ({e})")),
+                Err(e) => Some(Exit::Unknown(e.to_string())),
             },
-            Traced::Attached(pid) => (!process_alive(*pid)).then(|| "exited".to_string()),
+            Traced::Attached(pid) => (!process_alive(*pid)).then_some(Exit::NotOurChild),
         }
     }
 
@@ -118,6 +118,35 @@ impl Traced {
             std::thread::sleep(Duration::from_millis(1));
         }
         None
+    }
+}
+
+/// How the traced process ended.
+pub(crate) enum Exit {
+    /// A launched target's status (its code, or the signal that killed it).
+    Status(std::process::ExitStatus),
+    /// An attached process is gone; only its parent learns how.
+    NotOurChild,
+    /// Waiting for the launched target failed.
+    Unknown(String),
+}
+
+impl Exit {
+    pub fn status(&self) -> Option<std::process::ExitStatus> {
+        match self {
+            Exit::Status(status) => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Status(status) => write!(f, "{status}"),
+            Exit::NotOurChild => f.write_str("exited"),
+            Exit::Unknown(why) => write!(f, "unknown ({why})"),
+        }
     }
 }
 
