@@ -42,9 +42,14 @@ pub struct RecordArgs {
     /// Attach to this running Go process.
     #[arg(short, long)]
     pub pid: Option<u32>,
-    /// Where to write the recording.
+    /// Where to write the recording. An existing recording there is renamed to FILE.old; any
+    /// other existing file is refused (see --force); the traced executable never is.
     #[arg(short, long, default_value = "goroscope.rec")]
     pub output: PathBuf,
+    /// Overwrite the -o file whatever it is (except the traced executable), instead of keeping
+    /// an old recording as FILE.old or refusing another file.
+    #[arg(long)]
+    pub force: bool,
     /// Stop after this long (e.g. 10s, 500ms, 2m; a bare number is seconds). Default: until
     /// Ctrl-C, SIGTERM or the program exits.
     #[arg(short, long, value_parser = parse_record_duration)]

@@ -15,8 +15,8 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use goroscope_bpf::tracer::Level;
 use goroscope_session::{
-    Consumer, Progress, Recorder, Session, SessionEnd, SessionOptions, StopFlag, Summary,
-    TargetInfo, TargetSpec,
+    Consumer, Overwrite, Progress, Recorder, Session, SessionEnd, SessionOptions, StopFlag,
+    Summary, TargetInfo, TargetSpec,
 };
 
 use crate::cli::RecordArgs;
@@ -87,8 +87,22 @@ pub fn run(args: &RecordArgs) -> Result<ExitCode> {
         ..SessionOptions::new(target)
     };
     let mut console = Console::new(args);
-    let mut recorder = Recorder::new(&args.output);
-    let summary = Session::new(options).run(&mut [&mut console, &mut recorder])?;
+    let overwrite = if args.force {
+        Overwrite::Force
+    } else {
+        Overwrite::KeepOld
+    };
+    let mut recorder = Recorder::new(&args.output).overwrite(overwrite);
+    let summary = Session::new(options).run(&mut [&mut console, &mut recorder]);
+    // Said whether the session then succeeded or not: the old file is under its new name.
+    if let Some(old) = recorder.moved_aside() {
+        eprintln!(
+            "goroscope: the previous recording {} was renamed to {}",
+            args.output.display(),
+            old.display()
+        );
+    }
+    let summary = summary?;
     let bytes = recorder.totals().map_or(0, |t| t.bytes);
     eprintln!(
         "{}\n  report: goroscope report {}",
@@ -98,7 +112,9 @@ pub fn run(args: &RecordArgs) -> Result<ExitCode> {
     if let Some(path) = &args.stats_json {
         write_stats_json(path, args, &summary)?;
     }
-    Ok(summary.target_status.map_or(ExitCode::SUCCESS, exit_code_of))
+    Ok(summary
+        .target_status
+        .map_or(ExitCode::SUCCESS, exit_code_of))
 }
 
 /// A shell's `$?` for a process that ended with `status`: its code, or 128 + its signal.
