@@ -1,13 +1,23 @@
 //! `goroscope report`: replays a recording into the analysis (`goroscope_session::Analysis`,
 //! crates/analysis) and prints its report as text or JSON (schema: docs/report-schema.md).
-//! Warnings about an incomplete recording go to stderr.
+//! Warnings about an incomplete or damaged recording go to stderr, and into the JSON's
+//! `recording` object with the rest of what the file says about itself.
 
 use std::io::Write as _;
 
 use anyhow::Context as _;
-use goroscope_session::Analysis;
+use goroscope_session::{Analysis, RecordingInfo};
 
 use crate::cli::ReportArgs;
+
+/// The JSON report: the analysis' fields, then what the recording says about itself (added
+/// last, so every field of the analysis keeps its place).
+#[derive(serde::Serialize)]
+struct JsonReport<'a> {
+    #[serde(flatten)]
+    report: &'a goroscope_analysis::Report,
+    recording: RecordingInfo,
+}
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let path = &args.file;
@@ -20,7 +30,11 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         .into_report()
         .context("the analysis produced no report")?;
     let out = if args.json {
-        let mut s = serde_json::to_string_pretty(&report).context("serializing the report")?;
+        let json = JsonReport {
+            report: &report,
+            recording: RecordingInfo::new(&replayed.header, &replayed.summary),
+        };
+        let mut s = serde_json::to_string_pretty(&json).context("serializing the report")?;
         s.push('\n');
         s
     } else {

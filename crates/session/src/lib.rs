@@ -20,6 +20,7 @@ mod options;
 mod output_file;
 mod privileges;
 mod recorder;
+mod recording_info;
 mod replay;
 mod sampler;
 mod session;
@@ -33,6 +34,7 @@ pub use options::{SessionOptions, StopFlag, TargetSpec};
 pub use output_file::Overwrite;
 pub use privileges::require_bpf_privileges;
 pub use recorder::Recorder;
+pub use recording_info::{RecordingInfo, TargetInfoJson};
 pub use replay::{replay, Replayed};
 pub use session::{Session, Summary};
 
