@@ -30,6 +30,13 @@ pub(crate) fn prepare(spec: TargetSpec) -> Result<Prepared> {
             if !Path::new(&format!("/proc/{pid}")).exists() {
                 bail!("no process with pid {pid}");
             }
+            // /proc/TID exists for every thread too, but the probes filter on a process.
+            if let Some(tgid) = thread_group(pid).filter(|tgid| *tgid != pid) {
+                bail!(
+                    "{pid} is a thread of process {tgid}, not a process: goroscope records \
+                     whole processes; give -p {tgid}"
+                );
+            }
             let inspection = goinspect::inspect_pid(pid, &opts)
                 .with_context(|| format!("inspecting process {pid}"))?;
             let binary = PathBuf::from(&inspection.path);
@@ -148,6 +155,15 @@ impl std::fmt::Display for Exit {
             Exit::Unknown(why) => write!(f, "unknown ({why})"),
         }
     }
+}
+
+/// The process (thread group) thread `tid` belongs to, from /proc/TID/status.
+fn thread_group(tid: u32) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/{tid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Whether `pid` is a live (not zombie) process.
