@@ -105,8 +105,11 @@ impl Session {
         for warning in tracer.warnings() {
             warn(consumers, warning);
         }
+        // The header's clock first: a duration counted from `start` then never ends before
+        // the recording's start plus that duration.
+        let clock = clocks();
         let start = Instant::now();
-        let header = make_header(&inspection, argv, pid, launched, level, clocks());
+        let header = make_header(&inspection, argv, pid, launched, level, clock);
         for consumer in consumers.iter_mut() {
             if let Err(e) = consumer.start(&header) {
                 if let Some(child) = held {
