@@ -182,6 +182,16 @@ fn damaged_recordings() {
     expect_error(&["report", s(&empty)], "empty file");
     let prefix = scratch("prefix.rec", &good[..5]);
     expect_error(&["report", s(&prefix)], "truncated recording");
+    let mut future = good.clone();
+    future[8..12].copy_from_slice(&9u32.to_le_bytes());
+    let future = scratch("future.rec", &future);
+    expect_error(&["report", s(&future)], "unsupported format version 9");
+
+    // goroscope record killed between two chunks: no end chunk, nothing cut.
+    let killed = scratch("killed.rec", &good[..second_chunk(&good)]);
+    let json = report_warns(&killed, "the recording has no end chunk");
+    assert_eq!(json["recording"]["end_chunk"], false);
+    assert_eq!(json["recording"]["complete"], false);
 
     let cut = scratch("cut.rec", &good[..second_chunk(&good) + 30]);
     let json = report_warns(&cut, "truncated after 1 complete chunk:");
@@ -285,6 +295,13 @@ fn record_outputs_that_must_not_be_overwritten() {
         "is not a goroscope recording: refusing to overwrite it",
     );
     assert_eq!(std::fs::read(&notes).unwrap(), b"my notes");
+
+    let dir = scratch_path("bad_input", "odir");
+    std::fs::create_dir_all(&dir).unwrap();
+    expect_error(
+        &["record", "-o", s(&dir), "--", s(&sched()), "-scenario", "gc"],
+        "odir is a directory: give -o the name of the recording file",
+    );
 
     let prog = patched_sched("prog", |_| {});
     for force in [&[][..], &["--force"][..]] {
