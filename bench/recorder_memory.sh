@@ -5,6 +5,7 @@
 # goroscope's peak RSS (VmHWM, from /usr/bin/time) and what it recorded. Needs root (BPF).
 #
 #   bench/recorder_memory.sh [SECONDS] [RUNS]      SECONDS defaults to 10, RUNS to 3
+#   GOROSCOPE=/path/to/goroscope bench/recorder_memory.sh   (another build, e.g. to compare)
 #
 # The RSS includes the tracer's 8 MiB ring buffer twice: the kernel maps its data pages twice
 # (so a record that wraps around reads as one piece), and both mappings count.
@@ -17,8 +18,10 @@ out=${CARGO_TARGET_DIR:-$root/target}
 work="$out/recorder-memory"
 mkdir -p "$work"
 
-cargo build --release --quiet --bin goroscope --manifest-path "$root/Cargo.toml"
-goroscope=$out/release/goroscope
+if [ -z "${GOROSCOPE:-}" ]; then
+  cargo build --release --quiet --bin goroscope --manifest-path "$root/Cargo.toml"
+fi
+goroscope=${GOROSCOPE:-$out/release/goroscope}
 (cd "$root/bench/workloads" && GOFLAGS=-mod=mod "$go" build -o "$work/spawn" ./spawn)
 
 for run in $(seq "$runs"); do

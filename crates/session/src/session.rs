@@ -330,18 +330,19 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
         }
         self.tracer.stop_emitting()?;
         // A program that passed the check just before the flag may still be writing its
-        // event; the ring buffer is finite from now on, so this ends within a few polls.
+        // event; the ring buffer is finite from now on, so this ends within a few polls. Each
+        // poll is delivered on its own: memory holds one ring buffer's worth at most.
         for _ in 0..DRAIN_POLLS {
-            if self
+            let polled = self
                 .tracer
                 .poll(Duration::from_millis(1), &mut batch)
-                .unwrap_or(0)
-                == 0
-            {
+                .unwrap_or(0);
+            self.deliver(&batch)?;
+            batch.clear();
+            if polled == 0 {
                 break;
             }
         }
-        self.deliver(&batch)?;
         let stats = self.stats()?;
         let drops = stats.drops.values().sum();
         fan_out(self.consumers, |c| c.on_stats(&stats))?;
