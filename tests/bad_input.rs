@@ -25,8 +25,14 @@ fn expect(args: &[&str], code: i32, fragment: &str) -> String {
     let what = format!("goroscope {}", args.join(" "));
     assert_eq!(out.status.code(), Some(code), "{what}: {stderr}");
     assert!(!stderr.contains("panicked"), "{what} panicked: {stderr}");
-    assert!(stderr.contains(fragment), "{what}: no {fragment:?} in {stderr}");
-    assert!(!stderr.contains('\x1b'), "{what}: colour codes into a pipe: {stderr:?}");
+    assert!(
+        stderr.contains(fragment),
+        "{what}: no {fragment:?} in {stderr}"
+    );
+    assert!(
+        !stderr.contains('\x1b'),
+        "{what}: colour codes into a pipe: {stderr:?}"
+    );
     stderr
 }
 
@@ -135,7 +141,10 @@ fn report_warns(file: &Path, warning: &str) -> serde_json::Value {
 
 #[test]
 fn executables_that_are_not_go_programs() {
-    expect_error(&["inspect", "/nonexistent"], "/nonexistent: No such file or directory");
+    expect_error(
+        &["inspect", "/nonexistent"],
+        "/nonexistent: No such file or directory",
+    );
     let twice = expect_error(&["inspect", "/nonexistent"], "");
     assert_eq!(twice.matches("No such file").count(), 1, "{twice}");
     let dir = scratch_path("bad_input", "adir");
@@ -177,7 +186,10 @@ fn processes_that_are_gone() {
 fn damaged_recordings() {
     let good = recording();
     let foreign = scratch("foreign.rec", b"GIF89a and more bytes than a header");
-    expect_error(&["report", s(&foreign)], "not a goroscope recording (bad magic)");
+    expect_error(
+        &["report", s(&foreign)],
+        "not a goroscope recording (bad magic)",
+    );
     let empty = scratch("empty.rec", b"");
     expect_error(&["report", s(&empty)], "empty file");
     let prefix = scratch("prefix.rec", &good[..5]);
@@ -216,7 +228,11 @@ fn damaged_recordings() {
 
 #[test]
 fn a_zero_duration() {
-    let stderr = expect(&["record", "-d", "0", "--", "/bin/true"], 2, "records nothing");
+    let stderr = expect(
+        &["record", "-d", "0", "--", "/bin/true"],
+        2,
+        "records nothing",
+    );
     assert!(stderr.contains("-d"), "{stderr}");
 }
 
@@ -258,7 +274,10 @@ fn record_targets_that_cannot_be_traced() {
     let mut child = Command::new("true").spawn().unwrap();
     let pid = child.id().to_string();
     child.wait().unwrap();
-    expect_error(&["record", "-p", &pid], &format!("no process with pid {pid}"));
+    expect_error(
+        &["record", "-p", &pid],
+        &format!("no process with pid {pid}"),
+    );
 
     // A thread of a running Go program: refused, naming its process.
     let mut target = Command::new(sched())
@@ -291,7 +310,15 @@ fn record_outputs_that_must_not_be_overwritten() {
     require_root();
     let notes = scratch("notes-o.txt", b"my notes");
     expect_error(
-        &["record", "-o", s(&notes), "--", s(&sched()), "-scenario", "gc"],
+        &[
+            "record",
+            "-o",
+            s(&notes),
+            "--",
+            s(&sched()),
+            "-scenario",
+            "gc",
+        ],
         "is not a goroscope recording: refusing to overwrite it",
     );
     assert_eq!(std::fs::read(&notes).unwrap(), b"my notes");
@@ -299,7 +326,15 @@ fn record_outputs_that_must_not_be_overwritten() {
     let dir = scratch_path("bad_input", "odir");
     std::fs::create_dir_all(&dir).unwrap();
     expect_error(
-        &["record", "-o", s(&dir), "--", s(&sched()), "-scenario", "gc"],
+        &[
+            "record",
+            "-o",
+            s(&dir),
+            "--",
+            s(&sched()),
+            "-scenario",
+            "gc",
+        ],
         "odir is a directory: give -o the name of the recording file",
     );
 
@@ -310,5 +345,8 @@ fn record_outputs_that_must_not_be_overwritten() {
         args.extend_from_slice(&["-o", s(&prog), "--", s(&prog), "-scenario", "gc"]);
         expect_error(&args, "is the traced program's executable");
     }
-    assert_eq!(std::fs::read(&prog).unwrap(), std::fs::read(sched()).unwrap());
+    assert_eq!(
+        std::fs::read(&prog).unwrap(),
+        std::fs::read(sched()).unwrap()
+    );
 }

@@ -36,7 +36,11 @@ fn goroscope() -> Command {
 /// The recording's start (header clock) and end (end chunk), CLOCK_MONOTONIC ns.
 fn start_and_end(file: &Path) -> (u64, u64) {
     let mut reader = goroscope_record::Reader::open(file).expect("opening the recording");
-    while reader.next_chunk().expect("reading the recording").is_some() {}
+    while reader
+        .next_chunk()
+        .expect("reading the recording")
+        .is_some()
+    {}
     let end = reader.summary().end.clone().expect("an end chunk");
     (reader.header().clock.monotonic_ns, end.ts_ns)
 }
@@ -133,9 +137,15 @@ fn a_signal_stops_at_once_on_a_busy_target() {
     assert!(stderr.contains("stopped: SIGINT"), "{stderr}");
     let (_, end) = start_and_end(&file);
     let stop = Duration::from_nanos(end.saturating_sub(signalled_ns));
-    assert!(stop <= POLL + SLACK, "the recording ends {stop:?} after SIGINT");
+    assert!(
+        stop <= POLL + SLACK,
+        "the recording ends {stop:?} after SIGINT"
+    );
     // Detaching the probes after that waits for RCU grace periods: bounded, not instant.
-    assert!(exited < Duration::from_secs(2), "goroscope exited {exited:?} after SIGINT");
+    assert!(
+        exited < Duration::from_secs(2),
+        "goroscope exited {exited:?} after SIGINT"
+    );
 }
 
 #[test]
@@ -217,9 +227,17 @@ fn an_old_recording_is_kept_as_old_unless_forced() {
         )),
         "{stderr}"
     );
-    assert_eq!(start_and_end(&old).0, first, "FILE.old is the first recording");
+    assert_eq!(
+        start_and_end(&old).0,
+        first,
+        "FILE.old is the first recording"
+    );
     let (stderr, third) = record(true);
     assert!(!stderr.contains("renamed"), "{stderr}");
-    assert_eq!(start_and_end(&old).0, first, "--force leaves FILE.old alone");
+    assert_eq!(
+        start_and_end(&old).0,
+        first,
+        "--force leaves FILE.old alone"
+    );
     assert!(third > second, "--force overwrote FILE");
 }
