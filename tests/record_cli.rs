@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bpf_support::require_root;
 use record_support::report_json;
-use testsupport::{program_fixture, require_root, scratch_path};
+use testsupport::{program_fixture, scratch_path};
 
 /// The session's poll interval (crates/session/src/session.rs `POLL`).
 const POLL: Duration = Duration::from_millis(50);
