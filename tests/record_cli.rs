@@ -19,6 +19,14 @@ const POLL: Duration = Duration::from_millis(50);
 /// 2-core machine with a debug build.
 const SLACK: Duration = Duration::from_millis(150);
 
+/// The busy tests measure time: one at a time, or two busy targets on a small machine make
+/// each other late.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn sched() -> PathBuf {
     program_fixture("sched", "1.27", "normal")
 }
@@ -78,6 +86,7 @@ fn kill_target(stderr_text: &str) {
 #[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn a_duration_ends_on_time_on_a_busy_target() {
     require_root();
+    let _serial = serial();
     let file = scratch_path("record_cli", "duration.rec");
     let (err, err_path) = stderr_file("duration.stderr");
     let status = goroscope()
@@ -113,6 +122,7 @@ fn a_duration_ends_on_time_on_a_busy_target() {
 #[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn a_signal_stops_at_once_on_a_busy_target() {
     require_root();
+    let _serial = serial();
     let file = scratch_path("record_cli", "sigint.rec");
     let (err, err_path) = stderr_file("sigint.stderr");
     let mut child = goroscope()
@@ -153,6 +163,7 @@ fn a_signal_stops_at_once_on_a_busy_target() {
 #[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn exits_with_the_launched_programs_status() {
     require_root();
+    let _serial = serial();
     let file = scratch_path("record_cli", "status.rec");
     // An unknown scenario: the fixture exits with status 2.
     let out = goroscope()

@@ -195,7 +195,8 @@ fn launch_mode_reports_a_failing_exit_status() {
         .output()
         .expect("running goroscope record");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "record failed: {stderr}");
+    // goroscope succeeded, and passes the program's status on (issue 12).
+    assert_eq!(out.status.code(), Some(2), "record: {stderr}");
     assert!(stderr.contains("target exit status: 2"), "{stderr}");
     check_unloaded(&stderr, "bad flag");
     let (text, _) = report(&file, false);
