@@ -233,6 +233,8 @@ fn attach_mode_follows_a_running_fixture_until_it_exits() {
         log.push_str(&rest(lines));
         assert!(status.success(), "{label}: {log}");
         assert!(log.contains("stopped: target exited"), "{label}: {log}");
+        // Attached, "exited" is all goroscope knows: not said twice.
+        assert!(!log.contains("(target exited)"), "{label}: {log}");
         check_unloaded(&log, &label);
         let truth = parse_truth(&String::from_utf8_lossy(&out.stdout));
         let json = report_json(&file);
