@@ -1,7 +1,7 @@
 //! Writing a recording: [`ChunkWriter`] frames and compresses chunks onto any `Write`;
 //! [`RecordingWriter`] runs one on its own thread behind a bounded channel, so the tracer's
 //! poll loop never waits for compression or the disk (it waits only when the channel is full,
-//! which bounds memory).
+//! which bounds memory: a few messages of at most 16 Ki events each).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -167,8 +167,13 @@ pub struct RecordingWriter {
 }
 
 impl RecordingWriter {
-    /// Messages queued before senders block.
-    const QUEUE: usize = 64;
+    /// Messages queued before senders block. With events messages of at most
+    /// [`Self::EVENTS_PER_MESSAGE`], what waits for the writer thread is bounded (~8 MiB of
+    /// events); a writer that falls behind holds the tracer's reader back, and the ring buffer,
+    /// not goroscope's memory, overflows (counted as drops).
+    const QUEUE: usize = 8;
+    /// Most events in one message: a bigger batch is split.
+    const EVENTS_PER_MESSAGE: usize = 16 * 1024;
 
     /// Creates `path` (truncating it), writes the header, and starts the writer thread.
     pub fn create(path: &Path, header: &Header) -> Result<Self, Error> {
@@ -209,10 +214,16 @@ impl RecordingWriter {
     }
 
     pub fn events(&mut self, events: Vec<Event>) -> Result<(), Error> {
-        if events.is_empty() {
-            return Ok(());
+        if events.len() <= Self::EVENTS_PER_MESSAGE {
+            if events.is_empty() {
+                return Ok(());
+            }
+            return self.send(Message::Events(events));
         }
-        self.send(Message::Events(events))
+        for part in events.chunks(Self::EVENTS_PER_MESSAGE) {
+            self.send(Message::Events(part.to_vec()))?;
+        }
+        Ok(())
     }
 
     pub fn symbols(&mut self, symbols: Vec<SymbolEntry>) -> Result<(), Error> {

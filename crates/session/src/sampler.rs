@@ -77,6 +77,20 @@ impl Sampler {
         })
     }
 
+    /// Stops the thread and returns the samples it took, the last ones included.
+    pub fn into_samples(mut self) -> Receiver<Event> {
+        self.stop_thread();
+        let (_, empty) = mpsc::channel();
+        std::mem::replace(&mut self.samples, empty)
+    }
+
+    fn stop_thread(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
     /// Moves the samples taken so far into `out`.
     pub fn drain(&self, out: &mut Vec<Event>) {
         out.extend(self.samples.try_iter());
@@ -85,9 +99,6 @@ impl Sampler {
 
 impl Drop for Sampler {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.stop_thread();
     }
 }
