@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use goroscope_analysis::GoroutineReport;
 
-use crate::format::{head, more_rows, site};
+use crate::format::{head, heading_not_captured, more_rows, site};
 
 pub fn render(g: &GoroutineReport, out: &mut String) -> std::fmt::Result {
     write_sites(g, out)?;
@@ -13,6 +13,9 @@ pub fn render(g: &GoroutineReport, out: &mut String) -> std::fmt::Result {
 
 fn write_sites(g: &GoroutineReport, out: &mut String) -> std::fmt::Result {
     let rows = &g.by_creation_site;
+    if heading_not_captured(out, "Goroutines by creation site", &g.coverage)? {
+        return Ok(());
+    }
     writeln!(out, "\nGoroutines by creation site")?;
     writeln!(
         out,
