@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 
 use goroscope_events::Capabilities;
+
+use crate::sched::coverage::Coverage;
 use serde::{Deserialize, Serialize};
 
 pub use crate::latency::{Bucket, LatencySummary as SchedLatency};
@@ -54,6 +56,11 @@ pub struct GoroutineReport {
     /// The goroutine snapshots read from the target's memory (absent without them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshots: Option<SnapshotSummary>,
+    /// `"captured": false, "why": ...` when the level records no goroutine lifecycles (then
+    /// `created` and `exited` are 0 and mean nothing, and the rest comes from the goroutine
+    /// snapshots if there are any); absent when captured.
+    #[serde(flatten, skip_serializing_if = "Coverage::is_captured")]
+    pub coverage: Coverage,
 }
 
 /// What the goroutine snapshots were (docs/report-schema.md, `goroutines.snapshots`).
@@ -156,7 +163,19 @@ pub struct ThreadReport {
     pub live_at_end: u64,
     pub m_started: u64,
     pub m_exited: u64,
+    /// Switch-ins the kernel did not report, inferred from a thread running while believed off
+    /// CPU (some kernels hide switches away from tasks they keep out of tracing): not a loss.
+    #[serde(default)]
+    pub inferred_switch_ins: u64,
     pub per_thread: Vec<ThreadRow>,
+    /// Whether on/off-CPU time, context switches, wake-ups and `inferred_switch_ins` were
+    /// captured (`sched_switch`, `sched_wakeup`): `{"captured": false, "why": ...}` when not,
+    /// those numbers then 0 and meaningless; absent when captured.
+    #[serde(
+        default = "Coverage::yes",
+        skip_serializing_if = "Coverage::is_captured"
+    )]
+    pub cpu: Coverage,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

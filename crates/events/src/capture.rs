@@ -224,6 +224,31 @@ impl Fact {
     fn index(self) -> usize {
         self as usize
     }
+
+    /// The fact events of kind `name` (an [`EventKind::NAMES`](crate::EventKind::NAMES) entry)
+    /// are part of; `None` for `lost` (the pipeline's own) and unknown names.
+    pub fn of_event_kind(name: &str) -> Option<Fact> {
+        Some(match name {
+            "go_create" | "go_start" | "go_park" | "go_ready" | "go_yield" | "go_exit"
+            | "steal" | "async_preempt" | "go_preempt_park" => Fact::GoroutineScheduling,
+            "go_status" => Fact::StatusChanges,
+            "m_start" | "m_exit" => Fact::MLifecycle,
+            "thread_fork" | "thread_exit" => Fact::Threads,
+            "switch" | "wakeup" => Fact::ContextSwitches,
+            "preempt_request" => Fact::PreemptRequests,
+            "signal_send" | "signal_deliver" => Fact::Signals,
+            "syscall_enter" | "syscall_exit" => Fact::RuntimeSyscalls,
+            "handoff" => Fact::PHandoffs,
+            "kernel_syscall" => Fact::KernelSyscalls,
+            "lock_os_thread" | "unlock_os_thread" => Fact::LockOsThread,
+            "m_park" => Fact::IdleMs,
+            "proc_resize" => Fact::Gomaxprocs,
+            "stw_begin" | "stw_stopped" | "stw_end" => Fact::StopTheWorld,
+            "gc_start" => Fact::Gc,
+            "sched_sample" => Fact::SchedCounters,
+            _ => return None,
+        })
+    }
 }
 
 /// How much of one kind of fact a recording holds. JSON: `"complete"`, `"snapshot"`,
@@ -420,5 +445,15 @@ mod tests {
         assert_eq!(c.get(Fact::Threads), Capability::Unknown);
         assert!(!Capability::Unknown.captures() && !Capability::Absent.captures());
         assert!(Capability::Snapshot.captures());
+    }
+
+    #[test]
+    fn every_event_kind_belongs_to_a_fact() {
+        for name in crate::EventKind::NAMES {
+            let fact = Fact::of_event_kind(name);
+            assert_eq!(fact.is_none(), name == "lost", "{name}");
+        }
+        assert_eq!(Fact::of_event_kind("switch"), Some(Fact::ContextSwitches));
+        assert_eq!(Fact::of_event_kind("bogus"), None);
     }
 }

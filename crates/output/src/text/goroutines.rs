@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use goroscope_analysis::{GoroutineReport, LeakRow};
 
-use crate::format::{age, duration, head, more_rows, site};
+use crate::format::{age, duration, head, heading_not_captured, more_rows, site};
 
 pub fn render(g: &GoroutineReport, out: &mut String) -> std::fmt::Result {
     write_snapshots(g, out)?;
@@ -43,6 +43,11 @@ Goroutine snapshots: {} read from memory; the last (read in {}{}) held {} \
 
 fn write_sites(g: &GoroutineReport, out: &mut String) -> std::fmt::Result {
     let rows = &g.by_creation_site;
+    // Without the probes, the snapshots still say who is alive where: the LIVE column only.
+    let live_only = !g.coverage.captured && g.snapshots.is_some();
+    if !live_only && heading_not_captured(out, "Goroutines by creation site", &g.coverage)? {
+        return Ok(());
+    }
     writeln!(out, "\nGoroutines by creation site")?;
     writeln!(
         out,
@@ -53,8 +58,16 @@ fn write_sites(g: &GoroutineReport, out: &mut String) -> std::fmt::Result {
         writeln!(
             out,
             "  {:>9} {:>9} {:>9}  {}",
-            s.created,
-            s.exited,
+            if live_only {
+                "-".to_string()
+            } else {
+                s.created.to_string()
+            },
+            if live_only {
+                "-".to_string()
+            } else {
+                s.exited.to_string()
+            },
             s.live_at_end,
             site(&s.function, &s.file, s.line)
         )?;
