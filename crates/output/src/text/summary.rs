@@ -52,11 +52,23 @@ pub fn render(r: &Report, out: &mut String) -> std::fmt::Result {
         }
     }
     let t = &r.threads;
-    writeln!(
-        out,
-        "  threads        {} created, {} exited, {} max live, {} live at end",
-        t.created, t.exited, t.max_live, t.live_at_end
-    )?;
+    if t.cpu.captured {
+        writeln!(
+            out,
+            "  threads        {} created, {} exited, {} max live, {} live at end",
+            t.created, t.exited, t.max_live, t.live_at_end
+        )?;
+    } else {
+        // Without context switches a thread that neither forks, exits nor enters a probed
+        // runtime function is never seen: how many were alive is not known.
+        writeln!(
+            out,
+            "  threads        {} created, {} exited; threads alive not captured: {}",
+            t.created,
+            t.exited,
+            t.cpu.why_text()
+        )?;
+    }
     writeln!(
         out,
         "  events         {} processed, {} late (out of the reorder window, not processed)",
