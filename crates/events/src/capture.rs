@@ -74,6 +74,7 @@ impl Level {
     /// | threads                | all     | all     | all  |
     /// | signals                | all     | all     | all  |
     /// | sched_counters         | mem     | mem     | mem  |
+    /// | runtime_metrics        | mem     | mem     | mem  |
     pub fn capabilities(self) -> Capabilities {
         use Capability::{Absent, Complete, Snapshot};
         let from = |lowest: Level| if self >= lowest { Complete } else { Absent };
@@ -96,7 +97,7 @@ impl Level {
                 | Fact::Threads
                 | Fact::Signals => from(Level::Monitor),
                 // Sampled by the recorder from the target's memory at every level.
-                Fact::SchedCounters => Snapshot,
+                Fact::SchedCounters | Fact::RuntimeMetrics => Snapshot,
             };
             c.set(fact, capability);
         }
@@ -169,10 +170,13 @@ pub enum Fact {
     Signals,
     /// The scheduler's own counters (`sched.npidle`, `nmspinning`, run queue, GOMAXPROCS).
     SchedCounters,
+    /// The runtime's own statistics (`runtime/metrics`' scheduler histograms, mutex wait,
+    /// goroutines created, threads, GC cycles), read about once a second and at the end.
+    RuntimeMetrics,
 }
 
 impl Fact {
-    pub const ALL: [Fact; 17] = [
+    pub const ALL: [Fact; 18] = [
         Fact::GoroutineScheduling,
         Fact::StatusChanges,
         Fact::ParkStacks,
@@ -190,6 +194,7 @@ impl Fact {
         Fact::Threads,
         Fact::Signals,
         Fact::SchedCounters,
+        Fact::RuntimeMetrics,
     ];
 
     /// The key in the JSON.
@@ -212,6 +217,7 @@ impl Fact {
             Fact::Threads => "threads",
             Fact::Signals => "signals",
             Fact::SchedCounters => "sched_counters",
+            Fact::RuntimeMetrics => "runtime_metrics",
         }
     }
 
@@ -350,7 +356,7 @@ mod tests {
         let expect = |level: Level, absent: &[Fact]| {
             let c = level.capabilities();
             for fact in Fact::ALL {
-                let want = if fact == Fact::SchedCounters {
+                let want = if matches!(fact, Fact::SchedCounters | Fact::RuntimeMetrics) {
                     Snapshot
                 } else if absent.contains(&fact) {
                     Absent

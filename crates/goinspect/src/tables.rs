@@ -114,6 +114,8 @@ pub fn parse(minor: &str, text: &str) -> Result<Table> {
         layout: RuntimeLayout {
             sched_address: None,
             gomaxprocs_address: None,
+            memstats_address: None,
+            allm_address: None,
             source: format!("table:go{minor}"),
             structs: file.structs,
             constants: file.constants,
