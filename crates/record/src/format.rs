@@ -4,9 +4,12 @@
 /// First 8 bytes of every recording (PNG-style: a high byte and CR LF catch text-mode mangling).
 pub const MAGIC: [u8; 8] = *b"\x89GSREC\r\n";
 
-/// The format version this build writes and reads. Bump it (and the change log in
+/// The format version this build writes. Bump it (and the change log in
 /// docs/recording-format.md) on any incompatible change.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The oldest format version this build still reads (version 3 only added a chunk type).
+pub const OLDEST_READABLE_VERSION: u32 = 2;
 
 /// Upper bound on a chunk's compressed and uncompressed payload, and on the header: a corrupt
 /// length must not make the reader allocate gigabytes.
@@ -29,6 +32,9 @@ pub enum ChunkType {
     End = 4,
     /// JSON array of [`crate::StackEntry`]: the user stacks events refer to by id.
     Stacks = 5,
+    /// JSON [`goroscope_events::RuntimeStats`]: the runtime's own statistics at one moment
+    /// (format version 3+).
+    RuntimeStats = 6,
 }
 
 impl ChunkType {
@@ -39,6 +45,7 @@ impl ChunkType {
             3 => ChunkType::Stats,
             4 => ChunkType::End,
             5 => ChunkType::Stacks,
+            6 => ChunkType::RuntimeStats,
             _ => return None,
         })
     }

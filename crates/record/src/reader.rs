@@ -8,10 +8,11 @@ use std::fs::File;
 use std::io::{BufReader, ErrorKind, Read};
 use std::path::Path;
 
-use goroscope_events::{Event, EventSource, Meta, SourceError};
+use goroscope_events::{Event, EventSource, Meta, RuntimeStats, SourceError};
 
 use crate::format::{
     chunk_crc, ChunkType, CHUNK_HEADER_BYTES, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES,
+    OLDEST_READABLE_VERSION,
 };
 use crate::{
     decode_events, EndRecord, Error, Header, MetaTables, StackEntry, StatsRecord, SymbolEntry,
@@ -24,6 +25,8 @@ pub enum Chunk {
     Symbols(Vec<SymbolEntry>),
     Stacks(Vec<StackEntry>),
     Stats(StatsRecord),
+    /// One reading of the runtime's own statistics.
+    RuntimeStats(Box<RuntimeStats>),
     End(EndRecord),
 }
 
@@ -116,7 +119,7 @@ impl<R: Read> Reader<R> {
             return Err(Error::TruncatedHeader);
         }
         let version = le_u32(&start, 8);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion(version));
         }
         if n < start.len() {
@@ -223,6 +226,10 @@ impl<R: Read> Reader<R> {
                 let stats: StatsRecord = serde_json::from_slice(&raw).map_err(json_err)?;
                 self.summary.stats = Some(stats.clone());
                 Chunk::Stats(stats)
+            }
+            ChunkType::RuntimeStats => {
+                let stats: RuntimeStats = serde_json::from_slice(&raw).map_err(json_err)?;
+                Chunk::RuntimeStats(Box::new(stats))
             }
             ChunkType::End => {
                 let end: EndRecord = serde_json::from_slice(&raw).map_err(json_err)?;

@@ -457,3 +457,85 @@ fn threaded_writer_writes_everything_in_order() {
     assert_eq!(summary.end.unwrap().reason, "duration");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn runtime_stats(ts_ns: u64) -> goroscope_events::RuntimeStats {
+    use goroscope_events::{MetricHistogram, TimeHistScheme};
+    let scheme = TimeHistScheme::MinMaxBits {
+        min_bucket_bits: 9,
+        max_bucket_bits: 48,
+        sub_bucket_bits: 2,
+    };
+    let mut counts = vec![0; scheme.metric_buckets()];
+    counts[7] = 3;
+    goroscope_events::RuntimeStats {
+        ts_ns,
+        scheme,
+        sched_latencies: MetricHistogram { counts },
+        stw_stopping_gc: None,
+        stw_stopping_other: None,
+        stw_total_gc: Some(MetricHistogram::default()),
+        stw_total_other: None,
+        mutex_wait_ns: Some(12_345),
+        runtime_lock_wait_ns: None,
+        runtime_lock_wait_per_m: false,
+        goid_generator: 96,
+        threads: 5,
+        gc_cycles: Some(4),
+        forced_gc_cycles: Some(1),
+        gomaxprocs: 2,
+    }
+}
+
+/// Runtime statistics chunks (format 3) come back whole, in place, between the events; the
+/// event source skips them.
+#[test]
+fn runtime_stats_chunks_round_trip() {
+    let events = every_kind();
+    let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
+    w.write_events(&events[..3]).unwrap();
+    w.write_runtime_stats(&runtime_stats(100)).unwrap();
+    w.write_events(&events[3..]).unwrap();
+    w.write_runtime_stats(&runtime_stats(200)).unwrap();
+    let bytes = w.into_inner();
+    let mut r = Reader::new(Cursor::new(bytes.clone())).unwrap();
+    let mut order = Vec::new();
+    while let Some(chunk) = r.next_chunk().unwrap() {
+        order.push(match chunk {
+            Chunk::Events(e) => format!("events:{}", e.len()),
+            Chunk::RuntimeStats(s) => {
+                assert_eq!(*s, runtime_stats(s.ts_ns));
+                format!("runtime_stats:{}", s.ts_ns)
+            }
+            _ => "other".into(),
+        });
+    }
+    let rest = events.len() - 3;
+    assert_eq!(
+        order,
+        [
+            "events:3".to_string(),
+            "runtime_stats:100".into(),
+            format!("events:{rest}"),
+            "runtime_stats:200".into()
+        ]
+    );
+    let (read, _) = read_all(&bytes).unwrap();
+    assert_eq!(read, events);
+}
+
+/// Format 3 only added a chunk type: version 2 files still read.
+#[test]
+fn version_2_files_still_read() {
+    let mut file = small_file(&every_kind());
+    assert_eq!(file[8..12], FORMAT_VERSION.to_le_bytes());
+    assert_eq!(FORMAT_VERSION, 3);
+    file[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let (read, _) = read_all(&file).unwrap();
+    assert_eq!(read, every_kind());
+    file[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let e = Reader::new(Cursor::new(file)).err().unwrap().to_string();
+    assert_eq!(
+        e,
+        "unsupported format version 1 (this goroscope reads versions 2–3)"
+    );
+}

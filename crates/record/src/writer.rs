@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
-use goroscope_events::Event;
+use goroscope_events::{Event, RuntimeStats};
 
 use crate::format::{chunk_crc, ChunkType, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES};
 use crate::{
@@ -73,6 +73,10 @@ impl<W: Write> ChunkWriter<W> {
         self.write_json(ChunkType::Stats, stats)
     }
 
+    pub fn write_runtime_stats(&mut self, stats: &RuntimeStats) -> Result<(), Error> {
+        self.write_json(ChunkType::RuntimeStats, stats)
+    }
+
     pub fn write_end(&mut self, end: &EndRecord) -> Result<(), Error> {
         self.write_json(ChunkType::End, end)
     }
@@ -132,6 +136,7 @@ enum Message {
     Symbols(Vec<SymbolEntry>),
     Stacks(Vec<StackEntry>),
     Stats(StatsRecord),
+    RuntimeStats(Box<RuntimeStats>),
     End(EndRecord),
 }
 
@@ -160,6 +165,7 @@ impl RecordingWriter {
                         Message::Symbols(symbols) => w.write_symbols(&symbols)?,
                         Message::Stacks(stacks) => w.write_stacks(&stacks)?,
                         Message::Stats(stats) => w.write_stats(&stats)?,
+                        Message::RuntimeStats(stats) => w.write_runtime_stats(&stats)?,
                         Message::End(end) => w.write_end(&end)?,
                     }
                 }
@@ -206,6 +212,11 @@ impl RecordingWriter {
 
     pub fn stats(&mut self, stats: StatsRecord) -> Result<(), Error> {
         self.send(Message::Stats(stats))
+    }
+
+    /// One reading of the runtime's statistics (about once a second and once at the end).
+    pub fn runtime_stats(&mut self, stats: RuntimeStats) -> Result<(), Error> {
+        self.send(Message::RuntimeStats(Box::new(stats)))
     }
 
     /// Writes the end chunk, closes the file and returns what was written (or the first write

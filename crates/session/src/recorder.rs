@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use goroscope_events::Event;
+use goroscope_events::{Event, RuntimeStats};
 use goroscope_record::{
     Header, RecordingWriter, StackEntry, StatsRecord, SymbolEntry, WriterTotals,
 };
@@ -81,6 +81,13 @@ impl Consumer for Recorder {
         if self.pending.len() >= FLUSH_EVENTS || self.last_flush.elapsed() >= FLUSH_EVERY {
             self.flush()?;
         }
+        Ok(())
+    }
+
+    /// After the events delivered so far, so the chunk sits in time order among them.
+    fn on_runtime_stats(&mut self, stats: &RuntimeStats) -> Result<()> {
+        self.flush()?;
+        self.writer()?.runtime_stats(stats.clone())?;
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use goinspect::pclntab::Pclntab;
 use goinspect::Inspection;
 use goroscope_bpf::tracer::{Level, ProgramStats, Tracer, TracerOptions};
 use goroscope_bpf::ObjectStorage;
-use goroscope_events::Event;
+use goroscope_events::{Event, RuntimeStats};
 use goroscope_record::{EndRecord, StatsRecord};
 
 use crate::clock::{clocks, monotonic_ns};
@@ -265,10 +265,21 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
                 return Err(e);
             }
         }
+        let mut runtime_stats = Vec::new();
         if let Some(sampler) = &self.sampler {
             sampler.drain(&mut batch);
+            runtime_stats = sampler.drain_runtime_stats();
         }
-        self.deliver(&batch)
+        self.deliver(&batch)?;
+        self.deliver_runtime_stats(&runtime_stats)
+    }
+
+    /// Hands readings of the runtime's statistics to every consumer.
+    fn deliver_runtime_stats(&mut self, readings: &[RuntimeStats]) -> Result<()> {
+        for stats in readings {
+            fan_out(self.consumers, |c| c.on_runtime_stats(stats))?;
+        }
+        Ok(())
     }
 
     /// Counts `batch` and hands it, with the symbols it needs first, to every consumer.
@@ -299,8 +310,12 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
     /// it, then hands out the final stats and the captured stacks. Returns the drops.
     fn drain(&mut self) -> Result<u64> {
         let mut batch = Vec::new();
+        let mut runtime_stats = Vec::new();
         if let Some(sampler) = self.sampler.take() {
             sampler.drain(&mut batch);
+            runtime_stats = sampler.drain_runtime_stats();
+            // The end of the report's window.
+            runtime_stats.extend(sampler.read_runtime_stats_now());
         }
         for _ in 0..100 {
             if self
@@ -313,6 +328,7 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
             }
         }
         self.deliver(&batch)?;
+        self.deliver_runtime_stats(&runtime_stats)?;
         let stats = self.stats()?;
         let drops = stats.drops.values().sum();
         fan_out(self.consumers, |c| c.on_stats(&stats))?;
