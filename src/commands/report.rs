@@ -1,10 +1,12 @@
 //! `goroscope report`: replays a recording into the analysis (`goroscope_session::Analysis`,
-//! crates/analysis) and prints its report as text or JSON (schema: docs/report-schema.md).
-//! Warnings about an incomplete recording go to stderr.
+//! crates/analysis) and prints its report as text or JSON (crates/output; schema:
+//! docs/report-schema.md). Warnings about an incomplete recording go to stderr.
 
 use std::io::Write as _;
 
 use anyhow::Context as _;
+use goroscope_output::{Ending, Recording};
+use goroscope_record::{Header, ReadSummary};
 use goroscope_session::Analysis;
 
 use crate::cli::ReportArgs;
@@ -20,15 +22,11 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         .into_report()
         .context("the analysis produced no report")?;
     let out = if args.json {
-        let mut s = serde_json::to_string_pretty(&report).context("serializing the report")?;
-        s.push('\n');
-        s
+        goroscope_output::render_json(&report).context("serializing the report")?
     } else {
-        let mut s = describe_recording(&replayed.header, &replayed.summary);
-        s.push_str(&goroscope_analysis::render_text(&report));
-        if !s.ends_with('\n') {
-            s.push('\n');
-        }
+        let mut s =
+            goroscope_output::describe_recording(&recording(&replayed.header, &replayed.summary));
+        s.push_str(&goroscope_output::render_text(&report));
         s
     };
     std::io::stdout()
@@ -38,21 +36,21 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Two lines on what was recorded, before the analysis.
-fn describe_recording(
-    header: &goroscope_record::Header,
-    summary: &goroscope_record::ReadSummary,
-) -> String {
+/// What the lines above the text report say about the recording.
+fn recording<'a>(header: &'a Header, summary: &'a ReadSummary) -> Recording<'a> {
     let t = &header.target;
-    let ending = match &summary.end {
-        Some(end) => match &end.target_exit {
-            Some(exit) => format!("ended: {} ({exit})", end.reason),
-            None => format!("ended: {}", end.reason),
+    Recording {
+        path: &t.path,
+        pid: t.pid,
+        go_version: &t.go_version,
+        mode: &t.mode,
+        events: summary.events,
+        ending: match &summary.end {
+            Some(end) => Ending::Ended {
+                reason: &end.reason,
+                target_exit: end.target_exit.as_deref(),
+            },
+            None => Ending::Interrupted,
         },
-        None => "ended: interrupted (no end chunk)".to_string(),
-    };
-    format!(
-        "Recording of {} (pid {}, {}, {}), {} events; {ending}\n\n",
-        t.path, t.pid, t.go_version, t.mode, summary.events
-    )
+    }
 }

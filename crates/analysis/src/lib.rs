@@ -1,6 +1,7 @@
 //! goroscope's analysis engine: consumes a stream of typed [`Event`]s — live, from a recording,
 //! or synthetic — and builds the model of the traced Go program (goroutines, threads, Ms) and
-//! the [`Report`] (JSON per docs/report-schema.md, text via [`render_text`]). No kernel needed.
+//! the [`Report`] (data, serialisable as the JSON of docs/report-schema.md; the goroscope-output
+//! crate prints it as text or JSON). No kernel needed.
 //!
 //! Pipeline: [`Reorderer`] (timestamp order within a window) → [`state::Model`] (state
 //! machines, counters) and [`sched`] sections, which also emit the [`timeline`] to a
@@ -17,7 +18,6 @@ pub mod sched;
 mod sites;
 pub mod state;
 mod summarize;
-mod text;
 pub mod timeline;
 
 #[cfg(test)]
@@ -29,7 +29,6 @@ pub use error::Error;
 pub use reorder::Reorderer;
 pub use report::*;
 pub use sites::{PREEXISTING_FUNCTION, STARTUP_FUNCTION, UNKNOWN_FUNCTION};
-pub use text::render_text;
 
 use goroscope_events::{CpuLimit, CpuStat, Event, EventSource, Meta};
 

@@ -6,8 +6,6 @@
 //! The two constructors differ in how they read an unknown capability (a recording without a
 //! level) and in their wording; both wordings are part of the report's JSON, so they are kept.
 
-use std::fmt::Write as _;
-
 use goroscope_events::{Capability, Fact, Level, Meta};
 use serde::{Deserialize, Serialize};
 
@@ -80,15 +78,6 @@ impl Coverage {
     /// Why it was not captured ("no data" if unsaid).
     pub fn why_text(&self) -> &str {
         self.why.as_deref().unwrap_or("no data")
-    }
-
-    /// Writes "  not captured: WHY" for the text report; `false` if the data was captured.
-    pub fn render_missing(&self, out: &mut String) -> Result<bool, std::fmt::Error> {
-        if self.captured {
-            return Ok(false);
-        }
-        writeln!(out, "  not captured: {}", self.why_text())?;
-        Ok(true)
     }
 }
 

@@ -4,6 +4,10 @@
 //! LockOSThread (locking/), GOMAXPROCS and the CPU limit (procs/), stop-the-world pauses
 //! and GC cycles (stw/), scheduling latency by stack (stacks.rs); whether each part was
 //! captured, from the recording's capabilities (coverage.rs).
+//!
+//! Each section sees every event in timestamp order right after the core [`Model`] applied
+//! it (so it can ask the model which goroutine runs on a thread, or where one was created),
+//! and builds its part of [`SchedulerReport`] at the end (printed by the goroscope-output crate).
 
 pub mod coverage;
 pub mod idle;
@@ -14,8 +18,6 @@ pub mod runqueue;
 pub mod stacks;
 pub mod stw;
 pub mod syscalls;
-
-use std::fmt::Write as _;
 
 use goroscope_events::{CpuLimit, CpuStat, Event, Location, Meta};
 use serde::{Deserialize, Serialize};
@@ -102,18 +104,4 @@ pub struct SchedulerReport {
     pub gomaxprocs: procs::ProcsReport,
     pub stop_the_world: stw::StwReport,
     pub latency_by_stack: stacks::StackLatencyReport,
-}
-
-/// The scheduler sections of the human report, in the order of the JSON.
-pub fn render_text(r: &SchedulerReport, out: &mut String) -> std::fmt::Result {
-    runqueue::render(&r.run_queues, out)?;
-    preemption::render(&r.preemption, out)?;
-    idle::render(&r.idle, out)?;
-    syscalls::render(&r.syscalls, out)?;
-    locking::render(&r.locking, out)?;
-    procs::render(&r.gomaxprocs, out)?;
-    stw::render(&r.stop_the_world, out)?;
-    stacks::render(&r.latency_by_stack, out)?;
-    let _ = out.write_str("");
-    Ok(())
 }

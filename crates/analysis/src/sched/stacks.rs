@@ -9,7 +9,6 @@
 //! syscall have no stack: they are counted as `unattributed`.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use goroscope_events::{Event, EventKind, Fact, Location};
 use serde::{Deserialize, Serialize};
@@ -17,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use super::coverage::Coverage;
 use super::FinishInputs;
 use crate::state::Model;
-use crate::text::{duration, MAX_ROWS};
 // What a wait is charged to: a captured stack, or a new goroutine's start function.
 use crate::timeline::{self, StackKey};
 
@@ -199,49 +197,6 @@ pub struct StackRow {
     pub count: u64,
     pub total_ns: u64,
     pub max_ns: u64,
-}
-
-pub fn render(r: &StackLatencyReport, out: &mut String) -> std::fmt::Result {
-    let title = "Scheduling latency by stack (where each goroutine last stopped)";
-    if !r.coverage.captured {
-        return writeln!(out, "\n{title}: not captured: {}", r.coverage.why_text());
-    }
-    writeln!(
-        out,
-        "\n{title}: {} waits, {} in total over {} stacks; {} waits ({}) without a stack",
-        r.waits,
-        duration(r.total_ns),
-        r.stacks,
-        r.unattributed_waits,
-        duration(r.unattributed_ns)
-    )?;
-    if r.by_stack.is_empty() {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "  {:>10} {:>8} {:>10}  STACK (innermost first)",
-        "TOTAL", "WAITS", "MAX"
-    )?;
-    for row in r.by_stack.iter().take(MAX_ROWS.min(10)) {
-        let mut frames = row.frames.iter().take(4);
-        let first = frames.next().map_or("", String::as_str);
-        let note = if row.first_run { "  [first run]" } else { "" };
-        writeln!(
-            out,
-            "  {:>10} {:>8} {:>10}  {first}{note}",
-            duration(row.total_ns),
-            row.count,
-            duration(row.max_ns)
-        )?;
-        for f in frames {
-            writeln!(out, "  {:>10} {:>8} {:>10}    {f}", "", "", "")?;
-        }
-    }
-    if r.by_stack.len() > 10 {
-        writeln!(out, "  … {} more (see --json)", r.stacks.saturating_sub(10))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! Tests of the whole engine on synthetic event streams (builder in `crate::testutil`).
 //! Expected values are derived from the streams the tests build, never from the code's output.
 
+mod capture;
 mod goroutines;
 mod incremental;
 mod latency;
 mod ordering;
-mod output;
 mod threads;
 mod timeline;
 

@@ -12,7 +12,6 @@
 //! counters.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use goroscope_events::{Event, EventKind, Fact};
 use serde::{Deserialize, Serialize};
@@ -21,7 +20,6 @@ use super::coverage::Coverage;
 use super::FinishInputs;
 use crate::state::runs::{RunSlices, Slice};
 use crate::state::Model;
-use crate::text::{duration, MAX_ROWS};
 use crate::timeline::{Collector, Counter, CounterKind, ProcSlice, TimelineRecord};
 
 /// Ps iterated on a GOMAXPROCS change are capped here (a corrupt value must not loop for long;
@@ -303,6 +301,19 @@ fn percent(part: u64, whole: u64) -> f64 {
     }
 }
 
+impl PIdleReport {
+    /// Time counted over every P.
+    pub fn counted_ns(&self) -> u64 {
+        self.per_p.iter().map(|p| p.counted_ns).sum()
+    }
+
+    /// Busy share of [`Self::counted_ns`], all Ps together, as each row's `busy_percent`.
+    pub fn busy_percent(&self) -> f64 {
+        let counted = self.counted_ns();
+        percent(self.busy_ns.min(counted), counted)
+    }
+}
+
 /// The `scheduler.idle` object (docs/report-schema.md).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct IdleReport {
@@ -369,72 +380,6 @@ pub struct SampleReport {
 pub struct SampleStat {
     pub mean: f64,
     pub max: i64,
-}
-
-pub fn render(r: &IdleReport, out: &mut String) -> std::fmt::Result {
-    let ps = &r.ps;
-    let gomaxprocs = ps
-        .gomaxprocs_at_end
-        .map_or(String::new(), |g| format!(", GOMAXPROCS {g} at the end"));
-    writeln!(out, "\nIdle Ps and spinning Ms{gomaxprocs}")?;
-    if !ps.coverage.render_missing(out)? {
-        writeln!(
-            out,
-            "  {:>5} {:>11} {:>11} {:>11} {:>6}",
-            "P", "COUNTED", "BUSY", "IDLE", "BUSY%"
-        )?;
-        let counted: u64 = ps.per_p.iter().map(|p| p.counted_ns).sum();
-        let row = |out: &mut String, p: &str, c: u64, b: u64, i: u64| {
-            writeln!(
-                out,
-                "  {p:>5} {:>11} {:>11} {:>11} {:>5.1}%",
-                duration(c),
-                duration(b),
-                duration(i),
-                percent(b.min(c), c)
-            )
-        };
-        row(out, "all", counted, ps.busy_ns, ps.idle_ns)?;
-        for p in ps.per_p.iter().take(MAX_ROWS) {
-            row(out, &p.p_id.to_string(), p.counted_ns, p.busy_ns, p.idle_ns)?;
-        }
-        if ps.per_p.len() > MAX_ROWS {
-            writeln!(out, "  … {} more (see --json)", ps.per_p.len() - MAX_ROWS)?;
-        }
-    }
-    let m = &r.m_parks;
-    if m.coverage.captured {
-        writeln!(
-            out,
-            "  M parks (stopm, an M goes idle): {} across {} Ms",
-            m.total,
-            m.per_m.len()
-        )?;
-    } else {
-        writeln!(out, "  M parks: not captured: {}", m.coverage.why_text())?;
-    }
-    let s = &r.samples;
-    if s.coverage.captured {
-        writeln!(
-            out,
-            "  runtime samples ({}): idle Ps mean {:.1} max {}, spinning Ms mean {:.1} max {}, \
-             global run queue mean {:.1} max {}",
-            s.count,
-            s.npidle.mean,
-            s.npidle.max,
-            s.nmspinning.mean,
-            s.nmspinning.max,
-            s.global_runq.mean,
-            s.global_runq.max
-        )?;
-    } else {
-        writeln!(
-            out,
-            "  runtime samples: not captured: {}",
-            s.coverage.why_text()
-        )?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -28,17 +28,14 @@
 mod tests;
 
 use std::collections::HashMap;
-use std::fmt::Write;
 
 use goroscope_events::{Capability, Event, EventKind, Fact};
 use serde::{Deserialize, Serialize};
 
 use super::coverage::Coverage;
-use super::syscalls::text::{more, not_captured, site};
 use super::FinishInputs;
 use crate::sites::SiteKey;
 use crate::state::Model;
-use crate::text::{duration, MAX_ROWS};
 
 /// Goroutine rows kept in the JSON.
 pub const TOP_GOROUTINES: usize = 50;
@@ -399,69 +396,4 @@ pub struct MsReport {
     pub parked: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parked_why: Option<String>,
-}
-
-pub fn render(r: &LockingReport, out: &mut String) -> std::fmt::Result {
-    let l = &r.lock_os_thread;
-    let title = "LockOSThread";
-    if !not_captured(out, title, &l.coverage)? {
-        writeln!(
-            out,
-            "\n{title}: {} calls by {} goroutines, {} UnlockOSThread calls seen (often inlined, then unseen)",
-            l.calls, l.goroutines, l.unlock_calls
-        )?;
-        let e = &r.exited_locked;
-        if e.coverage.captured && l.goroutines > 0 {
-            writeln!(
-                out,
-                "  {} goroutines exited locked; {} of their threads destroyed",
-                e.goroutines, e.threads_destroyed
-            )?;
-        }
-        if !l.by_goroutine.is_empty() {
-            writeln!(
-                out,
-                "  {:>9} {:>11} {:<18} {:>9}  CREATED AT",
-                "LOCKS", "LOCKED", "UNTIL", "GOID"
-            )?;
-        }
-        for g in l.by_goroutine.iter().take(MAX_ROWS) {
-            let locked = g.locked_ns.map_or("?".to_string(), duration);
-            let mut notes = String::new();
-            if g.locked_before_trace {
-                notes.push_str(", locked before the trace");
-            }
-            if let Some(d) = &g.destroyed_thread {
-                let m = d.m_id.map_or(String::new(), |m| format!(" (M {m})"));
-                let _ = write!(notes, ", exited locked: thread {}{m}", d.tid);
-                if !(d.m_exit_seen || d.thread_exit_seen) {
-                    notes.push_str(" exit not seen");
-                } else {
-                    notes.push_str(" destroyed");
-                }
-            }
-            writeln!(
-                out,
-                "  {:>9} {:>11} {:<18} {:>9}  {}{notes}",
-                g.locks,
-                locked,
-                g.bound,
-                g.goid,
-                site(&g.function, &g.file, g.line)
-            )?;
-        }
-        more(out, MAX_ROWS.min(l.by_goroutine.len()), l.goroutines)?;
-    }
-    let m = &r.ms;
-    if !not_captured(out, "Ms", &m.coverage)? {
-        let parked = m.parked.map_or("parks not captured".to_string(), |p| {
-            format!("{p} parks (stopm)")
-        });
-        writeln!(
-            out,
-            "\nMs: {} started, {} exited, {parked}",
-            m.started, m.exited
-        )?;
-    }
-    Ok(())
 }

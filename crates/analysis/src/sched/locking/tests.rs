@@ -196,13 +196,6 @@ fn the_monitor_level_cannot_bound_an_unseen_unlock() {
     assert!(r.ms.coverage.captured);
     assert_eq!((r.ms.started, r.ms.parked), (1, None));
     assert!(r.ms.parked_why.is_some());
-    let mut text = String::new();
-    super::render(&r, &mut text).expect("writing to a String");
-    assert!(
-        text.contains("LockOSThread: 1 calls by 1 goroutines"),
-        "{text}"
-    );
-    assert!(text.contains("parks not captured"), "{text}");
     let json = serde_json::to_value(&r).expect("serializable");
     assert_eq!(json["exited_locked"]["captured"], false);
     assert!(json["ms"]["parked"].is_null());

@@ -163,11 +163,6 @@ fn a_hog_sliced_by_async_preemptions_comes_out_on_top() {
     assert_eq!(t.top_goroutines[1].running_ns, 150_000);
     assert_eq!(t.top_functions[0].function, "main.hog");
     assert_eq!(t.top_functions[1].function, "main.worker");
-
-    let mut text = String::new();
-    render(&r, &mut text).unwrap();
-    assert!(text.contains("main.hog"), "{text}");
-    assert!(text.contains("3 async (3 then yielded"), "{text}");
 }
 
 #[test]
@@ -331,8 +326,4 @@ fn the_monitor_level_measures_requests_but_not_slices() {
         .unwrap()
         .contains("monitor"));
     assert_eq!(json["preemptions"]["captured"], false);
-    let mut text = String::new();
-    render(&r, &mut text).unwrap();
-    assert!(text.contains("not captured"), "{text}");
-    assert!(!text.contains("async ("), "{text}");
 }

@@ -16,16 +16,12 @@
 #[cfg(test)]
 mod tests;
 
-use std::fmt::Write;
-
 use goroscope_events::{CpuLimit, CpuStat, Event, EventKind, Throttling};
 use serde::{Deserialize, Serialize};
 
 use super::coverage::Coverage;
-use super::syscalls::text::not_captured;
 use super::FinishInputs;
 use crate::state::Model;
-use crate::text::{duration, MAX_ROWS};
 
 #[derive(Debug, Default)]
 pub struct Procs {
@@ -153,69 +149,4 @@ impl std::ops::Deref for CpuLimitReport {
     fn deref(&self) -> &CpuLimit {
         &self.limit
     }
-}
-
-pub fn render(r: &ProcsReport, out: &mut String) -> std::fmt::Result {
-    if not_captured(out, "GOMAXPROCS", &r.coverage)? && r.cpu_limit.is_none() {
-        return Ok(());
-    }
-    let value = |v: Option<i32>| v.map_or("unknown".to_string(), |v| v.to_string());
-    if r.coverage.captured {
-        writeln!(
-            out,
-            "\nGOMAXPROCS: {} at start (from {}), {} at end, {} changes",
-            value(r.initial),
-            r.initial_source,
-            value(r.last),
-            r.changes.len()
-        )?;
-    }
-    if let Some(l) = &r.cpu_limit {
-        let quota = l
-            .quota_cpus
-            .map_or("no quota".to_string(), |q| format!("quota {q:.2} CPUs"));
-        let cpus = r
-            .usable_cpus
-            .map_or("unknown".to_string(), |c| c.to_string());
-        writeln!(
-            out,
-            "  CPU limit    {quota}, {cpus} usable CPUs of {} online{}",
-            l.online_cpus,
-            l.cgroup
-                .as_deref()
-                .map_or(String::new(), |c| format!(", cgroup {c}"))
-        )?;
-        if let Some(t) = &l.throttled {
-            writeln!(
-                out,
-                "  throttled    {} of {} periods, {} in total",
-                t.throttled_periods,
-                t.periods,
-                duration(t.throttled_us.saturating_mul(1_000))
-            )?;
-        }
-    }
-    if r.over_quota == Some(true) {
-        writeln!(
-            out,
-            "  warning      GOMAXPROCS {} exceeds the CPU quota: the process can be throttled (set GOMAXPROCS to the quota)",
-            value(r.max)
-        )?;
-    }
-    if r.over_cpus == Some(true) {
-        writeln!(
-            out,
-            "  note         GOMAXPROCS {} exceeds the {} CPUs the process may run on",
-            value(r.max),
-            value(r.usable_cpus.and_then(|c| i32::try_from(c).ok()))
-        )?;
-    }
-    if r.changes.len() > 1 {
-        writeln!(out, "  {:>12} {:>10}", "AT", "GOMAXPROCS")?;
-        for c in r.changes.iter().take(MAX_ROWS) {
-            writeln!(out, "  {:>12} {:>10}", duration(c.at_ns), c.nprocs)?;
-        }
-        super::syscalls::text::more(out, MAX_ROWS.min(r.changes.len()), r.changes.len() as u64)?;
-    }
-    Ok(())
 }

@@ -20,7 +20,6 @@
 mod sim;
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 
 use goroscope_events::{Event, EventKind, Fact};
 use serde::{Deserialize, Serialize};
@@ -28,7 +27,6 @@ use serde::{Deserialize, Serialize};
 use super::coverage::Coverage;
 use super::FinishInputs;
 use crate::state::Model;
-use crate::text::MAX_ROWS;
 use crate::timeline::{Collector, Instant, InstantKind, TimelineRecord};
 use sim::QueueModel;
 
@@ -370,90 +368,6 @@ pub struct PairRow {
 pub struct TakenRow {
     pub goroutines: u32,
     pub steals: u64,
-}
-
-fn p_name(p: i32) -> String {
-    if p < 0 {
-        "?".to_string()
-    } else {
-        p.to_string()
-    }
-}
-
-pub fn render(r: &RunQueueReport, out: &mut String) -> std::fmt::Result {
-    writeln!(
-        out,
-        "\nRun queues: where goroutines were taken from when scheduled ({} starts)",
-        r.starts
-    )?;
-    if r.coverage.render_missing(out)? {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "  {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "P", "STARTS", "LOCAL", "RUNNEXT", "GLOBAL", "NETPOLL", "STOLEN", "UNKNOWN"
-    )?;
-    let row = |out: &mut String, p: &str, n: u64, s: &Sources| {
-        writeln!(
-            out,
-            "  {p:>5} {n:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            s.local, s.runnext, s.global, s.netpoll, s.stolen, s.unknown
-        )
-    };
-    row(out, "all", r.starts, &r.from)?;
-    for p in r.per_p.iter().take(MAX_ROWS) {
-        row(out, &p_name(p.p_id), p.starts, &p.from)?;
-    }
-    more(out, r.per_p.len())?;
-    writeln!(
-        out,
-        "  readied: {} goroutines, {} into runnext, {} at a queue tail",
-        r.ready.total, r.ready.runnext, r.ready.tail
-    )?;
-    let s = &r.stealing;
-    writeln!(
-        out,
-        "\nWork stealing: {} steals took {} goroutines",
-        s.steals, s.goroutines_taken
-    )?;
-    if s.steals == 0 {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "  {:>5} {:>6} {:>9} {:>9} {:>9}",
-        "THIEF", "VICTIM", "STEALS", "TAKEN", "STARTED"
-    )?;
-    for p in s.per_pair.iter().take(MAX_ROWS) {
-        writeln!(
-            out,
-            "  {:>5} {:>6} {:>9} {:>9} {:>9}",
-            p_name(p.thief_p),
-            p_name(p.victim_p),
-            p.steals,
-            p.goroutines_taken,
-            p.started
-        )?;
-    }
-    more(out, s.per_pair.len())?;
-    let per_steal: Vec<String> = s
-        .per_steal
-        .iter()
-        .map(|t| format!("{}×{}", t.steals, t.goroutines))
-        .collect();
-    writeln!(
-        out,
-        "  goroutines per steal (steals×taken): {}",
-        per_steal.join(", ")
-    )
-}
-
-fn more(out: &mut String, rows: usize) -> std::fmt::Result {
-    if rows > MAX_ROWS {
-        writeln!(out, "  … {} more (see --json)", rows - MAX_ROWS)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

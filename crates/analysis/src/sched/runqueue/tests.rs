@@ -313,28 +313,4 @@ fn the_monitor_level_says_it_did_not_capture() {
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["captured"], false);
     assert!(json["why"].as_str().unwrap().contains("monitor"));
-    let mut text = String::new();
-    render(&r, &mut text).unwrap();
-    assert!(text.contains("not captured"), "{text}");
-    assert!(!text.contains("LOCAL"), "{text}");
-}
-
-#[test]
-fn text_has_a_row_per_p_and_the_steal_pairs() {
-    let mut s = StreamBuilder::new();
-    s.on(0, 100);
-    ready(&mut s, 10, 0, false);
-    ready(&mut s, 11, 0, false);
-    s.on(1, 200);
-    steal(&mut s, 1, 0, 2, false);
-    start(&mut s, 10, 1, false);
-    let r = run(&s, &meta());
-    let mut text = String::new();
-    render(&r, &mut text).unwrap();
-    assert!(text.contains("Run queues"), "{text}");
-    assert!(
-        text.contains("Work stealing: 1 steals took 1 goroutines"),
-        "{text}"
-    );
-    assert!(text.contains("THIEF"), "{text}");
 }

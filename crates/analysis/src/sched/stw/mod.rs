@@ -23,16 +23,12 @@
 #[cfg(test)]
 mod tests;
 
-use std::fmt::Write;
-
 use goroscope_events::{Event, EventKind, Fact, Meta};
 use serde::{Deserialize, Serialize};
 
 use super::coverage::Coverage;
-use super::syscalls::text::{more, not_captured};
 use super::FinishInputs;
 use crate::state::Model;
-use crate::text::{duration, MAX_ROWS};
 use crate::timeline::{Collector, Instant, InstantKind, TimelineRecord};
 
 /// Pauses listed in `longest`.
@@ -373,82 +369,4 @@ pub struct GcReport {
     /// Pauses for "GC sweep termination": one per GC cycle.
     pub cycles: u64,
     pub gc_start_calls: GcStartCalls,
-}
-
-pub fn render(r: &StwReport, out: &mut String) -> std::fmt::Result {
-    let title = "Stop-the-world pauses";
-    if not_captured(out, title, &r.coverage)? {
-        return Ok(());
-    }
-    let inferred = if r.reasons_from == "inferred" {
-        " (reasons inferred: Go 1.19 does not pass one)"
-    } else {
-        ""
-    };
-    writeln!(
-        out,
-        "\n{title}: {}, {} in total, {} with the world stopped, max {}{inferred}",
-        r.count,
-        duration(r.total_ns),
-        duration(r.stopped_ns),
-        duration(r.max_ns)
-    )?;
-    let g = &r.gc.gc_start_calls;
-    writeln!(
-        out,
-        "  GC cycles    {} (gcStart calls: {} heap, {} time, {} runtime.GC)",
-        r.gc.cycles, g.heap, g.time, g.cycle
-    )?;
-    if r.incomplete + r.ends_without_begin > 0 {
-        writeln!(
-            out,
-            "  incomplete   {} pauses missing a begin or end, {} ends without a begin",
-            r.incomplete, r.ends_without_begin
-        )?;
-    }
-    if r.by_reason.is_empty() {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "  {:>7} {:>10} {:>10} {:>10} {:>10}  REASON",
-        "COUNT", "TOTAL", "STOPPING", "STOPPED", "MAX"
-    )?;
-    for row in r.by_reason.iter().take(MAX_ROWS) {
-        writeln!(
-            out,
-            "  {:>7} {:>10} {:>10} {:>10} {:>10}  {}",
-            row.count,
-            duration(row.total_ns),
-            duration(row.stopping_ns),
-            duration(row.stopped_ns),
-            duration(row.max_ns),
-            row.reason
-        )?;
-    }
-    more(
-        out,
-        MAX_ROWS.min(r.by_reason.len()),
-        r.by_reason.len() as u64,
-    )?;
-    writeln!(out, "  longest:")?;
-    writeln!(
-        out,
-        "  {:>10} {:>10} {:>10} {:>10} {:>8}  REASON",
-        "AT", "TOTAL", "STOPPING", "STOPPED", "TID"
-    )?;
-    let opt = |v: Option<u64>| v.map_or("?".to_string(), duration);
-    for p in r.longest.iter().take(10) {
-        writeln!(
-            out,
-            "  {:>10} {:>10} {:>10} {:>10} {:>8}  {}",
-            duration(p.at_ns),
-            opt(p.total_ns),
-            opt(p.stopping_ns),
-            opt(p.stopped_ns),
-            p.tid,
-            p.reason
-        )?;
-    }
-    Ok(())
 }

@@ -1,6 +1,6 @@
 //! The syscalls section: kernel system calls joined to goroutines (kernel.rs), calls
 //! through the runtime's syscall path (runtime.rs) and P hand-offs with the threads
-//! started for them (handoff.rs). Text in text.rs.
+//! started for them (handoff.rs).
 
 mod errno;
 pub mod handoff;
@@ -9,8 +9,6 @@ pub mod kernel;
 pub mod runtime;
 #[cfg(test)]
 pub(crate) mod tests;
-/// Table helpers shared with the other sections of this file's owner.
-pub(super) mod text;
 
 use goroscope_events::Event;
 use serde::{Deserialize, Serialize};
@@ -19,8 +17,6 @@ use super::FinishInputs;
 use crate::state::Model;
 use crate::timeline::Collector;
 use hist::Histogram;
-
-pub use text::render;
 
 /// Goroutine rows kept per table in the JSON (the goroutine count says how many there were).
 pub const TOP_GOROUTINES: usize = 50;

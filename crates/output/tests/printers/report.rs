@@ -1,12 +1,14 @@
-//! The JSON shape documented in docs/report-schema.md, and the text report.
+//! The JSON shape documented in docs/report-schema.md, and the text report (moved from the
+//! analysis crate with the printers).
 
-use goroscope_events::{Fact, Level, LossReason};
+use goroscope_analysis::testutil::{g, location, meta, wait, StreamBuilder};
+use goroscope_analysis::REPORT_VERSION;
+use goroscope_events::LossReason;
+use goroscope_output::{render_json, render_text};
 
-use super::run;
-use crate::testutil::{g, location, meta, wait, StreamBuilder};
-use crate::{render_text, REPORT_VERSION};
+use crate::support::report;
 
-fn sample() -> crate::Report {
+fn sample() -> goroscope_analysis::Report {
     let mut s = StreamBuilder::new();
     s.on(0, 100).m_start(0);
     for i in 0..3 {
@@ -20,7 +22,7 @@ fn sample() -> crate::Report {
     s.advance(100)
         .switch(100, 101, 1)
         .lost(LossReason::RingBufferFull, 4);
-    run(
+    report(
         s.build(),
         &meta(&[
             (0x3000, location("main.worker", 12)),
@@ -97,25 +99,8 @@ fn json_has_every_documented_field() {
         assert!(json.pointer(path).is_some(), "missing {path} in {json:#}");
     }
     // Round trip: the schema types read back what they wrote.
-    let back: crate::Report = serde_json::from_value(json).unwrap();
+    let back: goroscope_analysis::Report = serde_json::from_value(json).unwrap();
     assert_eq!(back, sample());
-}
-
-#[test]
-fn capture_says_what_the_recording_captured() {
-    let at = |m: goroscope_events::Meta| serde_json::to_value(run(Vec::new(), &m)).unwrap();
-    let monitor = at(meta(&[]).with_level(Level::Monitor));
-    assert_eq!(monitor["capture"]["goroutine_scheduling"], "absent");
-    assert_eq!(monitor["capture"]["stop_the_world"], "complete");
-    assert_eq!(monitor["capture"]["sched_counters"], "snapshot");
-    let full = at(meta(&[]).with_level(Level::Full));
-    assert_eq!(full["capture"]["park_stacks"], "complete");
-    let unknown = at(meta(&[]));
-    assert_eq!(unknown["capture"]["gc"], "unknown");
-    assert_eq!(
-        unknown["capture"].as_object().map(|o| o.len()),
-        Some(Fact::ALL.len())
-    );
 }
 
 #[test]
@@ -139,5 +124,5 @@ fn text_leads_with_the_numbers_that_matter() {
 #[ignore = "prints the sample report for eyeballing"]
 fn print_sample() {
     println!("{}", render_text(&sample()));
-    println!("{}", serde_json::to_string_pretty(&sample()).unwrap());
+    print!("{}", render_json(&sample()).unwrap());
 }

@@ -1,47 +1,17 @@
-//! The syscalls section of the human report: kernel calls by name, by goroutine and by creation
-//! site, calls through the runtime, P hand-offs. Tables are cut at [`MAX_ROWS`] rows.
+//! The syscalls section: kernel calls by name, by goroutine and by creation site, calls through
+//! the runtime, P hand-offs.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
 
-use super::{LatencyStats, SyscallReport};
-use crate::sched::coverage::Coverage;
-use crate::text::{duration, MAX_ROWS};
+use goroscope_analysis::sched::syscalls::kernel::SyscallNameTotals;
+use goroscope_analysis::sched::syscalls::{LatencyStats, SyscallReport};
+
+use crate::format::{duration, head, heading_not_captured, more, more_rows, site};
 
 pub fn render(r: &SyscallReport, out: &mut String) -> std::fmt::Result {
     write_kernel(r, out)?;
     write_runtime(r, out)?;
     write_handoffs(r, out)
-}
-
-/// `function (file:line)`, or the function alone without a file.
-pub(crate) fn site(function: &str, file: &str, line: u32) -> String {
-    if file.is_empty() {
-        function.to_string()
-    } else {
-        format!("{function} ({file}:{line})")
-    }
-}
-
-/// Writes the "not captured" line for a part without data; true if it did.
-pub(crate) fn not_captured(
-    out: &mut String,
-    title: &str,
-    c: &Coverage,
-) -> Result<bool, std::fmt::Error> {
-    if c.captured {
-        return Ok(false);
-    }
-    let why = c.why.as_deref().unwrap_or("not recorded");
-    writeln!(out, "\n{title}: not captured ({why})")?;
-    Ok(true)
-}
-
-pub(crate) fn more(out: &mut String, shown: usize, total: u64) -> std::fmt::Result {
-    let shown = shown as u64;
-    if total > shown {
-        writeln!(out, "  … {} more (see --json)", total - shown)?;
-    }
-    Ok(())
 }
 
 const LATENCY_HEADER: [&str; 5] = ["CALLS", "TOTAL", "P50", "P99", "MAX"];
@@ -65,7 +35,7 @@ fn latency_header() -> String {
 fn write_kernel(r: &SyscallReport, out: &mut String) -> std::fmt::Result {
     let k = &r.kernel;
     let title = "System calls (kernel)";
-    if not_captured(out, title, &k.coverage)? {
+    if heading_not_captured(out, title, &k.coverage)? {
         return Ok(());
     }
     writeln!(
@@ -79,7 +49,7 @@ fn write_kernel(r: &SyscallReport, out: &mut String) -> std::fmt::Result {
         return Ok(());
     }
     writeln!(out, "  {} {:>8}  SYSCALL", latency_header(), "ERRORS")?;
-    for row in k.by_name.iter().take(MAX_ROWS) {
+    for row in head(&k.by_name) {
         let errors = row
             .errors_by_errno
             .iter()
@@ -99,7 +69,7 @@ fn write_kernel(r: &SyscallReport, out: &mut String) -> std::fmt::Result {
             row.name
         )?;
     }
-    more(out, MAX_ROWS.min(k.by_name.len()), k.by_name.len() as u64)?;
+    more_rows(out, &k.by_name)?;
 
     writeln!(
         out,
@@ -107,7 +77,7 @@ fn write_kernel(r: &SyscallReport, out: &mut String) -> std::fmt::Result {
         k.goroutines
     )?;
     writeln!(out, "  {} {:>9}  CREATED AT", latency_header(), "GOID")?;
-    for row in k.by_goroutine.iter().take(MAX_ROWS) {
+    for row in head(&k.by_goroutine) {
         let goid = row.goid.map_or("-".to_string(), |g| g.to_string());
         writeln!(
             out,
@@ -118,15 +88,11 @@ fn write_kernel(r: &SyscallReport, out: &mut String) -> std::fmt::Result {
         write_top_names(out, &row.by_name)?;
     }
     let runtime_row = u64::from(k.by_goroutine.iter().any(|r| r.goid.is_none()));
-    more(
-        out,
-        MAX_ROWS.min(k.by_goroutine.len()),
-        k.goroutines + runtime_row,
-    )?;
+    more(out, head(&k.by_goroutine).len(), k.goroutines + runtime_row)?;
 
     writeln!(out, "\nSystem calls by creation site (kernel)")?;
     writeln!(out, "  {} {:>10}  SITE", latency_header(), "GOROUTINES")?;
-    for row in k.by_site.iter().take(MAX_ROWS) {
+    for row in head(&k.by_site) {
         writeln!(
             out,
             "  {} {:>10}  {}",
@@ -136,13 +102,13 @@ fn write_kernel(r: &SyscallReport, out: &mut String) -> std::fmt::Result {
         )?;
         write_top_names(out, &row.by_name)?;
     }
-    more(out, MAX_ROWS.min(k.by_site.len()), k.by_site.len() as u64)
+    more_rows(out, &k.by_site)
 }
 
 fn write_runtime(r: &SyscallReport, out: &mut String) -> std::fmt::Result {
     let t = &r.through_runtime;
     let title = "System calls through the runtime (entersyscall)";
-    if not_captured(out, title, &t.coverage)? {
+    if heading_not_captured(out, title, &t.coverage)? {
         return Ok(());
     }
     writeln!(
@@ -163,7 +129,7 @@ fn write_runtime(r: &SyscallReport, out: &mut String) -> std::fmt::Result {
         "  {:>9} {:>9} {:>9} {:>10} {:>10} {:>9}  CREATED AT",
         "CALLS", "BLOCKING", "LOST-P", "TOTAL", "MAX", "GOID"
     )?;
-    for row in t.by_goroutine.iter().take(MAX_ROWS) {
+    for row in head(&t.by_goroutine) {
         let at_end = if row.in_syscall_at_end {
             ", in a call at end"
         } else {
@@ -181,13 +147,13 @@ fn write_runtime(r: &SyscallReport, out: &mut String) -> std::fmt::Result {
             site(&row.function, &row.file, row.line)
         )?;
     }
-    more(out, MAX_ROWS.min(t.by_goroutine.len()), t.goroutines)
+    more(out, head(&t.by_goroutine).len(), t.goroutines)
 }
 
 fn write_handoffs(r: &SyscallReport, out: &mut String) -> std::fmt::Result {
     let h = &r.handoffs;
     let title = "P hand-offs (handoffp)";
-    if not_captured(out, title, &h.coverage)? {
+    if heading_not_captured(out, title, &h.coverage)? {
         return Ok(());
     }
     let c = &h.by_cause;
@@ -204,7 +170,7 @@ fn write_handoffs(r: &SyscallReport, out: &mut String) -> std::fmt::Result {
         "  {:>5} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "P", "TOTAL", "SYSMON", "BLOCKING", "LOCKED", "GC/STW"
     )?;
-    for row in h.by_p.iter().take(MAX_ROWS) {
+    for row in head(&h.by_p) {
         let c = &row.by_cause;
         writeln!(
             out,
@@ -212,14 +178,11 @@ fn write_handoffs(r: &SyscallReport, out: &mut String) -> std::fmt::Result {
             row.p_id, row.total, c.sysmon_retake, c.entersyscallblock, c.stoplockedm, c.gc_stw
         )?;
     }
-    more(out, MAX_ROWS.min(h.by_p.len()), h.by_p.len() as u64)
+    more_rows(out, &h.by_p)
 }
 
 /// Under a goroutine or site row: its busiest syscall names, "read 20× 307 ms, write 3× 45 µs …".
-fn write_top_names(
-    out: &mut String,
-    names: &[super::kernel::SyscallNameTotals],
-) -> std::fmt::Result {
+fn write_top_names(out: &mut String, names: &[SyscallNameTotals]) -> std::fmt::Result {
     const SHOWN: usize = 4;
     if names.is_empty() {
         return Ok(());

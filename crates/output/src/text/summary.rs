@@ -1,0 +1,60 @@
+//! The head of the text report: one line each for the goroutines, scheduling latency, threads,
+//! events and drops, and a warning when lost or inconsistent events make the counts doubtful.
+
+use std::fmt::Write as _;
+
+use goroscope_analysis::Report;
+
+use crate::format::duration;
+
+pub fn render(r: &Report, out: &mut String) -> std::fmt::Result {
+    let go = if r.go_version.is_empty() {
+        "Go version unknown"
+    } else {
+        &r.go_version
+    };
+    writeln!(
+        out,
+        "goroscope report: {go}, {} traced",
+        duration(r.duration_ns)
+    )?;
+    writeln!(out)?;
+    let g = &r.goroutines;
+    writeln!(
+        out,
+        "  goroutines     {} created, {} exited, {} live at end ({} existed before the trace)",
+        g.created, g.exited, g.live_at_end, g.preexisting
+    )?;
+    let l = &r.sched_latency;
+    if l.count == 0 {
+        writeln!(out, "  sched latency  no runnable→running transition seen")?;
+    } else {
+        writeln!(
+            out,
+            "  sched latency  p50 {}, p99 {}, max {} (runnable→running, {} samples)",
+            duration(l.p50_ns),
+            duration(l.p99_ns),
+            duration(l.max_ns),
+            l.count
+        )?;
+    }
+    let t = &r.threads;
+    writeln!(
+        out,
+        "  threads        {} created, {} exited, {} max live, {} live at end",
+        t.created, t.exited, t.max_live, t.live_at_end
+    )?;
+    writeln!(
+        out,
+        "  events         {} processed, {} late (out of the reorder window, not processed)",
+        r.events.total, r.events.late_events
+    )?;
+    writeln!(out, "  drops          {} events lost", r.drops.total)?;
+    if r.drops.total > 0 || r.events.late_events > 0 || r.anomalies.total > 0 {
+        writeln!(
+            out,
+            "  warning        events were lost or inconsistent: counts below may be incomplete"
+        )?;
+    }
+    Ok(())
+}

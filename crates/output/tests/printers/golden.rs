@@ -1,0 +1,297 @@
+//! Whole text reports of fixed synthetic streams against tests/golden/*.txt: any change to
+//! what the report prints shows here as a diff (see main.rs for blessing an intended one).
+//! The streams are built to reach every part of the report: a goroutine lifecycle with leaks
+//! and lost events, a scheduler-heavy trace at the full level, a monitor-level trace whose
+//! sections say what was not captured.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use goroscope_analysis::testutil::{g, location, meta, wait, StreamBuilder};
+use goroscope_analysis::Options;
+use goroscope_events::{CpuLimit, CpuStat, EventKind, Level, Location, LossReason, Meta};
+use goroscope_output::render_text;
+
+use crate::support::{analyse, assert_golden, report};
+
+const US: u64 = 1_000;
+const MS: u64 = 1_000_000;
+const SIGURG: u32 = 23;
+
+/// Creation sites of a goroutine lifecycle: more than a table shows, so it is cut.
+const SITES: u64 = 28;
+const WORKER_PC: u64 = 0x4a_0000;
+const LEAK_PC: u64 = 0x4b_0000;
+const SELECT_PC: u64 = 0x4c_0000;
+
+fn site_pc(i: u64) -> u64 {
+    0x50_0000 + i * 0x100
+}
+
+#[test]
+fn goroutine_lifecycle_and_leaks() {
+    let mut s = StreamBuilder::new();
+    s.on(0, 100).m_start(0);
+    s.thread_fork(101).thread_fork(102);
+    // Workers that run and exit, with growing scheduling latencies (histogram buckets).
+    for i in 0..6 {
+        s.goroutine_lifetime(10 + i, WORKER_PC, 500 << i, 20 * US);
+    }
+    // One goroutine from each of many sites, alternately exited and still running.
+    for i in 0..SITES {
+        let goid = 100 + i;
+        s.go_create(goid, 1, site_pc(i))
+            .go_status(goid, g::DEAD, g::RUNNABLE)
+            .advance(2 * US)
+            .go_start(goid, 0, 0)
+            .go_status(goid, g::RUNNABLE, g::RUNNING)
+            .advance(US);
+        if i % 2 == 0 {
+            s.go_exit(goid).go_status(goid, g::RUNNING, g::DEAD);
+        } else {
+            s.go_park(goid, wait::SLEEP)
+                .go_status(goid, g::RUNNING, g::WAITING);
+        }
+    }
+    // Leaks: blocked on a channel or a select at the end.
+    for goid in 40..43 {
+        s.go_create(goid, 1, LEAK_PC)
+            .go_status(goid, g::DEAD, g::RUNNABLE)
+            .advance(3 * US)
+            .go_start(goid, 0, 0)
+            .go_status(goid, g::RUNNABLE, g::RUNNING)
+            .go_park(goid, wait::CHAN_RECEIVE)
+            .go_status(goid, g::RUNNING, g::WAITING);
+    }
+    s.go_create(50, 1, SELECT_PC)
+        .go_status(50, g::DEAD, g::RUNNABLE)
+        .advance(US)
+        .go_start(50, 0, 0)
+        .go_park(50, wait::SELECT)
+        .go_status(50, g::RUNNING, g::WAITING);
+    // Goroutine 1 existed before the trace: it is known from its first status change.
+    s.go_status(1, g::WAITING, g::RUNNABLE);
+    // Threads: switches (one involuntary), a wakeup, one thread exits (its exit is reported
+    // twice: an anomaly); events were lost.
+    s.advance(MS).switch(100, 101, 1);
+    s.on(1, 101).advance(2 * MS).switch(101, 102, 0).wakeup(100);
+    s.on(1, 102).advance(MS).thread_exit().thread_exit();
+    s.on(0, 100)
+        .advance(MS)
+        .lost(LossReason::RingBufferFull, 12)
+        .lost(LossReason::UserMemoryUnreadable, 1);
+    let mut sites = vec![
+        (WORKER_PC, location("main.worker", 12)),
+        (LEAK_PC, location("main.leak", 30)),
+        (SELECT_PC, location("main.waitAll", 44)),
+    ];
+    sites.extend((0..SITES).map(|i| (site_pc(i), location(&format!("main.task{i:02}"), 100))));
+    let r = report(s.build(), &meta(&sites).with_level(Level::Default));
+    assert_golden("goroutine_lifecycle", &render_text(&r));
+}
+
+const HOG_PC: u64 = 0x6000;
+const IO_PC: u64 = 0x7000;
+
+/// Full-level metadata: symbols for the hog and the I/O goroutine's start functions and
+/// creation sites, and the stack table that parks and preemptions refer to.
+fn full_meta() -> Meta {
+    let frames = |functions: &[&str]| -> Vec<Location> {
+        functions.iter().map(|f| location(f, 50)).collect()
+    };
+    let stacks: HashMap<u32, Vec<Location>> = [
+        (
+            1,
+            frames(&["runtime.gopark", "runtime.chanrecv1", "main.io"]),
+        ),
+        (
+            2,
+            frames(&["runtime.asyncPreempt2", "main.spin", "main.hog"]),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    meta(&[
+        (HOG_PC, location("main.hog", 20)),
+        (IO_PC, location("main.io", 60)),
+        // testutil's GoCreate starts every goroutine at 0x40_0000.
+        (0x40_0001, location("main.entry", 5)),
+    ])
+    .with_level(Level::Full)
+    .with_stacks(Arc::new(stacks))
+}
+
+#[test]
+fn scheduler_heavy_trace() {
+    let mut s = StreamBuilder::new();
+    s.on(0, 100)
+        .m_start(0)
+        .emit(EventKind::ProcResize { nprocs: 4 });
+    s.on(1, 200).m_start(1);
+    // A CPU hog (goroutine 7) on P 0, preempted by sysmon with SIGURG every 10 ms.
+    s.on(0, 100).go_create(7, 1, HOG_PC).go_create(8, 1, IO_PC);
+    for _ in 0..3 {
+        s.on(0, 100)
+            .advance(5 * US)
+            .go_start(7, 0, 0)
+            .advance(10 * MS);
+        s.on(3, 50).emit(EventKind::PreemptRequest {
+            goid: 7,
+            p_id: 0,
+            by_sysmon: true,
+        });
+        s.emit(EventKind::SignalSend {
+            sig: SIGURG,
+            target_tid: 100,
+            result: 0,
+        });
+        s.on(0, 100).advance(20 * US);
+        s.emit(EventKind::SignalDeliver { sig: SIGURG });
+        s.emit(EventKind::AsyncPreempt {
+            goid: 7,
+            stack_id: Some(2),
+        });
+        s.emit(EventKind::GoYield {
+            goid: 7,
+            preempted: Some(true),
+        });
+    }
+    // Goroutine 8 on P 1: reads that block, a blocking syscall that loses its P, a park on a
+    // channel, readied and stolen by P 2.
+    s.on(1, 200).go_start(8, 1, 1);
+    for (ret, duration) in [(0, 40 * US), (-11, 3 * US), (-11, 2 * US), (4096, 90 * US)] {
+        s.advance(100 * US).emit(EventKind::KernelSyscall {
+            nr: 0, // read
+            ret,
+            duration_ns: duration,
+        });
+    }
+    s.emit(EventKind::SyscallEnter {
+        goid: 8,
+        blocking: false,
+    });
+    s.on(3, 50).advance(20 * US).emit(EventKind::Handoff {
+        p_id: 1,
+        caller_goid: 0,
+        caller_has_p: false,
+        caller_locked: false,
+    });
+    s.on(2, 300).thread_fork(301);
+    s.on(1, 200).advance(300 * US);
+    s.emit(EventKind::KernelSyscall {
+        nr: 202, // futex
+        ret: -110,
+        duration_ns: 320 * US,
+    });
+    s.emit(EventKind::SyscallExit {
+        goid: 8,
+        lost_p: true,
+    });
+    s.emit(EventKind::GoPark {
+        goid: 8,
+        wait_reason: wait::CHAN_RECEIVE,
+        stack_id: Some(1),
+    });
+    s.emit(EventKind::MPark { m_id: 1 });
+    s.on(0, 100).advance(50 * US).emit(EventKind::GoReady {
+        goid: 8,
+        by_goid: 7,
+        p_id: 1,
+        next: false,
+    });
+    s.on(2, 300).advance(10 * US).emit(EventKind::Steal {
+        thief_p: 2,
+        victim_p: 1,
+        queued: 1,
+        runnext: false,
+    });
+    s.advance(US).go_start(8, 2, 2);
+    // A goroutine locked to its thread, which exits locked.
+    s.on(2, 300)
+        .advance(US)
+        .emit(EventKind::LockOSThread { goid: 8 })
+        .advance(200 * US)
+        .emit(EventKind::GoExit {
+            goid: 8,
+            locked: true,
+        })
+        .m_exit(2)
+        .thread_exit();
+    // A GC cycle: two stop-the-world pauses (sweep and mark termination), and GOMAXPROCS 2.
+    s.on(0, 100)
+        .advance(MS)
+        .emit(EventKind::GcStart { trigger_kind: 0 });
+    for (reason, stopping, stopped) in [(2, 15 * US, 40 * US), (1, 8 * US, 120 * US)] {
+        s.emit(EventKind::StwBegin {
+            reason: Some(reason),
+        })
+        .advance(stopping)
+        .emit(EventKind::StwStopped)
+        .advance(stopped)
+        .emit(EventKind::StwEnd)
+        .advance(MS);
+    }
+    s.emit(EventKind::ProcResize { nprocs: 2 });
+    for (npidle, global_runq) in [(1, 0), (0, 3), (1, 1)] {
+        s.advance(10 * MS).emit(EventKind::SchedSample {
+            npidle,
+            nmspinning: 1,
+            global_runq,
+            gomaxprocs: 2,
+        });
+    }
+    s.go_start(7, 0, 0).advance(MS);
+    let limit = CpuLimit {
+        cgroup_version: None,
+        cgroup: Some("/system.slice/app.service".into()),
+        quota_cpus: Some(1.5),
+        cpuset: None,
+        affinity: vec![0, 1, 2, 3],
+        online_cpus: 4,
+    };
+    let stat = CpuStat {
+        nr_periods: 50,
+        nr_throttled: 7,
+        throttled_usec: 12_500,
+        ..CpuStat::default()
+    };
+    let options = Options {
+        start_ns: Some(1_000_000),
+        ..Options::default()
+    };
+    let r = analyse(s.build(), &full_meta(), options, Some((limit, stat)));
+    assert_golden("scheduler_full", &render_text(&r));
+}
+
+#[test]
+fn monitor_level_says_what_it_did_not_capture() {
+    let mut s = StreamBuilder::new();
+    s.on(0, 100)
+        .m_start(0)
+        .emit(EventKind::ProcResize { nprocs: 8 });
+    s.advance(MS).emit(EventKind::LockOSThread { goid: 1 });
+    s.on(1, 50).emit(EventKind::PreemptRequest {
+        goid: 0,
+        p_id: 3,
+        by_sysmon: true,
+    });
+    s.emit(EventKind::Handoff {
+        p_id: 3,
+        caller_goid: 0,
+        caller_has_p: false,
+        caller_locked: false,
+    });
+    s.on(0, 100)
+        .advance(MS)
+        .emit(EventKind::StwBegin { reason: Some(7) })
+        .advance(5 * US)
+        .emit(EventKind::StwStopped)
+        .advance(20 * US)
+        .emit(EventKind::StwEnd);
+    s.advance(MS).m_start(4);
+    let r = report(
+        s.build(),
+        &Meta::new("go1.22.10").with_level(Level::Monitor),
+    );
+    assert_golden("monitor_level", &render_text(&r));
+}
