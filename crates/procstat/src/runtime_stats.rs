@@ -364,12 +364,14 @@ mod tests {
                 fields: fields(&[("waitTime", 8)]),
             },
         );
-        let mut constants = goinspect::model::Constants::default();
-        constants.time_histogram = fields(&[
-            ("timeHistMinBucketBits", 9),
-            ("timeHistMaxBucketBits", 48),
-            ("timeHistSubBucketBits", 2),
-        ]);
+        let constants = goinspect::model::Constants {
+            time_histogram: fields(&[
+                ("timeHistMinBucketBits", 9),
+                ("timeHistMaxBucketBits", 48),
+                ("timeHistSubBucketBits", 2),
+            ]),
+            ..Default::default()
+        };
         RuntimeLayout {
             source: "test".into(),
             structs,

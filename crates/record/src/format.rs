@@ -11,6 +11,9 @@ pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format version this build still reads (version 3 only added a chunk type).
 pub const OLDEST_READABLE_VERSION: u32 = 2;
 
+/// The first format version with runtime statistics chunks.
+pub const RUNTIME_STATS_VERSION: u32 = 3;
+
 /// Upper bound on a chunk's compressed and uncompressed payload, and on the header: a corrupt
 /// length must not make the reader allocate gigabytes.
 pub const MAX_CHUNK_BYTES: u32 = 64 << 20;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use goroscope_events::{Capabilities, CpuLimit, CpuStat, Level};
+use goroscope_events::{Capabilities, Capability, CpuLimit, CpuStat, Fact, Level};
 use serde::{Deserialize, Serialize};
 
 /// What is known before the first event: who recorded what, and how to interpret the events.
@@ -49,6 +49,14 @@ impl Header {
             (None, Some(level)) => level.capabilities(),
             (None, None) => Capabilities::unknown(),
         }
+    }
+
+    /// For a file whose format predates the runtime's statistics (version 2): whatever its level
+    /// says, they are not in it.
+    pub(crate) fn mark_runtime_stats_absent(&mut self) {
+        let mut c = self.capabilities();
+        c.set(Fact::RuntimeMetrics, Capability::Absent);
+        self.capabilities = Some(c);
     }
 }
 

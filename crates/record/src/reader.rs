@@ -12,7 +12,7 @@ use goroscope_events::{Event, EventSource, Meta, RuntimeStats, SourceError};
 
 use crate::format::{
     chunk_crc, ChunkType, CHUNK_HEADER_BYTES, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES,
-    OLDEST_READABLE_VERSION,
+    OLDEST_READABLE_VERSION, RUNTIME_STATS_VERSION,
 };
 use crate::{
     decode_events, EndRecord, Error, Header, MetaTables, StackEntry, StatsRecord, SymbolEntry,
@@ -137,8 +137,11 @@ impl<R: Read> Reader<R> {
         if crc32fast::hash(&json) != crc {
             return Err(Error::Malformed("header checksum mismatch".into()));
         }
-        let header: Header =
+        let mut header: Header =
             serde_json::from_slice(&json).map_err(|e| Error::Malformed(format!("header: {e}")))?;
+        if version < RUNTIME_STATS_VERSION {
+            header.mark_runtime_stats_absent();
+        }
         Ok(Reader {
             input,
             header,

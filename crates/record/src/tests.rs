@@ -529,9 +529,27 @@ fn version_2_files_still_read() {
     let mut file = small_file(&every_kind());
     assert_eq!(file[8..12], FORMAT_VERSION.to_le_bytes());
     assert_eq!(FORMAT_VERSION, 3);
+    let r = Reader::new(Cursor::new(file.clone())).unwrap();
+    assert_eq!(
+        r.header()
+            .capabilities()
+            .get(goroscope_events::Fact::RuntimeMetrics),
+        goroscope_events::Capability::Snapshot
+    );
     file[8..12].copy_from_slice(&2u32.to_le_bytes());
     let (read, _) = read_all(&file).unwrap();
     assert_eq!(read, every_kind());
+    // A version 2 file cannot hold them, whatever its level says.
+    let r = Reader::new(Cursor::new(file.clone())).unwrap();
+    let c = r.header().capabilities();
+    assert_eq!(
+        c.get(goroscope_events::Fact::RuntimeMetrics),
+        goroscope_events::Capability::Absent
+    );
+    assert_eq!(
+        c.get(goroscope_events::Fact::Gc),
+        goroscope_events::Capability::Complete
+    );
     file[8..12].copy_from_slice(&1u32.to_le_bytes());
     let e = Reader::new(Cursor::new(file)).err().unwrap().to_string();
     assert_eq!(
