@@ -61,6 +61,8 @@ struct HistogramOffsets {
 pub struct RuntimeStatsOffsets {
     scheme: TimeHistScheme,
     histogram: HistogramOffsets,
+    /// `runtime.timeHistogram`'s size: every part above lies within it.
+    histogram_size: u64,
     schedt_size: u64,
     goidgen: u64,
     mnext: u64,
@@ -101,7 +103,7 @@ impl RuntimeStatsOffsets {
             .ok_or_else(|| missing("usable timeHist* constants"))?;
         // The counts array must fit before the struct's end and agree with the scheme.
         let counts_bytes = scheme.counts_len() as u64 * 8;
-        if histogram.counts + counts_bytes > hist.size
+        if histogram.counts.saturating_add(counts_bytes) > hist.size
             || scheme.has_overflow() != histogram.overflow.is_some()
         {
             return Err(Error::Layout(format!(
@@ -118,10 +120,11 @@ impl RuntimeStatsOffsets {
         let m_lock_wait = m
             .and_then(|m| m.fields.get("mLockProfile"))
             .zip(strukt("runtime.mLockProfile").and_then(|p| p.fields.get("waitTime")))
-            .map(|(a, b)| a + b);
+            .and_then(|(a, b)| a.checked_add(*b));
         Ok(RuntimeStatsOffsets {
             scheme,
             histogram,
+            histogram_size: hist.size,
             schedt_size: schedt.size,
             goidgen: sched("goidgen")?,
             mnext: sched("mnext")?,
@@ -165,12 +168,24 @@ impl RuntimeStatsReader {
             pid,
             detail: "pid out of range".into(),
         })?;
-        // Every schedt field read must lie inside the schedt read.
-        let hist_len = offsets
-            .histogram
-            .overflow
-            .unwrap_or(offsets.histogram.underflow)
-            + 8;
+        // Every schedt field read must lie inside the schedt read, and every histogram part
+        // inside its histogram.
+        let h = &offsets.histogram;
+        let hist_len = offsets.histogram_size;
+        let parts_end = [Some(h.underflow), h.overflow]
+            .into_iter()
+            .flatten()
+            .map(|o| o.saturating_add(8))
+            .chain([h
+                .counts
+                .saturating_add(offsets.scheme.counts_len() as u64 * 8)])
+            .max()
+            .unwrap_or(0);
+        if parts_end > hist_len {
+            return Err(Error::Layout(format!(
+                "timeHistogram parts end at {parts_end}, past its {hist_len} bytes"
+            )));
+        }
         let fields = [
             (Some(offsets.goidgen), 8),
             (Some(offsets.mnext), 8),
@@ -182,7 +197,7 @@ impl RuntimeStatsReader {
         .into_iter()
         .chain(offsets.stw.iter().map(|&o| (o, hist_len)));
         for (off, len) in fields {
-            if off.is_some_and(|o| o + len > offsets.schedt_size) {
+            if off.is_some_and(|o| o.saturating_add(len) > offsets.schedt_size) {
                 return Err(Error::Layout(format!(
                     "a schedt field at {off:?} (+{len}) lies past its {} bytes",
                     offsets.schedt_size
@@ -221,11 +236,14 @@ impl RuntimeStatsReader {
                 (self.addresses.sched, &mut sched[..]),
                 (self.addresses.gomaxprocs, &mut gomaxprocs[..]),
             ];
-            if let (Some(base), Some(n)) = (memstats, o.numgc) {
-                pieces.push((base + n, &mut numgc[..]));
+            if let Some(at) = memstats.zip(o.numgc).and_then(|(b, n)| b.checked_add(n)) {
+                pieces.push((at, &mut numgc[..]));
             }
-            if let (Some(base), Some(n)) = (memstats, o.numforcedgc) {
-                pieces.push((base + n, &mut numforcedgc[..]));
+            if let Some(at) = memstats
+                .zip(o.numforcedgc)
+                .and_then(|(b, n)| b.checked_add(n))
+            {
+                pieces.push((at, &mut numforcedgc[..]));
             }
             read_pieces(self.pid, &mut pieces, "the runtime's statistics")?;
         }

@@ -68,7 +68,7 @@ impl Sampler {
                     if let Some(reader) = &thread_stats_reader {
                         if std::time::Instant::now() >= next_stats {
                             if let Ok(stats) = reader.read(crate::monotonic_ns()) {
-                                next_stats += RUNTIME_STATS_INTERVAL;
+                                next_stats = std::time::Instant::now() + RUNTIME_STATS_INTERVAL;
                                 if stats_tx.send(stats).is_err() {
                                     return;
                                 }
