@@ -5,9 +5,10 @@
 //! for bucket with the same boundaries, the GC cycle counts, the thread count, GOMAXPROCS, the
 //! mutex wait total to the nanosecond (stripped builds: at most it, since their live Ms' lock
 //! wait cannot be reached without `runtime.allm`), and a goroutine id generator that covers every
-//! goroutine created. Each CI Go version (scripts/go-versions.sh), normal and stripped.
+//! goroutine created. Each CI Go version (scripts/go-versions.sh), normal and stripped. The
+//! comparison is made only when two readings of ours around the program's agree (`observe`).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use goinspect::{inspect_pid, InspectOptions};
@@ -23,7 +24,10 @@ fn go_float(v: &Value) -> f64 {
         .unwrap_or_else(|e| panic!("{s:?} is not a float: {e}"))
 }
 
-/// Runs the fixture, reads its statistics once it has quiesced, and returns both.
+/// Runs the fixture and, once it has quiesced, reads its statistics (A), asks it for a fresh
+/// runtime/metrics reading (G), and reads them again (B): G lies between A and B, so when A equals
+/// B, G must equal them. A stray runtime transition in between (the fixture's own wake-up, a
+/// preemption on a loaded machine) makes A and B differ: then again, a few times.
 fn observe(minor: &str, variant: &str) -> (Value, RuntimeStats, usize) {
     let what = format!("go{minor} {variant}");
     let bin = program_fixture("rtmetrics", minor, variant);
@@ -33,22 +37,31 @@ fn observe(minor: &str, variant: &str) -> (Value, RuntimeStats, usize) {
         .spawn()
         .unwrap_or_else(|e| panic!("{what}: {e}"));
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
-    let read = (|| {
+    let observed = (|| {
         let insp =
             inspect_pid(child.id(), &InspectOptions::default()).map_err(|e| e.to_string())?;
         let reader = RuntimeStatsReader::from_inspection(&insp).map_err(|e| e.to_string())?;
-        let stats = reader.read(0).map_err(|e| e.to_string())?;
-        let tasks = std::fs::read_dir(format!("/proc/{}/task", child.id()))
-            .map_err(|e| e.to_string())?
-            .count();
-        Ok::<_, String>((stats, tasks))
+        for _ in 0..20 {
+            let before = reader.read(0).map_err(|e| e.to_string())?;
+            stdin.write_all(b"\n").map_err(|e| e.to_string())?;
+            line.clear();
+            stdout.read_line(&mut line).map_err(|e| e.to_string())?;
+            let after = reader.read(0).map_err(|e| e.to_string())?;
+            if before == after {
+                let tasks = std::fs::read_dir(format!("/proc/{}/task", child.id()))
+                    .map_err(|e| e.to_string())?
+                    .count();
+                return Ok((ground_truth(&line, &what), after, tasks));
+            }
+        }
+        Err("the runtime's statistics kept moving".to_string())
     })();
-    drop(child.stdin.take());
+    drop(stdin);
     let _ = child.wait();
-    let (stats, tasks) = read.unwrap_or_else(|e| panic!("{what}: {e}"));
-    (ground_truth(&line, &what), stats, tasks)
+    observed.unwrap_or_else(|e| panic!("{what}: {e}"))
 }
 
 /// A histogram from the ground truth equals ours, boundaries and counts.

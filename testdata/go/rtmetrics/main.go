@@ -1,9 +1,11 @@
 // rtmetrics makes the runtime's own statistics move — scheduling latency (many goroutines on
 // few Ps), garbage collection, sync.Mutex contention — then quiesces (every goroutine it started
 // has exited, the heap is scavenged, and two readings of runtime/metrics 200 ms apart agree), and
-// prints what runtime/metrics says as exactly one line, `GROUND_TRUTH {json}`. It then blocks in
-// a read(2) of standard input, which moves none of those statistics, until stdin is closed, so a
-// test can read the same statistics from its memory and compare them.
+// prints what runtime/metrics says as one line, `GROUND_TRUTH {json}`. It then blocks in a
+// read(2) of standard input, which moves none of those statistics, so a test can read the same
+// statistics from its memory and compare them; each byte it reads makes it read runtime/metrics
+// again and print another GROUND_TRUTH line (a test reading its memory before and after gets the
+// same values on both sides exactly when nothing moved in between); it exits when stdin closes.
 //
 // Histograms are printed as their bucket boundaries (strconv 'g' -1, so they parse back to the
 // same float64; "-Inf"/"+Inf" at the ends) and counts; floats as strings for the same reason;
@@ -173,11 +175,14 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("GROUND_TRUTH %s\n", line)
-	// Block in read(2) until stdin is closed.
+	// Block in read(2); each byte read asks for a fresh reading.
 	buf := make([]byte, 1)
 	for {
 		if _, err := os.Stdin.Read(buf); err != nil {
 			return
 		}
+		truth["metrics"] = read()
+		line, _ = json.Marshal(truth)
+		fmt.Printf("GROUND_TRUTH %s\n", line)
 	}
 }
