@@ -1,12 +1,13 @@
 //! `goroscope record -p` at the monitor level on the quiesced testdata/go/rtmetrics fixture, then
 //! `goroscope report --json`: the report's `runtime_metrics` (read from memory by the session,
 //! stored in the recording, replayed) must hold at the end what the fixture's own
-//! runtime/metrics said — `/sched/latencies:seconds` bucket for bucket, the GC cycle count — and,
-//! the program being idle, nothing moving over the window. Oldest and newest Go, normal and
-//! stripped.
+//! runtime/metrics said — `/sched/latencies:seconds` bucket for bucket (up to a few stray
+//! transitions after the fixture's reading), the GC cycle count — and, the program being idle,
+//! nothing moving over the window. Oldest and newest Go, normal and stripped.
 
 mod bpf_support;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -52,36 +53,51 @@ fn check(minor: &str, variant: &str) {
     assert!(rm["readings"].as_u64().unwrap() >= 2, "{what}: {rm}");
     assert_eq!(report["capture"]["runtime_metrics"], "snapshot", "{what}");
 
-    // /sched/latencies:seconds at the end: the fixture's non-empty buckets, same bounds.
+    // /sched/latencies:seconds at the end: the fixture's non-empty buckets, same bounds and
+    // counts. The fixture is idle, but the runtime may still record a stray transition after
+    // its own reading (its print, a preemption on a loaded machine): a few are allowed here;
+    // crates/procstat/tests/runtime_stats_live.rs proves the values exact.
     let latencies = &rm["histograms"][0];
     assert_eq!(latencies["name"], "/sched/latencies:seconds");
     let theirs = &truth["metrics"]["/sched/latencies:seconds"];
-    let bound = |s: &Value| -> Option<u64> {
+    let bound = |s: &Value| -> Value {
         let f: f64 = s.as_str().unwrap().parse().unwrap();
-        f.is_finite().then(|| (f * 1e9).round() as u64)
+        if f.is_finite() {
+            serde_json::json!((f * 1e9).round() as u64)
+        } else {
+            Value::Null
+        }
     };
     let buckets = theirs["buckets"].as_array().unwrap();
-    let expected: Vec<Value> = theirs["counts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.as_u64().unwrap() > 0)
-        .map(|(i, c)| {
-            serde_json::json!({
-                "lower_ns": bound(&buckets[i]),
-                "upper_ns": bound(&buckets[i + 1]),
-                "count": c,
-            })
-        })
-        .collect();
-    assert_eq!(
-        latencies["at_end"]["buckets"].as_array().unwrap(),
-        &expected,
+    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+    for (i, c) in theirs["counts"].as_array().unwrap().iter().enumerate() {
+        let c = c.as_u64().unwrap();
+        if c > 0 {
+            let key = format!("{}..{}", bound(&buckets[i]), bound(&buckets[i + 1]));
+            expected.insert(key, c);
+        }
+    }
+    let mut ours: BTreeMap<String, u64> = BTreeMap::new();
+    for b in latencies["at_end"]["buckets"].as_array().unwrap() {
+        let key = format!("{}..{}", b["lower_ns"], b["upper_ns"]);
+        ours.insert(key, b["count"].as_u64().unwrap());
+    }
+    let mut stray = 0;
+    for (key, &n) in &ours {
+        let want = expected.get(key).copied().unwrap_or(0);
+        assert!(n >= want, "{what}: bucket {key}: {n} < {want}");
+        stray += n - want;
+    }
+    assert!(
+        expected.keys().all(|k| ours.contains_key(k)),
+        "{what}: {ours:?} vs {expected:?}"
+    );
+    assert!(stray <= 3, "{what}: {stray} more than runtime/metrics said");
+    // Idle during the recording: (almost) nothing recorded over the window.
+    assert!(
+        latencies["window"]["count"].as_u64().unwrap() <= stray,
         "{what}"
     );
-    // Idle during the recording: nothing recorded over the window.
-    assert_eq!(latencies["window"]["count"], 0, "{what}");
 
     let scalar = |name: &str| {
         rm["scalars"]
