@@ -652,12 +652,18 @@ fn producer_burst_is_stolen_from_the_producers_p() {
                 .ran_only_elsewhere(&b.trace.created_starting_in("main.producer.func1."))
                 .len()
         );
-        if tasks_elsewhere > 0 {
+        // A task queued on the producer's P reaches another P by a steal, or through the global
+        // run queue: when the burst overflows the local queue (runqputslow moves half of it
+        // there), an idle P finds work in the global queue before it tries to steal, and on a
+        // busy machine it may take every task that way. Either path must show in the report.
+        if tasks_elsewhere > 0 && steals_from_producer == 0 {
             assert!(
-                steals_from_producer > 0,
-                "{}: tasks ran on other threads but no steal from the producer's P",
+                b.sched("/run_queues/from/global") >= 1,
+                "{}: tasks ran on other threads but neither a steal from the producer's P nor \
+                 a start from the global run queue was seen",
                 b.label
             );
+        } else if tasks_elsewhere > 0 {
             assert!(b.sched("/run_queues/stealing/steals") >= 1, "{}", b.label);
             assert!(b.sched("/run_queues/from/stolen") >= 1, "{}", b.label);
         }

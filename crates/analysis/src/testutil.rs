@@ -1,7 +1,7 @@
 //! Synthetic event streams for tests (here and in other crates, with the `testutil` feature):
 //! a builder that keeps a clock, a current CPU and thread, and emits typed events.
 //!
-//! ```ignore
+//! ```text
 //! let mut s = StreamBuilder::new();
 //! s.on(0, 100).go_create(10, 1, SITE_PC).advance(500).go_start(10, 0, 0);
 //! let events = s.build();
