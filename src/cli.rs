@@ -44,12 +44,17 @@ pub struct RecordArgs {
     /// Attach to this running Go process.
     #[arg(short, long)]
     pub pid: Option<u32>,
-    /// Where to write the recording.
+    /// Where to write the recording. An existing recording there is renamed to FILE.old; any
+    /// other existing file is refused (see --force); the traced executable never is.
     #[arg(short, long, default_value = "goroscope.rec")]
     pub output: PathBuf,
+    /// Overwrite the -o file whatever it is (except the traced executable), instead of keeping
+    /// an old recording as FILE.old or refusing another file.
+    #[arg(long)]
+    pub force: bool,
     /// Stop after this long (e.g. 10s, 500ms, 2m; a bare number is seconds). Default: until
     /// Ctrl-C, SIGTERM or the program exits.
-    #[arg(short, long, value_parser = parse_duration)]
+    #[arg(short, long, value_parser = parse_record_duration)]
     pub duration: Option<std::time::Duration>,
     /// How much to capture: `monitor` (GOMAXPROCS, stop-the-world, GC, sysmon preemptions and
     /// P hand-offs, LockOSThread, threads, signals, and the runtime's own counters sampled from
@@ -57,6 +62,11 @@ pub struct RecordArgs {
     /// syscalls, context switches) or `full` (also every goroutine status change).
     #[arg(long, value_parser = level_parser(), default_value_t = Level::Default)]
     pub level: Level,
+    /// How often to read every goroutine (state, wait reason, creation site, stack) from the
+    /// program's memory, at every level; also once at the start and once at the end. `0`: only
+    /// those two.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "1s")]
+    pub snapshot_interval: std::time::Duration,
     /// Also write the recording's own statistics (attach time, events, drops, per-BPF-program
     /// run counts and time) as JSON to this file.
     #[arg(long, value_name = "FILE")]
@@ -82,6 +92,18 @@ pub struct ReportArgs {
     /// Print JSON (schema: docs/report-schema.md) instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `record -d`: a duration more than zero (`-d 0` would record nothing).
+pub fn parse_record_duration(text: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(text)?;
+    if d.is_zero() {
+        return Err(format!(
+            "{text:?} records nothing: give a duration above zero (e.g. 10s), or leave -d \
+             out to record until Ctrl-C or the program exits"
+        ));
+    }
+    Ok(d)
 }
 
 /// "10s", "500ms", "2m", "1h", "1.5s" or a bare number of seconds.

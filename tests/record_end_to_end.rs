@@ -195,7 +195,8 @@ fn launch_mode_reports_a_failing_exit_status() {
         .output()
         .expect("running goroscope record");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "record failed: {stderr}");
+    // goroscope succeeded, and passes the program's status on (issue 12).
+    assert_eq!(out.status.code(), Some(2), "record: {stderr}");
     assert!(stderr.contains("target exit status: 2"), "{stderr}");
     check_unloaded(&stderr, "bad flag");
     let (text, _) = report(&file, false);
@@ -232,6 +233,8 @@ fn attach_mode_follows_a_running_fixture_until_it_exits() {
         log.push_str(&rest(lines));
         assert!(status.success(), "{label}: {log}");
         assert!(log.contains("stopped: target exited"), "{label}: {log}");
+        // Attached, "exited" is all goroscope knows: not said twice.
+        assert!(!log.contains("(target exited)"), "{label}: {log}");
         check_unloaded(&log, &label);
         let truth = parse_truth(&String::from_utf8_lossy(&out.stdout));
         let json = report_json(&file);

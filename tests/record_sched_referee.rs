@@ -617,6 +617,67 @@ fn locked_goroutines_and_the_destroyed_thread() {
 
 #[test]
 #[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
+fn a_locked_exit_on_the_main_thread_wedges_it() {
+    require_root();
+    for minor in ["1.19", "1.27"] {
+        let b = run_both(minor, "wedge", 2, &[]);
+        check_common(&b);
+        assert_eq!(
+            b.truth["wedged"], true,
+            "{}: the fixture never reached M0",
+            b.label
+        );
+        let (goid, pid) = (b.n("wedged_goid"), b.n("wedged_tid"));
+        let e = b.sched("/locking/exited_locked/goroutines");
+        assert_eq!(e, 1, "{}", b.label);
+        assert_eq!(
+            b.sched("/locking/exited_locked/threads_wedged"),
+            1,
+            "{}",
+            b.label
+        );
+        assert_eq!(
+            b.sched("/locking/exited_locked/threads_destroyed"),
+            0,
+            "{}",
+            b.label
+        );
+        assert_eq!(b.sched("/locking/ms/wedged"), 1, "{}: M0's mexit", b.label);
+        let rows = b.report["scheduler"]["locking"]["lock_os_thread"]["by_goroutine"]
+            .as_array()
+            .expect("by_goroutine");
+        let row = rows.iter().find(|r| r["goid"] == goid);
+        let thread =
+            &row.unwrap_or_else(|| panic!("{}: {goid} in {rows:#?}", b.label))["destroyed_thread"];
+        assert_eq!(
+            (&thread["tid"], &thread["m_id"], &thread["wedged"]),
+            (&Value::from(pid), &Value::from(0), &Value::from(true)),
+            "{}",
+            b.label
+        );
+        // The main thread lives on: the process ran 50 ms more before exiting.
+        let exit = b
+            .events
+            .iter()
+            .find(|e| matches!(e.kind, EventKind::GoExit { goid: g, locked: true } if g == goid))
+            .expect("the locked exit");
+        let main_thread_exit = b
+            .events
+            .iter()
+            .find(|e| e.tid as u64 == pid && e.kind == EventKind::ThreadExit);
+        if let Some(end) = main_thread_exit {
+            assert!(
+                end.ts_ns >= exit.ts_ns + 40_000_000,
+                "{}: the main thread exited {} ns after the wedge",
+                b.label,
+                end.ts_ns - exit.ts_ns
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn producer_burst_is_stolen_from_the_producers_p() {
     require_root();
     for minor in MINORS {

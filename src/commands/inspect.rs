@@ -14,7 +14,9 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
     };
     let inspection = match (args.pid, &args.binary) {
         (Some(pid), _) => goinspect::inspect_pid(pid, &opts)?,
-        (None, Some(path)) => goinspect::inspect_file(path, &opts)?,
+        (None, Some(path)) => {
+            goinspect::inspect_file(path, &opts).map_err(|e| file_error(path, e))?
+        }
         (None, None) => anyhow::bail!("give a Go executable's path or --pid PID"),
     };
     let out = if args.json {
@@ -30,6 +32,15 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
         .write_all(out.as_bytes())
         .context("writing to stdout")?;
     Ok(())
+}
+
+/// `e` about the executable at `path`, naming it once: an I/O error already does (as a plain
+/// message, or its OS error would be printed twice as the cause), every other one gets it.
+fn file_error(path: &std::path::Path, e: goinspect::Error) -> anyhow::Error {
+    match e {
+        goinspect::Error::Io { .. } | goinspect::Error::IsDirectory(_) => anyhow::anyhow!("{e}"),
+        other => anyhow::anyhow!("{}: {other}", path.display()),
+    }
 }
 
 fn yes_no(b: bool) -> &'static str {

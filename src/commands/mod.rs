@@ -7,11 +7,15 @@ mod selftest;
 
 use crate::cli::Command;
 
-pub fn run(command: Command) -> anyhow::Result<()> {
+use std::process::ExitCode;
+
+/// Runs `command`; its exit status on success (`record` passes on a launched program's).
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let done = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
     match command {
-        Command::Inspect(args) => inspect::run(&args),
-        Command::Selftest => selftest::run(),
+        Command::Inspect(args) => done(inspect::run(&args)),
+        Command::Selftest => done(selftest::run()),
         Command::Record(args) => record::run(&args),
-        Command::Report(args) => report::run(&args),
+        Command::Report(args) => done(report::run(&args)),
     }
 }

@@ -7,14 +7,15 @@
 //! and its outcome into messages.
 
 use std::path::Path;
+use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
 use goroscope_session::{
-    Consumer, Progress, Recorder, Session, SessionEnd, SessionOptions, StopFlag, Summary,
-    TargetInfo, TargetSpec,
+    Consumer, Overwrite, Progress, Recorder, Session, SessionEnd, SessionOptions, StopFlag,
+    Summary, TargetInfo, TargetSpec,
 };
 
 use crate::cli::RecordArgs;
@@ -40,7 +41,10 @@ fn install_stop_flags() -> Result<Vec<StopFlag>> {
     ])
 }
 
-pub fn run(args: &RecordArgs) -> Result<()> {
+/// Records, then returns goroscope's exit status: in launch mode, the program's own (its exit
+/// code, or 128 + the signal that killed it) as `strace` and `time` do, if it exited while
+/// recorded; otherwise success.
+pub fn run(args: &RecordArgs) -> Result<ExitCode> {
     goroscope_session::require_bpf_privileges()?;
     // Refuse a statistics file that cannot be written before tracing anything, not after.
     if let Some(dir) = args.stats_json.as_deref().and_then(Path::parent) {
@@ -70,11 +74,26 @@ pub fn run(args: &RecordArgs) -> Result<()> {
         level: args.level,
         duration: args.duration,
         stop,
+        snapshot_interval: Some(args.snapshot_interval).filter(|d| !d.is_zero()),
         ..SessionOptions::new(target)
     };
     let mut console = Console::new(args);
-    let mut recorder = Recorder::new(&args.output);
-    let summary = Session::new(options).run(&mut [&mut console, &mut recorder])?;
+    let overwrite = if args.force {
+        Overwrite::Force
+    } else {
+        Overwrite::KeepOld
+    };
+    let mut recorder = Recorder::new(&args.output).overwrite(overwrite);
+    let summary = Session::new(options).run(&mut [&mut console, &mut recorder]);
+    // Said whether the session then succeeded or not: the old file is under its new name.
+    if let Some(old) = recorder.moved_aside() {
+        eprintln!(
+            "goroscope: the previous recording {} was renamed to {}",
+            args.output.display(),
+            old.display()
+        );
+    }
+    let summary = summary?;
     let bytes = recorder.totals().map_or(0, |t| t.bytes);
     eprintln!(
         "{}\n  report: goroscope report {}",
@@ -84,7 +103,20 @@ pub fn run(args: &RecordArgs) -> Result<()> {
     if let Some(path) = &args.stats_json {
         write_stats_json(path, args, &summary)?;
     }
-    Ok(())
+    Ok(summary
+        .target_status
+        .map_or(ExitCode::SUCCESS, exit_code_of))
+}
+
+/// A shell's `$?` for a process that ended with `status`: its code, or 128 + its signal.
+fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt as _;
+    let code = match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(signal)) => 128 + signal,
+        (None, None) => 1,
+    };
+    ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
 }
 
 /// The summary printed at the end, on stderr.
@@ -105,7 +137,10 @@ fn describe(summary: &Summary, bytes: u64) -> String {
         summary.reason,
     );
     match &summary.target_exit {
-        Some(exit) => text.push_str(&format!(" (target {exit})")),
+        // An attached process is not our child: "exited" is all that is known, and the
+        // reason already says it.
+        Some(exit) if summary.target.launched => text.push_str(&format!(" (target {exit})")),
+        Some(_) => {}
         None if summary.target.launched => text.push_str(&format!(
             " (target pid {} left running)",
             summary.target.pid

@@ -1,13 +1,14 @@
 //! `goroscope report`: replays a recording into the analysis (`goroscope_session::Analysis`,
 //! crates/analysis) and prints its report as text or JSON (crates/output; schema:
-//! docs/report-schema.md). Warnings about an incomplete recording go to stderr.
+//! docs/report-schema.md). Warnings about an incomplete or damaged recording go to stderr, and
+//! into the JSON's `recording` object with the rest of what the file says about itself.
 
 use std::io::Write as _;
 
 use anyhow::Context as _;
 use goroscope_output::{Ending, Recording};
 use goroscope_record::{Header, ReadSummary};
-use goroscope_session::Analysis;
+use goroscope_session::{Analysis, RecordingInfo};
 
 use crate::cli::ReportArgs;
 
@@ -22,7 +23,9 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         .into_report()
         .context("the analysis produced no report")?;
     let out = if args.json {
-        goroscope_output::render_json(&report).context("serializing the report")?
+        let recording = RecordingInfo::new(&replayed.header, &replayed.summary);
+        goroscope_output::render_json_with_recording(&report, &recording)
+            .context("serializing the report")?
     } else {
         let mut s =
             goroscope_output::describe_recording(&recording(&replayed.header, &replayed.summary));

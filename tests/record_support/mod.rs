@@ -75,3 +75,86 @@ pub fn recording_events(file: &Path) -> (Vec<goroscope_events::Event>, goroscope
     let meta = reader.meta();
     (events, meta)
 }
+
+/// `goroscope -v record -p PID [goroscope_args] -o FILE`: it must succeed and leave none of its
+/// BPF programs loaded. Returns goroscope's stderr.
+pub fn record_attach(pid: u32, goroscope_args: &[&str], file: &Path, label: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_goroscope"))
+        .args(["-v", "record", "-p", &pid.to_string()])
+        .args(goroscope_args)
+        .arg("-o")
+        .arg(file)
+        .output()
+        .expect("running goroscope record");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{label}: record failed: {stderr}");
+    let ids = crate::bpf_support::ids_in(&stderr);
+    assert!(!ids.is_empty(), "{label}: no program ids in the log");
+    crate::bpf_support::assert_unloaded(&ids);
+    stderr
+}
+
+/// `goroscope -v record -p PID [args] -o FILE` running in the background, once its tracer is
+/// attached ("goroscope: recording pid" on stderr).
+pub struct Attached {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    log: String,
+    label: String,
+}
+
+impl Attached {
+    pub fn start(pid: u32, args: &[&str], file: &Path, label: &str) -> Attached {
+        use std::io::BufRead as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_goroscope"))
+            .args(["-v", "record", "-p", &pid.to_string()])
+            .args(args)
+            .arg("-o")
+            .arg(file)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting goroscope record");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut log = String::new();
+        loop {
+            let line = lines
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("{label}: goroscope never started recording: {log}"));
+            log.push_str(&line);
+            log.push('\n');
+            if line.starts_with("goroscope: recording pid") {
+                break;
+            }
+        }
+        Attached {
+            child,
+            lines,
+            log,
+            label: label.to_string(),
+        }
+    }
+
+    /// Waits for goroscope to end by itself (its duration elapsed): it must succeed and unload
+    /// its programs. Returns its log.
+    pub fn wait(mut self) -> String {
+        let status = self.child.wait().expect("goroscope record");
+        self.log.extend(self.lines.into_iter().map(|l| l + "\n"));
+        let label = &self.label;
+        assert!(status.success(), "{label}: record failed: {}", self.log);
+        let ids = crate::bpf_support::ids_in(&self.log);
+        assert!(!ids.is_empty(), "{label}: no program ids in the log");
+        crate::bpf_support::assert_unloaded(&ids);
+        self.log
+    }
+}

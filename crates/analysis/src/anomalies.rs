@@ -31,7 +31,5 @@ pub const THREAD_FORK_OF_LIVE_TID: &str = "thread_fork_of_live_tid";
 pub const THREAD_REAPPEARED_WITHOUT_FORK: &str = "thread_reappeared_without_fork";
 /// `ThreadExit` for a thread that already exited.
 pub const THREAD_EXITED_TWICE: &str = "thread_exited_twice";
-/// `Switch` out of a thread we believe off CPU (a switch-in was lost).
-pub const SWITCH_OUT_WHILE_OFF_CPU: &str = "switch_out_while_off_cpu";
 /// `Switch` into a thread we believe on CPU (a switch-out was lost).
 pub const SWITCH_IN_WHILE_ON_CPU: &str = "switch_in_while_on_cpu";

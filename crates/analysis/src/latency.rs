@@ -9,6 +9,8 @@
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::sched::coverage::Coverage;
+
 /// Largest value the HDR histogram resolves (~2.4 hours); larger values are clamped for the
 /// percentiles only (count, max and buckets stay exact).
 const HIGHEST_NS: u64 = 1 << 43;
@@ -33,6 +35,10 @@ pub struct LatencySummary {
     pub max_ns: u64,
     /// Non-cumulative power-of-two buckets, from the first to the last non-empty one.
     pub histogram: Vec<Bucket>,
+    /// `"captured": false, "why": ...` when the level records none of the transitions measured
+    /// (the numbers above are then 0 and mean nothing); absent when captured.
+    #[serde(flatten, skip_serializing_if = "Coverage::is_captured")]
+    pub coverage: Coverage,
 }
 
 /// `count` values in `(le_ns / 2, le_ns]` (the first bucket, `le_ns = 1`, also holds 0).
@@ -96,6 +102,7 @@ impl LatencyRecorder {
             p99_ns: quantile(0.99),
             max_ns: self.max,
             histogram,
+            coverage: Coverage::yes(),
         }
     }
 }

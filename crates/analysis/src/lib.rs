@@ -5,8 +5,9 @@
 //!
 //! Pipeline: [`Reorderer`] (timestamp order within a window) → [`state::Model`] (state
 //! machines, counters) and [`sched`] sections, which also emit the [`timeline`] to a
-//! [`timeline::Collector`] → `summarize` (symbolization, wait-reason strings) → [`Report`],
-//! at the end or as a snapshot while the stream goes on.
+//! [`timeline::Collector`] → `summarize` (symbolization, wait-reason strings, and the last
+//! goroutine snapshot read from memory joined in by `snapshots`) → [`Report`], at the end or as
+//! a snapshot while the stream goes on.
 
 mod anomalies;
 mod counts;
@@ -17,6 +18,7 @@ mod report;
 pub mod runtime_metrics;
 pub mod sched;
 mod sites;
+mod snapshots;
 pub mod state;
 mod summarize;
 pub mod timeline;
@@ -31,7 +33,9 @@ pub use reorder::Reorderer;
 pub use report::*;
 pub use sites::{PREEXISTING_FUNCTION, STARTUP_FUNCTION, UNKNOWN_FUNCTION};
 
-use goroscope_events::{CpuLimit, CpuStat, Event, EventSource, Meta, RuntimeStats};
+use goroscope_events::{
+    CpuLimit, CpuStat, Event, EventSource, GoroutineSnapshot, Meta, RuntimeStats,
+};
 
 use counts::EventCounts;
 use runtime_metrics::RuntimeStatsWindow;
@@ -100,6 +104,7 @@ pub struct Analyzer<C: Collector = NoCollector> {
     cpu_limit: Option<CpuLimit>,
     cpu_stat: Option<CpuStat>,
     runtime_stats: RuntimeStatsWindow,
+    snapshots: snapshots::Snapshots,
     timeline: Sink<C>,
 }
 
@@ -117,6 +122,7 @@ impl Analyzer {
             cpu_limit: None,
             cpu_stat: None,
             runtime_stats: RuntimeStatsWindow::default(),
+            snapshots: snapshots::Snapshots::default(),
             timeline: Sink::new(NoCollector),
         }
     }
@@ -136,6 +142,7 @@ impl<C: Collector> Analyzer<C> {
             cpu_limit: self.cpu_limit,
             cpu_stat: self.cpu_stat,
             runtime_stats: self.runtime_stats,
+            snapshots: self.snapshots,
             timeline: Sink::new(collector),
         }
     }
@@ -175,6 +182,12 @@ impl<C: Collector> Analyzer<C> {
         self.last_ts = self.last_ts.max(event.ts_ns);
         model.apply(event, &mut self.timeline);
         self.scheduler.observe(event, model, &mut self.timeline);
+    }
+
+    /// A goroutine snapshot read from the target's memory: the report joins the last one with
+    /// the stream (`snapshots.rs`), so goroutines that never ran in the trace are reported too.
+    pub fn observe_goroutines(&mut self, snapshot: &GoroutineSnapshot) {
+        self.snapshots.observe(snapshot);
     }
 
     /// The collector, e.g. to flush what it has while the stream goes on.
@@ -241,6 +254,7 @@ impl<C: Collector> Analyzer<C> {
                 scheduler: &self.scheduler,
                 cpu_limit: self.cpu_limit.as_ref(),
                 cpu_stat: self.cpu_stat.as_ref(),
+                snapshots: &self.snapshots,
             },
         );
         let stw = &report.scheduler.stop_the_world;

@@ -5,10 +5,11 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-use goroscope_events::{CpuLimit, CpuStat, EventKind, Location, LossReason, Meta};
+use goroscope_events::{CpuLimit, CpuStat, EventKind, Fact, Location, LossReason, Meta};
 
 use crate::counts::EventCounts;
 use crate::report::*;
+use crate::sched::coverage::Coverage;
 use crate::sites::{SiteCount, SiteKey};
 use crate::state::goroutines::GoState;
 use crate::state::Model;
@@ -23,6 +24,7 @@ pub struct Inputs<'a> {
     pub scheduler: &'a crate::sched::Scheduler,
     pub cpu_limit: Option<&'a CpuLimit>,
     pub cpu_stat: Option<&'a CpuStat>,
+    pub snapshots: &'a crate::snapshots::Snapshots,
 }
 
 pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
@@ -70,12 +72,7 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
             live_at_end: c.live_at_end,
         })
         .collect();
-    // Biggest creators first; ties by location (stable across runs).
-    by_creation_site.sort_by(|a, b| {
-        (b.created, b.live_at_end, b.exited)
-            .cmp(&(a.created, a.live_at_end, a.exited))
-            .then_with(|| (&a.function, &a.file, a.line).cmp(&(&b.function, &b.file, b.line)))
-    });
+    sort_sites(&mut by_creation_site);
 
     let reason_text = |reason: Option<u8>| match reason {
         Some(r) => meta.wait_reasons.describe(r),
@@ -100,6 +97,13 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
             file: location.file,
             line: location.line,
             preexisting: g.site == SiteKey::Preexisting,
+            only_in_snapshot: false,
+            blocked_ns: None,
+            start_function: None,
+            start_wrapper: None,
+            parent_goid: None,
+            locked_m: None,
+            stack: Vec::new(),
         });
     }
     let mut leaked: Vec<LeakRow> = leaks
@@ -110,34 +114,87 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
             line: l.line,
             wait_reason,
             count,
+            oldest_blocked_ns: None,
+            median_blocked_ns: None,
+            ages_known: None,
+            blocked_at: None,
+            start_function: None,
+            start_wrapper: None,
         })
         .collect();
     leaked.sort_by_key(|l| std::cmp::Reverse(l.count)); // stable: ties stay in location order
 
+    let counts = inputs.counts;
+    let seen = |kind: &str| {
+        EventKind::NAMES
+            .iter()
+            .position(|k| *k == kind)
+            .and_then(|i| counts.by_kind.get(i))
+            .is_some_and(|&n| n > 0)
+    };
+    let goroutine_coverage = Coverage::of(
+        meta,
+        Fact::GoroutineScheduling,
+        seen("go_create") || seen("go_start") || seen("go_exit"),
+        "goroutine creations, runs and exits",
+    );
+    let mut sched_latency = gs.latency.summary();
+    sched_latency.coverage = Coverage::of(
+        meta,
+        Fact::GoroutineScheduling,
+        sched_latency.count > 0,
+        "goroutine readies and runs (runnable→running)",
+    );
+    // Without sched_switch the thread model only knows which threads ran at some point: its
+    // on/off-CPU split would be invented, so it is not reported.
+    let cpu = Coverage::of(
+        meta,
+        Fact::ContextSwitches,
+        seen("switch"),
+        "context switches (sched_switch)",
+    );
+    let cpu_captured = cpu.captured;
     let th = &model.threads;
     let per_thread = th
         .all
         .iter()
-        .map(|t| (t, t.cpu_ns_at(inputs.end_ns)))
-        .map(|(t, (on_cpu_ns, off_cpu_ns))| ThreadRow {
-            tid: t.tid,
-            m_id: t.m_id,
-            origin: t.origin.name().to_string(),
-            exited: t.exit_ns.is_some(),
-            on_cpu_ns,
-            off_cpu_ns,
-            involuntary_switches: t.involuntary_switches,
-            voluntary_switches: t.voluntary_switches,
-            wakeups: t.wakeups,
-            goid_at_end: if t.exit_ns.is_none() {
-                gs.running_on(t.tid)
+        .map(|t| {
+            let (on, off) = t.cpu_ns_at(inputs.end_ns);
+            let (on, off, invol, vol, wakeups) = if cpu_captured {
+                (
+                    on,
+                    off,
+                    t.involuntary_switches,
+                    t.voluntary_switches,
+                    t.wakeups,
+                )
             } else {
-                None
-            },
+                (0, 0, 0, 0, 0)
+            };
+            (t, on, off, invol, vol, wakeups)
         })
+        .map(
+            |(t, on_cpu_ns, off_cpu_ns, involuntary_switches, voluntary_switches, wakeups)| {
+                ThreadRow {
+                    tid: t.tid,
+                    m_id: t.m_id,
+                    origin: t.origin.name().to_string(),
+                    exited: t.exit_ns.is_some(),
+                    on_cpu_ns,
+                    off_cpu_ns,
+                    involuntary_switches,
+                    voluntary_switches,
+                    wakeups,
+                    goid_at_end: if t.exit_ns.is_none() {
+                        gs.running_on(t.tid)
+                    } else {
+                        None
+                    },
+                }
+            },
+        )
         .collect();
 
-    let counts = inputs.counts;
     let by_kind = EventKind::NAMES
         .iter()
         .zip(counts.by_kind.iter())
@@ -158,23 +215,40 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
 
+    let mut goroutines = GoroutineReport {
+        created: gs.created,
+        exited: gs.exited,
+        live_at_end: live.len() as u64,
+        preexisting: gs.preexisting,
+        closed_by_goid_reuse: gs.closed_by_goid_reuse,
+        by_creation_site,
+        leaked,
+        live: live_rows,
+        system_at_end: None,
+        snapshots: None,
+        coverage: goroutine_coverage,
+    };
+    crate::snapshots::join(
+        &mut goroutines,
+        inputs.snapshots,
+        &crate::snapshots::Join {
+            meta,
+            goroutines: gs,
+            live: &live,
+            locate: &locate,
+            start_ns: inputs.start_ns,
+            end_ns: inputs.end_ns,
+        },
+    );
+
     Report {
         version: REPORT_VERSION,
         go_version: meta.go_version.clone(),
         start_ns: inputs.start_ns,
         duration_ns: inputs.end_ns.saturating_sub(inputs.start_ns),
         capture: meta.capabilities.clone(),
-        goroutines: GoroutineReport {
-            created: gs.created,
-            exited: gs.exited,
-            live_at_end: live.len() as u64,
-            preexisting: gs.preexisting,
-            closed_by_goid_reuse: gs.closed_by_goid_reuse,
-            by_creation_site,
-            leaked,
-            live: live_rows,
-        },
-        sched_latency: gs.latency.summary(),
+        goroutines,
+        sched_latency,
         threads: ThreadReport {
             created: th.created,
             exited: th.exited,
@@ -183,7 +257,13 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
             live_at_end: th.live_at_end(),
             m_started: th.m_started,
             m_exited: th.m_exited,
+            inferred_switch_ins: if cpu_captured {
+                th.inferred_switch_ins
+            } else {
+                0
+            },
             per_thread,
+            cpu,
         },
         events: EventReport {
             total: counts.total,
@@ -202,4 +282,13 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
         // Filled by the analyzer, which holds the readings (runtime_metrics.rs).
         runtime_metrics: None,
     }
+}
+
+/// Biggest creators first; ties by location (stable across runs).
+pub(crate) fn sort_sites(rows: &mut [SiteRow]) {
+    rows.sort_by(|a, b| {
+        (b.created, b.live_at_end, b.exited)
+            .cmp(&(a.created, a.live_at_end, a.exited))
+            .then_with(|| (&a.function, &a.file, a.line).cmp(&(&b.function, &b.file, b.line)))
+    });
 }

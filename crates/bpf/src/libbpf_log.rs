@@ -1,6 +1,9 @@
 //! Routes libbpf's own log (verifier output, CO-RE relocation notes, attach failures) into
 //! `tracing` under the target `libbpf`, instead of libbpf's default of printing to stderr.
-//! Run with `-vv` or `GOROSCOPE_LOG=libbpf=debug` to see it.
+//! Nothing of it shows by default: when libbpf fails, goroscope's own error says what failed
+//! and why (with the errno), and libbpf's lines (`-ESRCH`, relocation names) are detail for
+//! whoever debugs it. Run with `-v` for its warnings, `-vv` or `GOROSCOPE_LOG=libbpf=debug`
+//! for everything.
 
 use std::sync::Once;
 
@@ -20,8 +23,8 @@ fn forward(level: PrintLevel, message: String) {
     let message = message.trim_end();
     let message = message.strip_prefix("libbpf: ").unwrap_or(message);
     match level {
-        PrintLevel::Warn => tracing::warn!(target: "libbpf", "{message}"),
-        PrintLevel::Info => tracing::info!(target: "libbpf", "{message}"),
+        PrintLevel::Warn => tracing::info!(target: "libbpf", "{message}"),
+        PrintLevel::Info => tracing::debug!(target: "libbpf", "{message}"),
         PrintLevel::Debug => tracing::debug!(target: "libbpf", "{message}"),
     }
 }

@@ -74,6 +74,7 @@ impl Level {
     /// | threads                | all     | all     | all  |
     /// | signals                | all     | all     | all  |
     /// | sched_counters         | mem     | mem     | mem  |
+    /// | goroutine_states       | mem     | mem     | mem  |
     /// | runtime_metrics        | mem     | mem     | mem  |
     pub fn capabilities(self) -> Capabilities {
         use Capability::{Absent, Complete, Snapshot};
@@ -96,8 +97,8 @@ impl Level {
                 | Fact::Gc
                 | Fact::Threads
                 | Fact::Signals => from(Level::Monitor),
-                // Sampled by the recorder from the target's memory at every level.
-                Fact::SchedCounters | Fact::RuntimeMetrics => Snapshot,
+                // Read by the session from the target's memory at every level.
+                Fact::SchedCounters | Fact::GoroutineStates | Fact::RuntimeMetrics => Snapshot,
             };
             c.set(fact, capability);
         }
@@ -170,13 +171,16 @@ pub enum Fact {
     Signals,
     /// The scheduler's own counters (`sched.npidle`, `nmspinning`, run queue, GOMAXPROCS).
     SchedCounters,
+    /// Every goroutine's state, wait reason, creation site and stack, from `runtime.allgs`
+    /// (goroutine snapshots).
+    GoroutineStates,
     /// The runtime's own statistics (`runtime/metrics`' scheduler histograms, mutex wait,
     /// goroutines created, threads, GC cycles), read about once a second and at the end.
     RuntimeMetrics,
 }
 
 impl Fact {
-    pub const ALL: [Fact; 18] = [
+    pub const ALL: [Fact; 19] = [
         Fact::GoroutineScheduling,
         Fact::StatusChanges,
         Fact::ParkStacks,
@@ -194,6 +198,7 @@ impl Fact {
         Fact::Threads,
         Fact::Signals,
         Fact::SchedCounters,
+        Fact::GoroutineStates,
         Fact::RuntimeMetrics,
     ];
 
@@ -217,12 +222,38 @@ impl Fact {
             Fact::Threads => "threads",
             Fact::Signals => "signals",
             Fact::SchedCounters => "sched_counters",
+            Fact::GoroutineStates => "goroutine_states",
             Fact::RuntimeMetrics => "runtime_metrics",
         }
     }
 
     fn index(self) -> usize {
         self as usize
+    }
+
+    /// The fact events of kind `name` (an [`EventKind::NAMES`](crate::EventKind::NAMES) entry)
+    /// are part of; `None` for `lost` (the pipeline's own) and unknown names.
+    pub fn of_event_kind(name: &str) -> Option<Fact> {
+        Some(match name {
+            "go_create" | "go_start" | "go_park" | "go_ready" | "go_yield" | "go_exit"
+            | "steal" | "async_preempt" | "go_preempt_park" => Fact::GoroutineScheduling,
+            "go_status" => Fact::StatusChanges,
+            "m_start" | "m_exit" => Fact::MLifecycle,
+            "thread_fork" | "thread_exit" => Fact::Threads,
+            "switch" | "wakeup" => Fact::ContextSwitches,
+            "preempt_request" => Fact::PreemptRequests,
+            "signal_send" | "signal_deliver" => Fact::Signals,
+            "syscall_enter" | "syscall_exit" => Fact::RuntimeSyscalls,
+            "handoff" => Fact::PHandoffs,
+            "kernel_syscall" => Fact::KernelSyscalls,
+            "lock_os_thread" | "unlock_os_thread" => Fact::LockOsThread,
+            "m_park" => Fact::IdleMs,
+            "proc_resize" => Fact::Gomaxprocs,
+            "stw_begin" | "stw_stopped" | "stw_end" => Fact::StopTheWorld,
+            "gc_start" => Fact::Gc,
+            "sched_sample" => Fact::SchedCounters,
+            _ => return None,
+        })
     }
 }
 
@@ -356,7 +387,10 @@ mod tests {
         let expect = |level: Level, absent: &[Fact]| {
             let c = level.capabilities();
             for fact in Fact::ALL {
-                let want = if matches!(fact, Fact::SchedCounters | Fact::RuntimeMetrics) {
+                let want = if matches!(
+                    fact,
+                    Fact::SchedCounters | Fact::GoroutineStates | Fact::RuntimeMetrics
+                ) {
                     Snapshot
                 } else if absent.contains(&fact) {
                     Absent
@@ -420,5 +454,15 @@ mod tests {
         assert_eq!(c.get(Fact::Threads), Capability::Unknown);
         assert!(!Capability::Unknown.captures() && !Capability::Absent.captures());
         assert!(Capability::Snapshot.captures());
+    }
+
+    #[test]
+    fn every_event_kind_belongs_to_a_fact() {
+        for name in crate::EventKind::NAMES {
+            let fact = Fact::of_event_kind(name);
+            assert_eq!(fact.is_none(), name == "lost", "{name}");
+        }
+        assert_eq!(Fact::of_event_kind("switch"), Some(Fact::ContextSwitches));
+        assert_eq!(Fact::of_event_kind("bogus"), None);
     }
 }

@@ -15,16 +15,19 @@ pub enum LossReason {
     TruncatedRecording,
     /// Any other reason.
     Other,
+    /// A damaged chunk of a recording was skipped (its checksum did not match).
+    CorruptChunk,
 }
 
 impl LossReason {
     /// Every reason, for reports that list all of them.
-    pub const ALL: [LossReason; 5] = [
+    pub const ALL: [LossReason; 6] = [
         LossReason::RingBufferFull,
         LossReason::UserMemoryUnreadable,
         LossReason::MalformedRecord,
         LossReason::TruncatedRecording,
         LossReason::Other,
+        LossReason::CorruptChunk,
     ];
 
     /// The stable snake_case name (same as the serde name).
@@ -35,6 +38,7 @@ impl LossReason {
             LossReason::MalformedRecord => "malformed_record",
             LossReason::TruncatedRecording => "truncated_recording",
             LossReason::Other => "other",
+            LossReason::CorruptChunk => "corrupt_chunk",
         }
     }
 }

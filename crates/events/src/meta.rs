@@ -109,6 +109,13 @@ pub struct Meta {
     /// User stacks captured by the tracer (full level), by the id events carry: frames
     /// innermost first.
     pub stacks: Arc<HashMap<u32, Vec<Location>>>,
+    /// Start pcs that lie in a `go` statement wrapper (`main.main.gowrap1`) → the wrapper's
+    /// name; the symbolizer names the function the wrapper calls for them.
+    pub wrappers: Arc<HashMap<u64, String>>,
+    /// Pcs inside inlined code (as the symbolizer is asked for them) → the functions that code
+    /// is inlined into, innermost first, each at its call's line; the symbolizer names the
+    /// innermost inlined function.
+    pub inlined_into: Arc<HashMap<u64, Vec<Location>>>,
 }
 
 impl Meta {
@@ -122,7 +129,19 @@ impl Meta {
             level: None,
             symbolizer: Arc::new(TableSymbolizer::new()),
             stacks: Arc::new(HashMap::new()),
+            wrappers: Arc::new(HashMap::new()),
+            inlined_into: Arc::new(HashMap::new()),
         }
+    }
+
+    pub fn with_inlined_into(mut self, inlined_into: Arc<HashMap<u64, Vec<Location>>>) -> Self {
+        self.inlined_into = inlined_into;
+        self
+    }
+
+    pub fn with_wrappers(mut self, wrappers: Arc<HashMap<u64, String>>) -> Self {
+        self.wrappers = wrappers;
+        self
     }
 
     pub fn with_stacks(mut self, stacks: Arc<HashMap<u32, Vec<Location>>>) -> Self {

@@ -2,7 +2,7 @@
 //! `runtime_stats`, no probe): the scheduling-latency and stop-the-world histograms, the mutex
 //! wait totals, the goroutine id generator, the thread count and the GC cycle count — what
 //! `runtime/metrics` computes its scheduler metrics from. A recording holds one snapshot about
-//! every second and one at the end (docs/recording-format.md, chunk type 6); the report compares
+//! every second and one at the end (docs/recording-format.md, chunk type 7); the report compares
 //! the first and the last.
 //!
 //! The JSON is what recordings hold: field names are part of the format. Fields a Go version does

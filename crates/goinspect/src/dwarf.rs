@@ -30,6 +30,10 @@ pub struct DwarfFacts {
     /// Same for `runtime.memstats` and `runtime.allm`.
     pub memstats_address: Option<u64>,
     pub allm_address: Option<u64>,
+    /// Addresses of `runtime.allgs` and `runtime.allglen` (before load bias), when DWARF
+    /// describes them.
+    pub allgs_address: Option<u64>,
+    pub allglen_address: Option<u64>,
     /// Whether `runtime.waitReasonStrings` was found and read (else strings are empty and
     /// `layout::resolve` fills them from the version's table).
     pub wait_reason_strings_found: bool,
@@ -66,6 +70,8 @@ pub fn read(elf: &ElfImage) -> Result<Option<DwarfFacts>> {
             layout::SCHED_VARIABLE,
             layout::MEMSTATS_VARIABLE,
             layout::ALLM_VARIABLE,
+            crate::allgs::ALLGS_VARIABLE,
+            crate::allgs::ALLGLEN_VARIABLE,
         ],
         types: &[WAIT_REASON_TYPE, STW_REASON_TYPE],
     };
@@ -89,6 +95,8 @@ pub fn read(elf: &ElfImage) -> Result<Option<DwarfFacts>> {
             gomaxprocs_address: None,
             memstats_address: None,
             allm_address: None,
+            allgs_address: None,
+            allglen_address: None,
             source: "dwarf".into(),
             structs,
             constants,
@@ -97,6 +105,8 @@ pub fn read(elf: &ElfImage) -> Result<Option<DwarfFacts>> {
         sched_address: raw.variables.get(layout::SCHED_VARIABLE).copied(),
         memstats_address: raw.variables.get(layout::MEMSTATS_VARIABLE).copied(),
         allm_address: raw.variables.get(layout::ALLM_VARIABLE).copied(),
+        allgs_address: raw.variables.get(crate::allgs::ALLGS_VARIABLE).copied(),
+        allglen_address: raw.variables.get(crate::allgs::ALLGLEN_VARIABLE).copied(),
         wait_reason_strings_found: wait_found,
         stw_reason_strings_found: stw_found,
     }))

@@ -6,6 +6,7 @@
 //! so a layout without it means damaged input, not a new Go version, and is refused rather than
 //! silently read as offset 0.
 
+use crate::allgs;
 use crate::dwarf::DwarfFacts;
 use crate::elf::ElfImage;
 use crate::error::{Error, Result};
@@ -74,6 +75,8 @@ pub const STRUCTS: &[StructSpec] = &[
             opt("parentGoid"),
             req("gopc"),
             req("startpc"),
+            req("stack"),
+            req("waitsince"),
         ],
     },
     StructSpec {
@@ -143,6 +146,11 @@ pub const STRUCTS: &[StructSpec] = &[
         name: "runtime.gobuf",
         required: true,
         fields: &[req("sp"), req("pc"), req("g"), req("bp")],
+    },
+    StructSpec {
+        name: "runtime.stack",
+        required: true,
+        fields: &[req("lo"), req("hi")],
     },
     StructSpec {
         name: "runtime.gQueue",
@@ -329,8 +337,9 @@ pub fn sched_address(elf: &ElfImage, dwarf: Option<&DwarfFacts>) -> Option<u64> 
 
 /// Fills `layout.sched_address` and `layout.gomaxprocs_address`: symbols first (DWARF,
 /// `.symtab`), else the code of `runtime.stopTheWorldWithSema` (`globals.rs`), which also works
-/// in stripped binaries; `memstats_address` the same way (from `runtime.gcMarkTermination`), and
-/// `allm_address` from symbols only. Where both exist they are compared, and a disagreement is a warning
+/// in stripped binaries; `memstats_address` the same way (from `runtime.gcMarkTermination`),
+/// `allm_address` from symbols only, and `allgs_address`/`allglen_address` through
+/// `fill_allgs_addresses`. Where both exist they are compared, and a disagreement is a warning
 /// (the symbol wins): it would mean the code pattern no longer matches this Go version.
 pub fn fill_global_addresses(
     layout: &mut RuntimeLayout,
@@ -381,6 +390,51 @@ pub fn fill_global_addresses(
     layout.allm_address = dwarf
         .and_then(|d| d.allm_address)
         .or_else(|| elf.symbol_address(ALLM_VARIABLE));
+    fill_allgs_addresses(layout, elf, pcln, dwarf, warnings);
+}
+
+/// Fills `layout.allgs_address` and `layout.allglen_address` the same way: symbols (DWARF,
+/// `.symtab`) first, else the code of `runtime.allgadd` (`allgs.rs`), compared where both exist.
+fn fill_allgs_addresses(
+    layout: &mut RuntimeLayout,
+    elf: &ElfImage,
+    pcln: &Pclntab,
+    dwarf: Option<&DwarfFacts>,
+    warnings: &mut Vec<String>,
+) {
+    let from_code = allgs::from_code(elf, pcln);
+    let symbol =
+        |name: &str, from_dwarf: Option<u64>| from_dwarf.or_else(|| elf.symbol_address(name));
+    let pairs = [
+        (
+            allgs::ALLGS_VARIABLE,
+            symbol(allgs::ALLGS_VARIABLE, dwarf.and_then(|d| d.allgs_address)),
+            from_code.map(|g| g.allgs),
+        ),
+        (
+            allgs::ALLGLEN_VARIABLE,
+            symbol(
+                allgs::ALLGLEN_VARIABLE,
+                dwarf.and_then(|d| d.allglen_address),
+            ),
+            from_code.map(|g| g.allglen),
+        ),
+    ];
+    let mut chosen = [None, None];
+    for (i, (name, symbol, code)) in pairs.into_iter().enumerate() {
+        if let (Some(s), Some(c)) = (symbol, code) {
+            if s != c {
+                warnings.push(format!(
+                    "{name}: the symbol says {s:#x} but the code of {} says {c:#x}; using the \
+                     symbol",
+                    allgs::ANCHOR_FUNCTION
+                ));
+            }
+        }
+        chosen[i] = symbol.or(code);
+    }
+    layout.allgs_address = chosen[0];
+    layout.allglen_address = chosen[1];
 }
 
 #[cfg(test)]
@@ -413,6 +467,8 @@ mod tests {
             gomaxprocs_address: None,
             memstats_address: None,
             allm_address: None,
+            allgs_address: None,
+            allglen_address: None,
             source: "dwarf".into(),
             structs: Default::default(),
             constants: Default::default(),

@@ -6,12 +6,14 @@
 //!
 //! Input is untrusted: every reader bounds-checks and returns typed errors; nothing panics.
 
+pub mod allgs;
 pub mod buildinfo;
 pub mod disasm;
 pub mod dwarf;
 pub mod elf;
 pub mod error;
 pub mod globals;
+pub mod gowrap;
 pub mod inspect;
 pub mod layout;
 pub mod model;

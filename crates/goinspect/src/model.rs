@@ -156,6 +156,15 @@ pub struct RuntimeLayout {
     /// symbols only: None in stripped binaries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allm_address: Option<u64>,
+    /// Address of `runtime.allgs` (a `[]*g`: pointer, length, capacity; before load bias), from
+    /// DWARF or `.symtab` or, in stripped binaries, the code of `runtime.allgadd` (`allgs.rs`).
+    /// Absent from the JSON when unknown (and in older JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allgs_address: Option<u64>,
+    /// Address of `runtime.allglen` (a uintptr: `len(allgs)`, stored atomically), found like
+    /// `allgs_address`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allglen_address: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -16,6 +16,8 @@
 //! decoded only on request.
 
 mod inline;
+
+pub use inline::InlinedCall;
 mod locate;
 mod pcvalue;
 
@@ -313,6 +315,26 @@ impl<'data> Pclntab<'data> {
             String::from_utf8_lossy(file).into_owned(),
             u32::try_from(line).ok()?,
         ))
+    }
+
+    /// The functions inlined at `pc`, innermost first (empty outside inlined code, or when the
+    /// inline trees cannot be located): what the runtime's traceback prints as inlined frames.
+    pub fn inlined_at(&self, pc: u64) -> Vec<InlinedCall> {
+        match (
+            self.moduledata.as_ref().and_then(|m| m.gofunc),
+            self.index_at(pc),
+        ) {
+            (Some(gofunc), Some(i)) => inline::inlined_at(self, gofunc, i, pc),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The outermost function inlined at the first inlined pc of the function starting at
+    /// `entry`, and that pc (see `gowrap`).
+    pub fn first_inlined_call(&self, entry: u64) -> Option<(String, u64)> {
+        let gofunc = self.moduledata.as_ref()?.gofunc?;
+        let i = self.index_at(entry)?;
+        inline::first_inlined_call(self, gofunc, i)
     }
 
     /// For every function name that appears as an inlined call in some function's inline tree,

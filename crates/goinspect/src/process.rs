@@ -36,16 +36,103 @@ fn io_error(pid: u32, what: &str, e: &std::io::Error) -> Error {
         ErrorKind::PermissionDenied => proc_error(
             pid,
             format!(
-                "permission denied reading /proc/{pid}/{what}: run as root or with CAP_SYS_PTRACE"
+                "permission denied reading /proc/{pid}/{what}: {}",
+                why_denied(pid)
             ),
         ),
         _ => proc_error(pid, format!("cannot read /proc/{pid}/{what}: {e}")),
     }
 }
 
+/// Why the kernel refuses to show another process's executable (its ptrace access check):
+/// without CAP_SYS_PTRACE, a process must be ours; with it, the target must not hold
+/// capabilities we lack — so root inside a container is refused the host's pid 1.
+fn why_denied(pid: u32) -> String {
+    let caps = |who: &str| -> Option<u64> {
+        std::fs::read_to_string(format!("/proc/{who}/status"))
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("CapEff:"))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    };
+    let ours = caps("self").unwrap_or(0);
+    if ours & (1 << CAP_SYS_PTRACE) == 0 {
+        return "run as root or with CAP_SYS_PTRACE".to_string();
+    }
+    match caps(&pid.to_string()).map(|theirs| theirs & !ours) {
+        Some(missing) if missing != 0 => {
+            let names: Vec<String> = (0..64)
+                .filter(|bit| missing & (1u64 << bit) != 0)
+                .map(capability_name)
+                .collect();
+            format!(
+                "the process holds capabilities goroscope lacks ({}), so the kernel refuses \
+                 even root; run goroscope with them (e.g. on the host, not in a container)",
+                names.join(", ")
+            )
+        }
+        _ => "refused by the kernel although goroscope has CAP_SYS_PTRACE (a security module, \
+              or the process is in a user namespace goroscope is not in)"
+            .to_string(),
+    }
+}
+
+const CAP_SYS_PTRACE: u32 = 19;
+
+/// capability(7) names by number.
+fn capability_name(bit: u32) -> String {
+    const NAMES: [&str; 41] = [
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_ADMIN",
+        "NET_RAW",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_CHROOT",
+        "SYS_PTRACE",
+        "SYS_PACCT",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_NICE",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "MKNOD",
+        "LEASE",
+        "AUDIT_WRITE",
+        "AUDIT_CONTROL",
+        "SETFCAP",
+        "MAC_OVERRIDE",
+        "MAC_ADMIN",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_READ",
+        "PERFMON",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+    ];
+    match NAMES.get(bit as usize) {
+        Some(name) => format!("CAP_{name}"),
+        None => format!("capability {bit}"),
+    }
+}
+
 /// Errors: no such process → `Error::Process` "no such process (it may have exited)";
-/// permission denied → `Error::Process` "permission denied ...: run as root or with
-/// CAP_SYS_PTRACE".
+/// permission denied → `Error::Process` "permission denied ...: " and the reason (no
+/// CAP_SYS_PTRACE, or the process holds capabilities goroscope lacks).
 pub fn process_exe(pid: u32) -> Result<ProcessExe> {
     let dir = PathBuf::from(format!("/proc/{pid}"));
     if pid == 0 || !dir.exists() {

@@ -116,6 +116,8 @@ pub fn parse(minor: &str, text: &str) -> Result<Table> {
             gomaxprocs_address: None,
             memstats_address: None,
             allm_address: None,
+            allgs_address: None,
+            allglen_address: None,
             source: format!("table:go{minor}"),
             structs: file.structs,
             constants: file.constants,

@@ -1,11 +1,13 @@
-//! Ground truth for `globals.rs`: in every inspectee fixture (each Go version and build
-//! variant), the addresses of `runtime.sched` and `runtime.gomaxprocs` found from the code of
-//! `runtime.stopTheWorldWithSema` are the linker's own symbols. Stripped builds have no symbols,
+//! Ground truth for `globals.rs` and `allgs.rs`: in every inspectee fixture (each Go version and
+//! build variant), the addresses of `runtime.sched` and `runtime.gomaxprocs` found from the code
+//! of `runtime.stopTheWorldWithSema`, and of `runtime.allgs` and `runtime.allglen` found from the
+//! code of `runtime.allgadd`, are the linker's own symbols. Stripped builds have no symbols,
 //! so their truth comes from the unstripped twin built from the same source by the same toolchain
 //! (stripped ↔ normal, cgo-stripped-pie ↔ cgo): the symbol's offset inside its section there,
 //! applied to the same section of the stripped build. The same for `runtime.memstats`, found
 //! from the code of `runtime.gcMarkTermination`.
 
+use goinspect::allgs::{self, ALLGLEN_VARIABLE, ALLGS_VARIABLE};
 use goinspect::elf::ElfImage;
 use goinspect::globals::{self, GOMAXPROCS_VARIABLE};
 use goinspect::layout::{ALLM_VARIABLE, MEMSTATS_VARIABLE, SCHED_VARIABLE};
@@ -81,6 +83,19 @@ fn code_finds_the_linkers_addresses_in_every_fixture() {
             insp.layout.allm_address,
             (!f.stripped()).then(|| expected(&twin, &elf, ALLM_VARIABLE)),
             "{} allm",
+            f.label()
+        );
+        let want_allgs = expected(&twin, &elf, ALLGS_VARIABLE);
+        let want_allglen = expected(&twin, &elf, ALLGLEN_VARIABLE);
+        let found_allgs = allgs::from_code(&elf, &pcln)
+            .unwrap_or_else(|| panic!("{}: allgadd pattern not found", f.label()));
+        assert_eq!(found_allgs.allgs, want_allgs, "{} allgs", f.label());
+        assert_eq!(found_allgs.allglen, want_allglen, "{} allglen", f.label());
+        assert_eq!(insp.layout.allgs_address, Some(want_allgs), "{}", f.label());
+        assert_eq!(
+            insp.layout.allglen_address,
+            Some(want_allglen),
+            "{}",
             f.label()
         );
         // And what `inspect` reports (symbols or code: they agree, so no warning either).

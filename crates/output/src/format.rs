@@ -28,6 +28,19 @@ pub fn duration(ns: u64) -> String {
     format!("{ns} ns")
 }
 
+/// How long something has lasted, for ages of minutes or hours: `850 ms`, `12.3 s`, `41 min`,
+/// `2.5 h` (below a minute as [`duration`]).
+pub fn age(ns: u64) -> String {
+    let minutes = ns as f64 / 60e9;
+    if minutes < 1.0 {
+        duration(ns)
+    } else if minutes < 120.0 {
+        format!("{minutes:.0} min")
+    } else {
+        format!("{:.1} h", minutes / 60.0)
+    }
+}
+
 /// A percentage (already scaled to 0–100) with one decimal: `42.5%`.
 pub fn percent(value: f64) -> String {
     format!("{value:.1}%")

@@ -7,6 +7,6 @@ pub mod format;
 pub mod json;
 pub mod text;
 
-pub use json::render_json;
+pub use json::{render_json, render_json_with_recording};
 pub use text::recording::{describe_recording, Ending, Recording};
 pub use text::render_text;

@@ -13,7 +13,7 @@ use goinspect::{Inspection, RuntimeLayout};
 use goroscope_events::{MetricHistogram, RuntimeStats, TimeHistScheme};
 
 use crate::error::{Error, Result};
-use crate::remote::read_pieces;
+use crate::memory::ProcessMemory;
 
 /// Run-time addresses (load bias added) of the globals read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +153,7 @@ impl RuntimeStatsOffsets {
 /// Reads [`RuntimeStats`] from one process.
 #[derive(Debug, Clone)]
 pub struct RuntimeStatsReader {
-    pid: libc::pid_t,
+    memory: ProcessMemory,
     addresses: RuntimeStatsAddresses,
     offsets: RuntimeStatsOffsets,
 }
@@ -164,10 +164,7 @@ impl RuntimeStatsReader {
         addresses: RuntimeStatsAddresses,
         offsets: RuntimeStatsOffsets,
     ) -> Result<Self> {
-        let pid = libc::pid_t::try_from(pid).map_err(|_| Error::Process {
-            pid,
-            detail: "pid out of range".into(),
-        })?;
+        let memory = ProcessMemory::new(pid)?;
         // Every schedt field read must lie inside the schedt read, and every histogram part
         // inside its histogram.
         let h = &offsets.histogram;
@@ -205,7 +202,7 @@ impl RuntimeStatsReader {
             }
         }
         Ok(RuntimeStatsReader {
-            pid,
+            memory,
             addresses,
             offsets,
         })
@@ -245,7 +242,8 @@ impl RuntimeStatsReader {
             {
                 pieces.push((at, &mut numforcedgc[..]));
             }
-            read_pieces(self.pid, &mut pieces, "the runtime's statistics")?;
+            self.memory
+                .read_exact(&mut pieces, "the runtime's statistics")?;
         }
         let u64_at = |off: u64| {
             let i = off as usize;
@@ -298,7 +296,9 @@ impl RuntimeStatsReader {
             self.offsets.m_lock_wait?,
         );
         let mut head = [0u8; 8];
-        read_pieces(self.pid, &mut [(allm, &mut head[..])], "runtime.allm").ok()?;
+        self.memory
+            .read_exact(&mut [(allm, &mut head[..])], "runtime.allm")
+            .ok()?;
         let mut mp = u64::from_ne_bytes(head);
         let mut total = 0i64;
         let mut walked = 0usize;
@@ -308,15 +308,15 @@ impl RuntimeStatsReader {
                 return None;
             }
             let (mut next, mut w) = ([0u8; 8], [0u8; 8]);
-            read_pieces(
-                self.pid,
-                &mut [
-                    (mp.checked_add(alllink)?, &mut next[..]),
-                    (mp.checked_add(wait)?, &mut w[..]),
-                ],
-                "an M",
-            )
-            .ok()?;
+            self.memory
+                .read_exact(
+                    &mut [
+                        (mp.checked_add(alllink)?, &mut next[..]),
+                        (mp.checked_add(wait)?, &mut w[..]),
+                    ],
+                    "an M",
+                )
+                .ok()?;
             total = total.saturating_add(i64::from_ne_bytes(w));
             mp = u64::from_ne_bytes(next);
         }
@@ -398,6 +398,8 @@ mod tests {
             gomaxprocs_address: None,
             memstats_address: None,
             allm_address: None,
+            allgs_address: None,
+            allglen_address: None,
         }
     }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use goinspect::{Inspection, RuntimeLayout};
 
 use crate::error::{Error, Result};
+use crate::memory::ProcessMemory;
 
 /// Run-time addresses (load bias already added) of the two globals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,7 +185,7 @@ impl SchedSampler {
 
     /// One process_vm_readv for all pieces; a short read is an error.
     fn read(&self, pieces: &mut [(u64, &mut [u8])]) -> Result<()> {
-        crate::remote::read_pieces(self.pid, pieces, "the scheduler's memory")
+        ProcessMemory::new(self.pid as u32)?.read_exact(pieces, "the scheduler's memory")
     }
 }
 

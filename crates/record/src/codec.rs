@@ -433,6 +433,7 @@ fn loss_code(reason: LossReason) -> u64 {
         LossReason::MalformedRecord => 2,
         LossReason::TruncatedRecording => 3,
         LossReason::Other => 4,
+        LossReason::CorruptChunk => 5,
     }
 }
 
@@ -443,6 +444,7 @@ fn loss_from_code(code: u64) -> Result<LossReason, Error> {
         2 => LossReason::MalformedRecord,
         3 => LossReason::TruncatedRecording,
         4 => LossReason::Other,
+        5 => LossReason::CorruptChunk,
         _ => return Err(Error::Malformed(format!("unknown loss reason {code}"))),
     })
 }

@@ -5,6 +5,9 @@
 pub enum Error {
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The file has no bytes at all.
+    #[error("empty file: not a goroscope recording")]
+    Empty,
     /// The file does not start with goroscope's magic.
     #[error("not a goroscope recording (bad magic)")]
     NotRecording,
@@ -14,9 +17,6 @@ pub enum Error {
     /// The file ends before its header is complete: nothing can be read.
     #[error("truncated recording: the file ends inside its header")]
     TruncatedHeader,
-    /// A chunk's checksum does not match its bytes (chunks count from 0 after the header).
-    #[error("chunk {0} checksum mismatch: the recording is corrupt")]
-    ChecksumMismatch(u64),
     /// Damage detected another way (bad lengths, undecodable payload).
     #[error("malformed recording: {0}")]
     Malformed(String),

@@ -8,11 +8,12 @@ pub const MAGIC: [u8; 8] = *b"\x89GSREC\r\n";
 /// docs/recording-format.md) on any incompatible change.
 pub const FORMAT_VERSION: u32 = 3;
 
-/// The oldest format version this build still reads (version 3 only added a chunk type).
+/// The oldest format version this build still reads (version 3 only added chunk types).
 pub const OLDEST_READABLE_VERSION: u32 = 2;
 
-/// The first format version with runtime statistics chunks.
-pub const RUNTIME_STATS_VERSION: u32 = 3;
+/// The first format version with chunks read from the target's memory: goroutine snapshots and
+/// runtime statistics. Older files hold neither, whatever their level says.
+pub const MEMORY_CHUNKS_VERSION: u32 = 3;
 
 /// Upper bound on a chunk's compressed and uncompressed payload, and on the header: a corrupt
 /// length must not make the reader allocate gigabytes.
@@ -35,9 +36,11 @@ pub enum ChunkType {
     End = 4,
     /// JSON array of [`crate::StackEntry`]: the user stacks events refer to by id.
     Stacks = 5,
+    /// JSON `goroscope_events::GoroutineSnapshot`: every goroutine at one moment (version 3+).
+    Goroutines = 6,
     /// JSON [`goroscope_events::RuntimeStats`]: the runtime's own statistics at one moment
-    /// (format version 3+).
-    RuntimeStats = 6,
+    /// (version 3+).
+    RuntimeStats = 7,
 }
 
 impl ChunkType {
@@ -48,7 +51,8 @@ impl ChunkType {
             3 => ChunkType::Stats,
             4 => ChunkType::End,
             5 => ChunkType::Stacks,
-            6 => ChunkType::RuntimeStats,
+            6 => ChunkType::Goroutines,
+            7 => ChunkType::RuntimeStats,
             _ => return None,
         })
     }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use goroscope_events::{Capabilities, Capability, CpuLimit, CpuStat, Fact, Level};
+use goroscope_events::{Capabilities, Capability, CpuLimit, CpuStat, Fact, Level, Location};
 use serde::{Deserialize, Serialize};
 
 /// What is known before the first event: who recorded what, and how to interpret the events.
@@ -51,10 +51,11 @@ impl Header {
         }
     }
 
-    /// For a file whose format predates the runtime's statistics (version 2): whatever its level
-    /// says, they are not in it.
-    pub(crate) fn mark_runtime_stats_absent(&mut self) {
+    /// For a file whose format predates the chunks read from the target's memory (version 2):
+    /// whatever its level says, it has no goroutine snapshots and no runtime statistics.
+    pub(crate) fn mark_memory_chunks_absent(&mut self) {
         let mut c = self.capabilities();
+        c.set(Fact::GoroutineStates, Capability::Absent);
         c.set(Fact::RuntimeMetrics, Capability::Absent);
         self.capabilities = Some(c);
     }
@@ -96,6 +97,16 @@ pub struct SymbolEntry {
     pub function: String,
     pub file: String,
     pub line: u32,
+    /// For a goroutine's start pc inside a `go` statement wrapper (`main.main.gowrap1`, Go
+    /// 1.21+): the wrapper's name, while `function`, `file` and `line` name the function it
+    /// calls (the `f` of `go f(x)`, at its entry). Absent otherwise (and in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrapper: Option<String>,
+    /// For a stack frame's pc inside inlined code (`function` being the innermost inlined
+    /// function): the functions it is inlined into, innermost first, each at its call's line —
+    /// the frames the runtime's traceback shows for it. Empty otherwise (and in older files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inlined_into: Vec<Location>,
 }
 
 /// A user stack captured by the tracer (at a park or an async preemption), resolved while

@@ -19,7 +19,7 @@ mod tests;
 
 pub use codec::{decode_events, encode_events, EVENT_SIZE};
 pub use error::Error;
-pub use format::{ChunkType, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES};
+pub use format::{ChunkType, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES, OLDEST_READABLE_VERSION};
 pub use header::{ClockBase, EndRecord, Header, StackEntry, StatsRecord, SymbolEntry, Target};
 pub use meta::MetaTables;
 pub use reader::{Chunk, ReadSummary, Reader};

@@ -18,6 +18,10 @@ pub struct MetaTables {
     symbols: TableSymbolizer,
     /// Stack id → frames, innermost first.
     stacks: HashMap<u32, Vec<Location>>,
+    /// Start pc → the `go` statement wrapper its entry names the callee of.
+    wrappers: HashMap<u64, String>,
+    /// Frame pc → the functions its inlined code is inlined into.
+    inlined_into: HashMap<u64, Vec<Location>>,
 }
 
 fn location(entry: &SymbolEntry) -> Location {
@@ -32,6 +36,12 @@ impl MetaTables {
     pub fn add_symbols(&mut self, symbols: &[SymbolEntry]) {
         for s in symbols {
             self.symbols.add_pc(s.pc, location(s));
+            if let Some(wrapper) = &s.wrapper {
+                self.wrappers.insert(s.pc, wrapper.clone());
+            }
+            if !s.inlined_into.is_empty() {
+                self.inlined_into.insert(s.pc, s.inlined_into.clone());
+            }
         }
     }
 
@@ -57,6 +67,8 @@ impl MetaTables {
             .with_stw_reasons(reasons(&header.stw_reasons))
             .with_stacks(Arc::new(self.stacks.clone()))
             .with_symbolizer(Arc::new(self.symbols.clone()))
+            .with_wrappers(Arc::new(self.wrappers.clone()))
+            .with_inlined_into(Arc::new(self.inlined_into.clone()))
     }
 }
 

@@ -1,21 +1,26 @@
 //! Reading a recording: [`Reader`] checks magic, version and header, then yields chunks one by
 //! one, verifying each checksum. A file that ends inside a chunk (an interrupted recording) is
-//! read up to its last complete chunk and noted as truncated — a warning, not an error; a
-//! checksum mismatch or a foreign file is an error. As an [`EventSource`] it yields the events
-//! and collects symbols, stats and the end record on the way.
+//! read up to its last complete chunk and noted as truncated; a damaged chunk (checksum or
+//! header wrong) is skipped — the reader resynchronises on the next valid chunk header — and
+//! counted; bytes after the end chunk are ignored. Those are warnings in the summary, not
+//! errors; a foreign file or a damaged file header is an error. As an [`EventSource`] it yields
+//! the events and collects symbols, stats and the end record on the way.
 
 use std::fs::File;
 use std::io::{BufReader, ErrorKind, Read};
 use std::path::Path;
 
-use goroscope_events::{Event, EventSource, Meta, RuntimeStats, SourceError};
+use goroscope_events::{
+    Event, EventKind, EventSource, GoroutineSnapshot, LossReason, Meta, RuntimeStats, SourceError,
+};
 
 use crate::format::{
     chunk_crc, ChunkType, CHUNK_HEADER_BYTES, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES,
-    OLDEST_READABLE_VERSION, RUNTIME_STATS_VERSION,
+    MEMORY_CHUNKS_VERSION, OLDEST_READABLE_VERSION,
 };
 use crate::{
     decode_events, EndRecord, Error, Header, MetaTables, StackEntry, StatsRecord, SymbolEntry,
+    EVENT_SIZE,
 };
 
 /// One decoded chunk.
@@ -25,9 +30,10 @@ pub enum Chunk {
     Symbols(Vec<SymbolEntry>),
     Stacks(Vec<StackEntry>),
     Stats(StatsRecord),
+    End(EndRecord),
+    Goroutines(Box<GoroutineSnapshot>),
     /// One reading of the runtime's own statistics.
     RuntimeStats(Box<RuntimeStats>),
-    End(EndRecord),
 }
 
 /// What reading found besides the events.
@@ -37,22 +43,53 @@ pub struct ReadSummary {
     pub events: u64,
     /// The file ended inside a chunk.
     pub truncated: bool,
+    /// Events the chunk cut off by the end of the file held, from its header (0 if the cut
+    /// chunk held no events or its header is incomplete).
+    pub truncated_events: u64,
+    /// Damaged chunks skipped (their checksum or header did not match their bytes).
+    pub corrupt_chunks: u64,
+    /// Bytes skipped with them.
+    pub corrupt_bytes: u64,
+    /// Events those chunks held: from their headers, corrected by the event counts of the
+    /// stats and end chunks after them.
+    pub corrupt_events: u64,
+    /// Bytes after the end chunk, ignored.
+    pub trailing_bytes: u64,
     /// The last stats chunk.
     pub stats: Option<StatsRecord>,
     /// The end chunk (None: the recording was interrupted).
     pub end: Option<EndRecord>,
     pub max_ts_ns: u64,
+    /// Goroutine snapshots read.
+    pub goroutine_snapshots: u64,
+}
+
+/// "1 chunk", "2 chunks".
+fn plural(n: u64, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 impl ReadSummary {
-    /// Human warnings about an incomplete recording.
+    /// Human warnings about an incomplete or damaged recording.
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
+        if self.corrupt_chunks > 0 {
+            w.push(format!(
+                "skipped {} ({} bytes, {}): the file is damaged there; everything else is \
+                 analysed",
+                plural(self.corrupt_chunks, "corrupt chunk"),
+                self.corrupt_bytes,
+                match self.corrupt_events {
+                    0 => "events lost unknown".to_string(),
+                    n => format!("{} lost", plural(n, "event")),
+                },
+            ));
+        }
         if self.truncated {
             w.push(format!(
-                "truncated after {} complete chunks: the recording was cut off; everything up \
-                 to there is analysed",
-                self.complete_chunks
+                "truncated after {}: the recording was cut off; everything up to there is \
+                 analysed",
+                plural(self.complete_chunks, "complete chunk"),
             ));
         }
         if self.end.is_none() {
@@ -62,13 +99,43 @@ impl ReadSummary {
                     .to_string(),
             );
         }
+        if self.trailing_bytes > 0 {
+            w.push(format!(
+                "ignored {} after the end chunk (not part of the recording)",
+                plural(self.trailing_bytes, "byte"),
+            ));
+        }
         w
+    }
+
+    /// The events lost to the file's damage (cut off, corrupt chunks) as `Lost` events stamped
+    /// at the last event's time, as the analysis counts drops.
+    pub fn damage_loss_events(&self) -> Vec<Event> {
+        [
+            (LossReason::TruncatedRecording, self.truncated_events),
+            (LossReason::CorruptChunk, self.corrupt_events),
+        ]
+        .into_iter()
+        .filter(|(_, count)| *count > 0)
+        .map(|(reason, count)| Event {
+            ts_ns: self.max_ts_ns,
+            cpu: 0,
+            tid: 0,
+            kind: EventKind::Lost { reason, count },
+        })
+        .collect()
     }
 }
 
 /// A recording being read.
 pub struct Reader<R: Read> {
     input: R,
+    /// Bytes read from `input` and not consumed yet: `buf[pos..]`. Holds one chunk at most
+    /// (plus the look-ahead of a resynchronisation).
+    buf: Vec<u8>,
+    pos: usize,
+    /// `input` has no more bytes.
+    eof: bool,
     header: Header,
     /// Symbols and stacks from their chunks.
     tables: MetaTables,
@@ -107,12 +174,70 @@ fn le_u32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(a)
 }
 
+/// The first bytes of every zstd frame (RFC 8878), which every chunk payload is.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// A chunk header's fields.
+#[derive(Debug, Clone, Copy)]
+struct ChunkHead {
+    kind: Option<ChunkType>,
+    raw_len: u32,
+    zlen: u32,
+    crc: u32,
+    /// Type known, reserved bytes zero, lengths in range: it could be a chunk.
+    plausible: bool,
+}
+
+impl ChunkHead {
+    /// Parses what there is of a header (missing bytes read as zero).
+    fn parse(head: &[u8]) -> ChunkHead {
+        let kind = head.first().and_then(|b| ChunkType::from_u8(*b));
+        let raw_len = le_u32(head, 4);
+        let zlen = le_u32(head, 8);
+        ChunkHead {
+            kind,
+            raw_len,
+            zlen,
+            crc: le_u32(head, 12),
+            plausible: kind.is_some()
+                && head.get(1..4) == Some(&[0, 0, 0])
+                && raw_len <= MAX_CHUNK_BYTES
+                && zlen <= MAX_CHUNK_BYTES,
+        }
+    }
+
+    /// The events an events chunk with this header holds (0 for any other chunk).
+    fn events(&self) -> u64 {
+        match self.kind {
+            Some(ChunkType::Events) if self.raw_len as usize % EVENT_SIZE == 0 => {
+                (self.raw_len as usize / EVENT_SIZE) as u64
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// What is at the read position.
+enum Found {
+    /// A whole chunk whose checksum matches, `len` bytes with its header.
+    Chunk { head: ChunkHead, len: usize },
+    /// The file ends inside what starts like a chunk.
+    Cut(ChunkHead),
+    /// Bytes that are not a valid chunk.
+    Damaged(ChunkHead),
+    /// Nothing: the end of the file.
+    End,
+}
+
 impl<R: Read> Reader<R> {
     /// Reads and checks magic, version and header.
     pub fn new(mut input: R) -> Result<Self, Error> {
         let mut start = [0u8; 20];
         let n = read_full(&mut input, &mut start)?;
-        if n < MAGIC.len() || start[..MAGIC.len()] != MAGIC {
+        if n == 0 {
+            return Err(Error::Empty);
+        }
+        if start[..n.min(MAGIC.len())] != MAGIC[..n.min(MAGIC.len())] {
             return Err(Error::NotRecording);
         }
         if n < 12 {
@@ -139,11 +264,14 @@ impl<R: Read> Reader<R> {
         }
         let mut header: Header =
             serde_json::from_slice(&json).map_err(|e| Error::Malformed(format!("header: {e}")))?;
-        if version < RUNTIME_STATS_VERSION {
-            header.mark_runtime_stats_absent();
+        if version < MEMORY_CHUNKS_VERSION {
+            header.mark_memory_chunks_absent();
         }
         Ok(Reader {
             input,
+            buf: Vec::new(),
+            pos: 0,
+            eof: false,
             header,
             tables: MetaTables::default(),
             summary: ReadSummary::default(),
@@ -160,46 +288,157 @@ impl<R: Read> Reader<R> {
         &self.summary
     }
 
-    /// The next complete chunk, None at the end of the file or of its complete part.
+    /// Makes at least `n` unconsumed bytes available; false if the input ends before.
+    fn fill(&mut self, n: usize) -> Result<bool, Error> {
+        while self.buf.len() - self.pos < n && !self.eof {
+            if self.pos > 0 {
+                self.buf.drain(..self.pos);
+                self.pos = 0;
+            }
+            let have = self.buf.len();
+            let want = (n - have).max(64 << 10);
+            self.buf.resize(have + want, 0);
+            let got = read_full(&mut self.input, &mut self.buf[have..])?;
+            self.buf.truncate(have + got);
+            self.eof = got < want;
+        }
+        Ok(self.buf.len() - self.pos >= n)
+    }
+
+    fn available(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// What is at the read position (nothing is consumed).
+    fn look(&mut self) -> Result<Found, Error> {
+        if !self.fill(CHUNK_HEADER_BYTES)? {
+            let rest = &self.buf[self.pos..];
+            return Ok(if rest.is_empty() {
+                Found::End
+            } else {
+                Found::Cut(ChunkHead::parse(rest))
+            });
+        }
+        let head = ChunkHead::parse(&self.buf[self.pos..self.pos + CHUNK_HEADER_BYTES]);
+        if !head.plausible {
+            return Ok(Found::Damaged(head));
+        }
+        let len = CHUNK_HEADER_BYTES + head.zlen as usize;
+        if !self.fill(len)? {
+            return Ok(Found::Cut(head));
+        }
+        let chunk = &self.buf[self.pos..self.pos + len];
+        if chunk_crc(&chunk[..12], &chunk[CHUNK_HEADER_BYTES..]) != head.crc {
+            return Ok(Found::Damaged(head));
+        }
+        Ok(Found::Chunk { head, len })
+    }
+
+    /// After damage at the read position: skips to the next valid chunk (a plausible header
+    /// followed by a zstd frame whose checksum matches). Returns the bytes skipped and whether
+    /// such a chunk was found; if not, everything up to the end of the file was skipped.
+    fn resynchronise(&mut self) -> Result<(u64, bool), Error> {
+        let mut skipped = 0u64;
+        loop {
+            // Past the damaged byte at the read position.
+            self.pos += 1;
+            skipped += 1;
+            if !self.fill(CHUNK_HEADER_BYTES + ZSTD_MAGIC.len())? {
+                skipped += self.available() as u64;
+                self.pos = self.buf.len();
+                return Ok((skipped, false));
+            }
+            let candidate = ChunkHead::parse(&self.buf[self.pos..self.pos + CHUNK_HEADER_BYTES]);
+            let payload = self.pos + CHUNK_HEADER_BYTES;
+            if candidate.plausible
+                && candidate.zlen as usize >= ZSTD_MAGIC.len()
+                && self.buf[payload..payload + ZSTD_MAGIC.len()] == ZSTD_MAGIC
+                && matches!(self.look()?, Found::Chunk { .. })
+            {
+                return Ok((skipped, true));
+            }
+        }
+    }
+
+    /// Counts a damaged region of `bytes` that started with `head`.
+    fn count_damage(&mut self, head: ChunkHead, bytes: u64) {
+        self.summary.corrupt_chunks += 1;
+        self.summary.corrupt_bytes += bytes;
+        if head.plausible {
+            self.summary.corrupt_events += head.events();
+        }
+    }
+
+    /// The events a stats or end chunk says were written before it: more than were read means
+    /// the corrupt chunks held the difference.
+    fn reconcile(&mut self, written: u64) {
+        if self.summary.corrupt_chunks > 0 {
+            let missing = written.saturating_sub(self.summary.events);
+            self.summary.corrupt_events = self.summary.corrupt_events.max(missing);
+        }
+    }
+
+    /// The next complete chunk, None at the end of the file or of its complete part. A damaged
+    /// chunk is skipped (counted in the summary) and the one after it returned; bytes after
+    /// the end chunk are counted and ignored.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>, Error> {
-        if self.done {
-            return Ok(None);
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            if self.summary.end.is_some() {
+                self.done = true;
+                self.summary.trailing_bytes += self.available() as u64;
+                self.pos = self.buf.len();
+                let mut sink = [0u8; 64 << 10];
+                loop {
+                    let n = read_full(&mut self.input, &mut sink)?;
+                    self.summary.trailing_bytes += n as u64;
+                    if n < sink.len() {
+                        break;
+                    }
+                }
+                return Ok(None);
+            }
+            match self.look()? {
+                Found::End => {
+                    self.done = true;
+                    return Ok(None);
+                }
+                Found::Chunk { head, len } => return self.decode(head, len).map(Some),
+                Found::Cut(head) => {
+                    // A valid chunk after it means its lengths were damaged; otherwise the
+                    // file was cut there: an interrupted recording.
+                    let (skipped, found) = self.resynchronise()?;
+                    if found {
+                        self.count_damage(head, skipped);
+                    } else {
+                        self.summary.truncated = true;
+                        self.summary.truncated_events = head.events();
+                        self.done = true;
+                    }
+                }
+                Found::Damaged(head) => {
+                    let (skipped, found) = self.resynchronise()?;
+                    self.count_damage(head, skipped);
+                    self.done = !found;
+                }
+            }
         }
-        let index = self.summary.complete_chunks;
-        let mut head = [0u8; CHUNK_HEADER_BYTES];
-        let n = read_full(&mut self.input, &mut head)?;
-        if n == 0 {
-            self.done = true;
-            return Ok(None);
-        }
-        if n < head.len() {
-            return Ok(self.truncated());
-        }
-        let raw_len = le_u32(&head, 4);
-        let zlen = le_u32(&head, 8);
-        let crc = le_u32(&head, 12);
-        if raw_len > MAX_CHUNK_BYTES || zlen > MAX_CHUNK_BYTES {
-            return Err(Error::Malformed(format!(
-                "chunk {index}: length {} out of range",
-                raw_len.max(zlen)
-            )));
-        }
-        let mut payload = vec![0u8; zlen as usize];
-        if read_full(&mut self.input, &mut payload)? < payload.len() {
-            return Ok(self.truncated());
-        }
-        if chunk_crc(&head[..12], &payload) != crc {
-            return Err(Error::ChecksumMismatch(index));
-        }
+    }
+
+    /// Decodes the valid chunk of `len` bytes at the read position and consumes it.
+    fn decode(&mut self, head: ChunkHead, len: usize) -> Result<Chunk, Error> {
+        let index = self.summary.complete_chunks + self.summary.corrupt_chunks;
         let malformed = |what: String| Error::Malformed(format!("chunk {index}: {what}"));
-        let kind = ChunkType::from_u8(head[0])
-            .ok_or_else(|| malformed(format!("unknown chunk type {}", head[0])))?;
-        if head[1..4] != [0, 0, 0] {
-            return Err(malformed("reserved bytes are not zero".into()));
-        }
-        let raw = zstd::bulk::decompress(&payload, raw_len as usize)
+        let payload = &self.buf[self.pos + CHUNK_HEADER_BYTES..self.pos + len];
+        let kind = head
+            .kind
+            .ok_or_else(|| malformed("unknown chunk type".into()))?;
+        let raw = zstd::bulk::decompress(payload, head.raw_len as usize)
             .map_err(|e| malformed(format!("decompressing: {e}")))?;
-        if raw.len() != raw_len as usize {
+        self.pos += len;
+        if raw.len() != head.raw_len as usize {
             return Err(malformed(
                 "decompressed length differs from the header".into(),
             ));
@@ -227,8 +466,14 @@ impl<R: Read> Reader<R> {
             }
             ChunkType::Stats => {
                 let stats: StatsRecord = serde_json::from_slice(&raw).map_err(json_err)?;
+                self.reconcile(stats.recorded);
                 self.summary.stats = Some(stats.clone());
                 Chunk::Stats(stats)
+            }
+            ChunkType::Goroutines => {
+                let snapshot: GoroutineSnapshot = serde_json::from_slice(&raw).map_err(json_err)?;
+                self.summary.goroutine_snapshots += 1;
+                Chunk::Goroutines(Box::new(snapshot))
             }
             ChunkType::RuntimeStats => {
                 let stats: RuntimeStats = serde_json::from_slice(&raw).map_err(json_err)?;
@@ -236,18 +481,13 @@ impl<R: Read> Reader<R> {
             }
             ChunkType::End => {
                 let end: EndRecord = serde_json::from_slice(&raw).map_err(json_err)?;
+                self.reconcile(end.events);
                 self.summary.end = Some(end.clone());
                 Chunk::End(end)
             }
         };
         self.summary.complete_chunks += 1;
-        Ok(Some(chunk))
-    }
-
-    fn truncated(&mut self) -> Option<Chunk> {
-        self.summary.truncated = true;
-        self.done = true;
-        None
+        Ok(chunk)
     }
 
     /// Everything besides events the analysis needs: Go version, wait reasons, what the
@@ -256,12 +496,15 @@ impl<R: Read> Reader<R> {
         self.tables.meta(&self.header)
     }
 
-    /// The losses of the last stats chunk, as `Lost` events stamped at the last event's time.
+    /// The losses of the last stats chunk and of the file's damage, as `Lost` events stamped
+    /// at the last event's time.
     fn loss_events(&self) -> Vec<Event> {
-        match &self.summary.stats {
+        let mut lost = match &self.summary.stats {
             Some(stats) => stats.loss_events(self.summary.max_ts_ns),
             None => Vec::new(),
-        }
+        };
+        lost.extend(self.summary.damage_loss_events());
+        lost
     }
 }
 

@@ -2,7 +2,9 @@
 
 use std::io::Cursor;
 
-use goroscope_events::{CpuLimit, CpuStat, Event, EventKind, EventSource, Level, LossReason};
+use goroscope_events::{
+    Capability, CpuLimit, CpuStat, Event, EventKind, EventSource, Fact, Level, LossReason,
+};
 
 use crate::*;
 
@@ -219,6 +221,8 @@ fn symbols() -> Vec<SymbolEntry> {
         function: "main.spawnAll".into(),
         file: "/src/main.go".into(),
         line: 88,
+        wrapper: None,
+        inlined_into: Vec::new(),
     }]
 }
 
@@ -386,19 +390,133 @@ fn a_truncated_file_is_a_finite_event_source() {
     assert!(!r.next_batch(&mut out).unwrap(), "stays exhausted");
 }
 
+/// The byte offset of the first chunk of `small_file`.
+fn first_chunk_offset() -> usize {
+    MAGIC.len() + 12 + serde_json::to_vec(&header()).unwrap().len()
+}
+
 #[test]
-fn flipped_bytes_give_an_error_or_a_prefix() {
+fn flipped_bytes_skip_one_chunk_or_fail_in_the_header() {
     let events = every_kind();
+    let half = events.len() / 2;
     let file = small_file(&events);
+    let first_chunk = first_chunk_offset();
     for at in 0..file.len() {
         for bit in [0x01u8, 0x80] {
             let mut damaged = file.clone();
             damaged[at] ^= bit;
-            if let Ok((read, _)) = read_all(&damaged) {
-                assert_eq!(&read[..], &events[..read.len()], "flip at {at}");
+            let result = read_all(&damaged);
+            if at < first_chunk {
+                // The one accepted flip: the version turned into another readable version
+                // (3 ^ 1 = 2), which reads the same header and chunks.
+                let version = u32::from_le_bytes(damaged[8..12].try_into().unwrap());
+                let readable = (OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version);
+                assert!(
+                    result.is_err() || ((8..12).contains(&at) && readable),
+                    "flip at {at} in the header accepted"
+                );
+                continue;
             }
+            // Any flip in a chunk breaks its checksum: that chunk alone is skipped. (A flip
+            // that lengthens the last chunk past the end of the file looks like a cut.)
+            let (read, summary) = result.unwrap_or_else(|e| panic!("flip at {at}: {e}"));
+            let cut_end = summary.truncated && summary.end.is_none();
+            assert_eq!(summary.corrupt_chunks, u64::from(!cut_end), "flip at {at}");
+            if cut_end {
+                assert_eq!(read, events, "flip at {at}");
+                continue;
+            }
+            assert!(
+                read == events || read[..] == events[half..] || read[..] == events[..half],
+                "flip at {at}: not the events minus one chunk"
+            );
+            if read.len() < events.len() {
+                // The end chunk's count tells what the skipped chunk held.
+                assert_eq!(
+                    summary.corrupt_events,
+                    (events.len() - read.len()) as u64,
+                    "flip at {at}"
+                );
+            }
+            assert!(summary.warnings()[0].starts_with("skipped 1 corrupt chunk ("));
         }
     }
+}
+
+#[test]
+fn a_corrupt_chunk_is_skipped_counted_and_reported_as_lost_events() {
+    let events = every_kind();
+    let half = events.len() / 2;
+    let mut file = small_file(&events);
+    // The second chunk (the first events chunk, after the symbols): damage its payload.
+    let symbols_len = 16 + le(&file, first_chunk_offset() + 8) as usize;
+    let events_chunk = first_chunk_offset() + symbols_len;
+    file[events_chunk + 30] ^= 0xff;
+    let mut r = Reader::new(Cursor::new(&file)).unwrap();
+    let mut out = Vec::new();
+    while r.next_batch(&mut out).unwrap() {}
+    assert_eq!(&out[..events.len() - half], &events[half..]);
+    let lost: Vec<_> = out[events.len() - half..]
+        .iter()
+        .map(|e| e.kind.clone())
+        .collect();
+    assert!(lost.contains(&EventKind::Lost {
+        reason: LossReason::CorruptChunk,
+        count: half as u64
+    }));
+    let summary = r.summary();
+    assert_eq!(
+        (summary.corrupt_chunks, summary.corrupt_events),
+        (1, half as u64)
+    );
+    assert!(summary.end.is_some());
+}
+
+#[test]
+fn bytes_after_the_end_chunk_are_ignored() {
+    let events = every_kind();
+    let mut file = small_file(&events);
+    file.extend_from_slice(b"some garbage appended by a careless cat >>");
+    let (read, summary) = read_all(&file).unwrap();
+    assert_eq!(read, events);
+    assert_eq!(summary.trailing_bytes, 42);
+    assert_eq!(summary.corrupt_chunks, 0);
+    assert_eq!(
+        summary.warnings(),
+        vec!["ignored 42 bytes after the end chunk (not part of the recording)".to_string()]
+    );
+}
+
+#[test]
+fn a_cut_events_chunk_counts_its_events_as_truncated() {
+    let events = every_kind();
+    let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
+    w.write_events(&events[..3]).unwrap();
+    let boundary = w.into_inner().len();
+    let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
+    w.write_events(&events[..3]).unwrap();
+    w.write_events(&events[3..]).unwrap();
+    let file = w.into_inner();
+    let (read, summary) = read_all(&file[..boundary + 20]).unwrap();
+    assert_eq!(read, events[..3]);
+    assert!(summary.truncated);
+    assert_eq!(summary.truncated_events, (events.len() - 3) as u64);
+    assert_eq!(
+        summary.warnings()[0],
+        "truncated after 1 complete chunk: the recording was cut off; everything up to there \
+         is analysed"
+    );
+    assert_eq!(
+        summary.damage_loss_events()[0].kind,
+        EventKind::Lost {
+            reason: LossReason::TruncatedRecording,
+            count: (events.len() - 3) as u64
+        }
+    );
+}
+
+fn le(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
 }
 
 #[test]
@@ -413,22 +531,18 @@ fn foreign_and_future_files_get_clear_errors() {
         err(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"),
         "not a goroscope recording (bad magic)"
     );
-    assert_eq!(err(b""), "not a goroscope recording (bad magic)");
+    assert_eq!(err(b""), "empty file: not a goroscope recording");
+    // A prefix of the magic is a recording cut short, not a foreign file.
+    for n in 1..MAGIC.len() {
+        assert_eq!(
+            err(&MAGIC[..n]),
+            "truncated recording: the file ends inside its header",
+            "{n} bytes"
+        );
+    }
     let mut future = small_file(&every_kind());
     future[8..12].copy_from_slice(&99u32.to_le_bytes());
     assert!(err(&future).starts_with("unsupported format version 99"));
-
-    // A damaged payload byte in the first chunk: its checksum says so.
-    let mut file = small_file(&every_kind());
-    let first_chunk = MAGIC.len() + 12 + serde_json::to_vec(&header()).unwrap().len();
-    let last = file.len() - 1;
-    file[last] ^= 0xff;
-    let e = read_all(&file).unwrap_err().to_string();
-    assert_eq!(e, "chunk 5 checksum mismatch: the recording is corrupt");
-    let mut file = small_file(&every_kind());
-    file[first_chunk + 20] ^= 0xff;
-    let e = read_all(&file).unwrap_err().to_string();
-    assert_eq!(e, "chunk 0 checksum mismatch: the recording is corrupt");
 }
 
 #[test]
@@ -456,6 +570,113 @@ fn threaded_writer_writes_everything_in_order() {
     assert_eq!(read, events);
     assert_eq!(summary.end.unwrap().reason, "duration");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn snapshot(ts_ns: u64, goids: std::ops::Range<u64>) -> goroscope_events::GoroutineSnapshot {
+    goroscope_events::GoroutineSnapshot {
+        ts_ns,
+        read_ns: 7,
+        allglen: goids.end,
+        goroutines: goids
+            .map(|goid| goroscope_events::SnapshotGoroutine {
+                goid,
+                status: 4,
+                wait_reason: 14,
+                creation_pc: 0x4a_1234,
+                start_pc: 0x4a_0000,
+                stack: vec![0x4a_0010, 0x4a_0020],
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// Header, events, two goroutine snapshots: the second one big enough to be cut in the middle.
+fn file_with_snapshots() -> (Vec<u8>, usize) {
+    let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
+    w.write_events(&every_kind()).unwrap();
+    w.write_goroutines(&snapshot(10, 1..4)).unwrap();
+    let before_second = w.into_inner();
+    let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
+    w.write_events(&every_kind()).unwrap();
+    w.write_goroutines(&snapshot(10, 1..4)).unwrap();
+    w.write_goroutines(&snapshot(20, 1..5000)).unwrap();
+    (w.into_inner(), before_second.len())
+}
+
+#[test]
+fn goroutine_snapshots_round_trip_in_their_own_chunks() {
+    let (bytes, _) = file_with_snapshots();
+    assert_eq!(&bytes[8..12], &FORMAT_VERSION.to_le_bytes());
+    let mut r = Reader::new(Cursor::new(&bytes[..])).unwrap();
+    let mut snaps = Vec::new();
+    while let Some(chunk) = r.next_chunk().unwrap() {
+        if let Chunk::Goroutines(s) = chunk {
+            snaps.push(*s);
+        }
+    }
+    assert_eq!(snaps, [snapshot(10, 1..4), snapshot(20, 1..5000)]);
+    assert_eq!(r.summary().goroutine_snapshots, 2);
+    assert_eq!(
+        r.meta().capabilities.get(Fact::GoroutineStates),
+        Capability::Snapshot
+    );
+}
+
+#[test]
+fn a_file_cut_inside_a_snapshot_keeps_the_snapshots_before_it() {
+    let (bytes, second_starts) = file_with_snapshots();
+    for cut in [second_starts + 3, second_starts + 40, bytes.len() - 1] {
+        let mut r = Reader::new(Cursor::new(&bytes[..cut])).unwrap();
+        let mut snaps = 0;
+        while let Some(chunk) = r.next_chunk().unwrap() {
+            snaps += matches!(chunk, Chunk::Goroutines(_)) as usize;
+        }
+        assert_eq!(snaps, 1, "cut at {cut}");
+        assert!(r.summary().truncated);
+        assert!(r.summary().warnings()[0].starts_with("truncated after 2 complete chunks"));
+    }
+}
+
+/// Format 3 only added chunk types: version 2 files still read, and hold neither goroutine
+/// snapshots nor runtime statistics whatever their level says.
+#[test]
+fn version_2_files_still_read_and_hold_no_memory_chunks() {
+    let mut old = small_file(&every_kind());
+    assert_eq!(old[8..12], FORMAT_VERSION.to_le_bytes());
+    assert_eq!(FORMAT_VERSION, 3);
+    let current = Reader::new(Cursor::new(&old[..]))
+        .unwrap()
+        .meta()
+        .capabilities;
+    for fact in [Fact::GoroutineStates, Fact::RuntimeMetrics] {
+        assert_eq!(current.get(fact), Capability::Snapshot, "{fact:?}");
+    }
+    old[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let (events, summary) = read_all(&old).unwrap();
+    assert_eq!(events, every_kind());
+    assert!(summary.end.is_some());
+    let r = Reader::new(Cursor::new(&old[..])).unwrap();
+    let capabilities = r.meta().capabilities;
+    for fact in [Fact::GoroutineStates, Fact::RuntimeMetrics] {
+        assert_eq!(
+            capabilities.get(fact),
+            Capability::Absent,
+            "a version 2 file has no {fact:?} whatever its level says"
+        );
+    }
+    assert_eq!(capabilities.get(Fact::Gc), Capability::Complete);
+    let mut older = old.clone();
+    older[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let e = Reader::new(Cursor::new(&older[..]))
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        e,
+        "unsupported format version 1 (this goroscope reads versions 2–3)"
+    );
 }
 
 fn runtime_stats(ts_ns: u64) -> goroscope_events::RuntimeStats {
@@ -521,39 +742,4 @@ fn runtime_stats_chunks_round_trip() {
     );
     let (read, _) = read_all(&bytes).unwrap();
     assert_eq!(read, events);
-}
-
-/// Format 3 only added a chunk type: version 2 files still read.
-#[test]
-fn version_2_files_still_read() {
-    let mut file = small_file(&every_kind());
-    assert_eq!(file[8..12], FORMAT_VERSION.to_le_bytes());
-    assert_eq!(FORMAT_VERSION, 3);
-    let r = Reader::new(Cursor::new(file.clone())).unwrap();
-    assert_eq!(
-        r.header()
-            .capabilities()
-            .get(goroscope_events::Fact::RuntimeMetrics),
-        goroscope_events::Capability::Snapshot
-    );
-    file[8..12].copy_from_slice(&2u32.to_le_bytes());
-    let (read, _) = read_all(&file).unwrap();
-    assert_eq!(read, every_kind());
-    // A version 2 file cannot hold them, whatever its level says.
-    let r = Reader::new(Cursor::new(file.clone())).unwrap();
-    let c = r.header().capabilities();
-    assert_eq!(
-        c.get(goroscope_events::Fact::RuntimeMetrics),
-        goroscope_events::Capability::Absent
-    );
-    assert_eq!(
-        c.get(goroscope_events::Fact::Gc),
-        goroscope_events::Capability::Complete
-    );
-    file[8..12].copy_from_slice(&1u32.to_le_bytes());
-    let e = Reader::new(Cursor::new(file)).err().unwrap().to_string();
-    assert_eq!(
-        e,
-        "unsupported format version 1 (this goroscope reads versions 2–3)"
-    );
 }

@@ -1,7 +1,7 @@
 //! Writing a recording: [`ChunkWriter`] frames and compresses chunks onto any `Write`;
 //! [`RecordingWriter`] runs one on its own thread behind a bounded channel, so the tracer's
 //! poll loop never waits for compression or the disk (it waits only when the channel is full,
-//! which bounds memory).
+//! which bounds memory: a few messages of at most 16 Ki events each).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
-use goroscope_events::{Event, RuntimeStats};
+use goroscope_events::{Event, GoroutineSnapshot, RuntimeStats};
 
 use crate::format::{chunk_crc, ChunkType, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES};
 use crate::{
@@ -73,6 +73,21 @@ impl<W: Write> ChunkWriter<W> {
         self.write_json(ChunkType::Stats, stats)
     }
 
+    /// A goroutine snapshot: its JSON (tens of MB for 100,000 goroutines) is streamed into the
+    /// compressor rather than built whole first.
+    pub fn write_goroutines(&mut self, snapshot: &GoroutineSnapshot) -> Result<(), Error> {
+        let mut encoder = Counting {
+            inner: zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL)?,
+            count: 0,
+        };
+        serde_json::to_writer(&mut encoder, snapshot)
+            .map_err(|e| Error::Malformed(e.to_string()))?;
+        let raw_len = encoder.count;
+        let compressed = encoder.inner.finish()?;
+        self.write_compressed(ChunkType::Goroutines, raw_len, &compressed)
+    }
+
+    /// One reading of the runtime's own statistics (a few KB of JSON).
     pub fn write_runtime_stats(&mut self, stats: &RuntimeStats) -> Result<(), Error> {
         self.write_json(ChunkType::RuntimeStats, stats)
     }
@@ -101,21 +116,31 @@ impl<W: Write> ChunkWriter<W> {
 
     fn write_chunk(&mut self, kind: ChunkType, raw: &[u8]) -> Result<(), Error> {
         let compressed = zstd::bulk::compress(raw, ZSTD_LEVEL)?;
+        self.write_compressed(kind, raw.len(), &compressed)
+    }
+
+    /// Frames `compressed` (the zstd compression of `raw_len` bytes) as a chunk.
+    fn write_compressed(
+        &mut self,
+        kind: ChunkType,
+        raw_len: usize,
+        compressed: &[u8],
+    ) -> Result<(), Error> {
         let fits = |n: usize| u32::try_from(n).ok().filter(|n| *n <= MAX_CHUNK_BYTES);
-        let (Some(raw_len), Some(zlen)) = (fits(raw.len()), fits(compressed.len())) else {
+        let (Some(raw_len), Some(zlen)) = (fits(raw_len), fits(compressed.len())) else {
             return Err(Error::Malformed("chunk too large".into()));
         };
         let mut head = [0u8; 12];
         head[0] = kind as u8;
         head[4..8].copy_from_slice(&raw_len.to_le_bytes());
         head[8..12].copy_from_slice(&zlen.to_le_bytes());
-        let crc = chunk_crc(&head, &compressed);
+        let crc = chunk_crc(&head, compressed);
         // One write per chunk, then flush: a chunk reaches the file whole or (if the process
         // dies mid-write) as a detectable truncated tail.
         let mut buf = Vec::with_capacity(16 + compressed.len());
         buf.extend_from_slice(&head);
         buf.extend_from_slice(&crc.to_le_bytes());
-        buf.extend_from_slice(&compressed);
+        buf.extend_from_slice(compressed);
         self.out.write_all(&buf)?;
         self.out.flush()?;
         self.chunks += 1;
@@ -138,6 +163,7 @@ enum Message {
     Stats(StatsRecord),
     RuntimeStats(Box<RuntimeStats>),
     End(EndRecord),
+    Goroutines(Box<GoroutineSnapshot>),
 }
 
 /// A recording being written by a background thread.
@@ -147,8 +173,13 @@ pub struct RecordingWriter {
 }
 
 impl RecordingWriter {
-    /// Messages queued before senders block.
-    const QUEUE: usize = 64;
+    /// Messages queued before senders block. With events messages of at most
+    /// [`Self::EVENTS_PER_MESSAGE`], what waits for the writer thread is bounded (~8 MiB of
+    /// events); a writer that falls behind holds the tracer's reader back, and the ring buffer,
+    /// not goroscope's memory, overflows (counted as drops).
+    const QUEUE: usize = 8;
+    /// Most events in one message: a bigger batch is split.
+    const EVENTS_PER_MESSAGE: usize = 16 * 1024;
 
     /// Creates `path` (truncating it), writes the header, and starts the writer thread.
     pub fn create(path: &Path, header: &Header) -> Result<Self, Error> {
@@ -167,6 +198,7 @@ impl RecordingWriter {
                         Message::Stats(stats) => w.write_stats(&stats)?,
                         Message::RuntimeStats(stats) => w.write_runtime_stats(&stats)?,
                         Message::End(end) => w.write_end(&end)?,
+                        Message::Goroutines(snapshot) => w.write_goroutines(&snapshot)?,
                     }
                 }
                 let (events, chunks) = (w.events(), w.chunks());
@@ -189,10 +221,16 @@ impl RecordingWriter {
     }
 
     pub fn events(&mut self, events: Vec<Event>) -> Result<(), Error> {
-        if events.is_empty() {
-            return Ok(());
+        if events.len() <= Self::EVENTS_PER_MESSAGE {
+            if events.is_empty() {
+                return Ok(());
+            }
+            return self.send(Message::Events(events));
         }
-        self.send(Message::Events(events))
+        for part in events.chunks(Self::EVENTS_PER_MESSAGE) {
+            self.send(Message::Events(part.to_vec()))?;
+        }
+        Ok(())
     }
 
     pub fn symbols(&mut self, symbols: Vec<SymbolEntry>) -> Result<(), Error> {
@@ -208,6 +246,11 @@ impl RecordingWriter {
             return Ok(());
         }
         self.send(Message::Stacks(stacks))
+    }
+
+    /// One goroutine snapshot, in its own chunk.
+    pub fn goroutines(&mut self, snapshot: GoroutineSnapshot) -> Result<(), Error> {
+        self.send(Message::Goroutines(Box::new(snapshot)))
     }
 
     pub fn stats(&mut self, stats: StatsRecord) -> Result<(), Error> {
@@ -259,5 +302,23 @@ impl Drop for RecordingWriter {
         if self.thread.is_some() {
             let _ = self.join();
         }
+    }
+}
+
+/// A writer that counts the bytes written through it (a chunk header holds the raw length).
+struct Counting<W: Write> {
+    inner: W,
+    count: usize,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }

@@ -5,7 +5,7 @@
 
 use anyhow::{Context as _, Result};
 use goroscope_analysis::{Analyzer, Options, Report};
-use goroscope_events::{Event, RuntimeStats};
+use goroscope_events::{Event, GoroutineSnapshot, RuntimeStats};
 use goroscope_record::{Header, MetaTables, StackEntry, StatsRecord, SymbolEntry};
 
 use crate::consumer::{Consumer, SessionEnd};
@@ -85,6 +85,11 @@ impl Consumer for Analysis {
         }
         self.max_ts_ns = self.max_ts_ns.max(max_ts_ns);
         self.events += events.len() as u64;
+        Ok(())
+    }
+
+    fn on_goroutines(&mut self, snapshot: &GoroutineSnapshot) -> Result<()> {
+        self.analyzer()?.observe_goroutines(snapshot);
         Ok(())
     }
 

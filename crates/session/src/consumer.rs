@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
-use goroscope_events::{Event, EventKind, RuntimeStats};
+use goroscope_events::{Event, EventKind, GoroutineSnapshot, RuntimeStats};
 use goroscope_record::{EndRecord, Header, StackEntry, StatsRecord, SymbolEntry};
 
 /// Receives what a session captures. Only [`Consumer::on_batch`] is required; every other hook
@@ -36,6 +36,13 @@ pub trait Consumer {
     /// The next events, in the order read (not necessarily timestamp order across CPUs).
     /// Called about every 50 ms while live, possibly with none.
     fn on_batch(&mut self, events: &[Event]) -> Result<()>;
+
+    /// Every goroutine of the target at one moment, read from its memory: when it starts
+    /// running, every snapshot interval, and at the stop (after the last batch before it). The
+    /// symbols of its pcs come first, through [`Consumer::on_symbols`].
+    fn on_goroutines(&mut self, _snapshot: &GoroutineSnapshot) -> Result<()> {
+        Ok(())
+    }
 
     /// Once a second while live: where the session stands.
     fn on_progress(&mut self, _progress: &Progress) {}

@@ -3,6 +3,7 @@
 
 use goinspect::Inspection;
 use goroscope_bpf::tracer::Level;
+use goroscope_events::{Capabilities, Capability, Fact};
 use goroscope_record::{ClockBase, Header, Target};
 
 pub(crate) fn make_header(
@@ -42,7 +43,17 @@ pub(crate) fn make_header(
             .filter_map(|w| Some((u8::try_from(w.value).ok()?, w.string.clone())))
             .collect(),
         level: level.name().to_string(),
-        capabilities: Some(level.capabilities()),
+        capabilities: Some(capabilities(inspection, level)),
         cpu_limit: procstat::read_cpu_limit(pid).ok(),
     }
+}
+
+/// The level's capabilities, without goroutine snapshots when the binary's globals or layout do
+/// not allow them (the session then warns and takes none).
+fn capabilities(inspection: &Inspection, level: Level) -> Capabilities {
+    let mut capabilities = level.capabilities();
+    if !crate::snapshots::available(inspection) {
+        capabilities.set(Fact::GoroutineStates, Capability::Absent);
+    }
+    capabilities
 }

@@ -51,8 +51,20 @@ impl HeldChild {
 pub fn resolve_command(command: &OsString) -> Result<PathBuf> {
     let path = Path::new(command);
     if command.to_string_lossy().contains('/') {
+        if path.is_dir() {
+            bail!(
+                "{}: is a directory; give the path of a Go executable",
+                path.display()
+            );
+        }
         if !path.is_file() {
             bail!("{}: no such executable", path.display());
+        }
+        if !is_executable(path) {
+            bail!(
+                "{}: not executable (no execute permission; chmod +x it?)",
+                path.display()
+            );
         }
         return Ok(path.to_path_buf());
     }

@@ -54,7 +54,13 @@ pub struct SessionOptions {
     pub duration: Option<Duration>,
     /// Checked every poll (~50 ms); the first one set, in this order, ends the session.
     pub stop: Vec<StopFlag>,
+    /// How often every goroutine is read from the target's memory, besides once when it runs
+    /// and once at the stop (None: only those two).
+    pub snapshot_interval: Option<Duration>,
 }
+
+/// The default [`SessionOptions::snapshot_interval`].
+pub const DEFAULT_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(1);
 
 impl SessionOptions {
     /// `target` at the default level, until it exits.
@@ -64,6 +70,7 @@ impl SessionOptions {
             level: Level::Default,
             duration: None,
             stop: Vec::new(),
+            snapshot_interval: Some(DEFAULT_SNAPSHOT_INTERVAL),
         }
     }
 }

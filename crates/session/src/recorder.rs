@@ -1,26 +1,31 @@
 //! [`Recorder`]: the consumer that writes a session to a recording file
 //! (`goroscope_record::RecordingWriter`, docs/recording-format.md): header at the start, symbol
 //! chunks before the events that need them, event chunks at least every [`FLUSH_EVERY`], stats,
-//! stacks, and the end chunk at the finish.
+//! goroutine snapshots, stacks, and the end chunk at the finish.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use goroscope_events::{Event, RuntimeStats};
+use goroscope_events::{Event, GoroutineSnapshot, RuntimeStats};
 use goroscope_record::{
     Header, RecordingWriter, StackEntry, StatsRecord, SymbolEntry, WriterTotals,
 };
 
 use crate::consumer::{Consumer, SessionEnd};
+use crate::output_file::{self, Overwrite};
 
 /// Events are handed to the writer at least this often (bounds what a SIGKILL loses).
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
 const FLUSH_EVENTS: usize = 16 * 1024;
 
-/// Writes what it receives to a recording at `path`, created (truncated) at the start.
+/// Writes what it receives to a recording at `path`, created at the start after the checks of
+/// [`Overwrite`] (an existing recording is moved to `FILE.old`).
 pub struct Recorder {
     path: PathBuf,
+    overwrite: Overwrite,
+    /// Where an existing recording at `path` was moved.
+    moved_aside: Option<PathBuf>,
     writer: Option<RecordingWriter>,
     /// Events not yet handed to the writer.
     pending: Vec<Event>,
@@ -32,6 +37,8 @@ impl Recorder {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Recorder {
             path: path.into(),
+            overwrite: Overwrite::default(),
+            moved_aside: None,
             writer: None,
             pending: Vec::new(),
             last_flush: Instant::now(),
@@ -39,8 +46,20 @@ impl Recorder {
         }
     }
 
+    /// What to do with a file already at the path (default: keep an old recording as
+    /// `FILE.old`, refuse anything else).
+    pub fn overwrite(mut self, overwrite: Overwrite) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where the recording that was at the path before was moved (`FILE.old`), if one was.
+    pub fn moved_aside(&self) -> Option<&Path> {
+        self.moved_aside.as_deref()
     }
 
     /// What was written, once finished with an end record.
@@ -64,6 +83,12 @@ impl Recorder {
 
 impl Consumer for Recorder {
     fn start(&mut self, header: &Header) -> Result<()> {
+        // The traced executable, by the path inspected and (attached) as the process maps it.
+        let protected = [
+            PathBuf::from(&header.target.path),
+            PathBuf::from(format!("/proc/{}/exe", header.target.pid)),
+        ];
+        self.moved_aside = output_file::prepare(&self.path, &protected, self.overwrite)?;
         let writer = RecordingWriter::create(&self.path, header)
             .with_context(|| format!("creating {}", self.path.display()))?;
         self.writer = Some(writer);
@@ -95,6 +120,13 @@ impl Consumer for Recorder {
     fn on_stats(&mut self, stats: &StatsRecord) -> Result<()> {
         self.flush()?;
         self.writer()?.stats(stats.clone())?;
+        Ok(())
+    }
+
+    /// The events delivered before it go first, so the file keeps the session's order.
+    fn on_goroutines(&mut self, snapshot: &GoroutineSnapshot) -> Result<()> {
+        self.flush()?;
+        self.writer()?.goroutines(snapshot.clone())?;
         Ok(())
     }
 

@@ -18,8 +18,10 @@ pub struct Replayed {
 
 /// Reads the recording at `path` into `consumers` (in this order): `start` with its header,
 /// then each chunk's hook, then `finish` with its end record (None if it has none). A
-/// truncated file is read up to its last complete chunk (see the summary's warnings); a
-/// damaged one is an error naming the file and the chunk.
+/// truncated file is read up to its last complete chunk, a damaged chunk is skipped, bytes
+/// after the end chunk are ignored (see the summary's warnings; the events lost to damage
+/// reach the consumers as `Lost` events); a foreign file or an undecodable chunk is an error
+/// naming the file.
 pub fn replay(path: &Path, consumers: &mut [&mut dyn Consumer]) -> Result<Replayed> {
     let mut reader =
         Reader::open(path).with_context(|| format!("reading the recording {}", path.display()))?;
@@ -28,7 +30,7 @@ pub fn replay(path: &Path, consumers: &mut [&mut dyn Consumer]) -> Result<Replay
         consumer.start(&header)?;
     }
     loop {
-        // The reader's own message ("chunk K checksum mismatch ...") says it all.
+        // The reader's own message ("malformed recording: chunk K: ...") says it all.
         let chunk = reader
             .next_chunk()
             .map_err(|e| anyhow::anyhow!("reading the recording {}: {e}", path.display()))?;
@@ -39,6 +41,7 @@ pub fn replay(path: &Path, consumers: &mut [&mut dyn Consumer]) -> Result<Replay
                 Chunk::Symbols(symbols) => consumer.on_symbols(symbols)?,
                 Chunk::Stacks(stacks) => consumer.on_stacks(stacks)?,
                 Chunk::Stats(stats) => consumer.on_stats(stats)?,
+                Chunk::Goroutines(snapshot) => consumer.on_goroutines(snapshot)?,
                 Chunk::RuntimeStats(stats) => consumer.on_runtime_stats(stats)?,
                 // Handed to `finish`, after everything else.
                 Chunk::End(_) => {}
@@ -46,6 +49,14 @@ pub fn replay(path: &Path, consumers: &mut [&mut dyn Consumer]) -> Result<Replay
         }
     }
     let summary = reader.summary().clone();
+    // What the file's damage lost (a cut-off or corrupt chunk) counts as drops, like the
+    // tracer's own losses.
+    let damage = summary.damage_loss_events();
+    if !damage.is_empty() {
+        for consumer in consumers.iter_mut() {
+            consumer.on_batch(&damage)?;
+        }
+    }
     let end = SessionEnd {
         end: summary.end.clone(),
     };

@@ -106,6 +106,28 @@ impl Sampler {
         })
     }
 
+    /// Stops the thread, moves the samples it took (the last ones included) into `out`, and
+    /// returns the runtime statistics it read followed by one more reading now, the end of the
+    /// report's window (none if the target has exited: its last periodic reading then stands).
+    pub fn finish(mut self, out: &mut Vec<Event>) -> Vec<RuntimeStats> {
+        self.stop_thread();
+        self.drain(out);
+        let mut stats = self.drain_runtime_stats();
+        stats.extend(
+            self.stats_reader
+                .as_ref()
+                .and_then(|r| r.read(crate::monotonic_ns()).ok()),
+        );
+        stats
+    }
+
+    fn stop_thread(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
     /// Moves the samples taken so far into `out`.
     pub fn drain(&self, out: &mut Vec<Event>) {
         out.extend(self.samples.try_iter());
@@ -114,12 +136,6 @@ impl Sampler {
     /// The runtime statistics read so far, oldest first.
     pub fn drain_runtime_stats(&self) -> Vec<RuntimeStats> {
         self.runtime_stats.try_iter().collect()
-    }
-
-    /// Reads the runtime's statistics now (the end of a session); None if they cannot be read
-    /// (the target has exited: its last periodic reading then stands).
-    pub fn read_runtime_stats_now(&self) -> Option<RuntimeStats> {
-        self.stats_reader.as_ref()?.read(crate::monotonic_ns()).ok()
     }
 }
 
@@ -148,9 +164,6 @@ fn runtime_stats_reader(
 
 impl Drop for Sampler {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.stop_thread();
     }
 }

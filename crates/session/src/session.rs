@@ -1,6 +1,7 @@
-//! [`Session::run`]: one capture from start to end — target, tracer, sampler, symbols, the poll
-//! loop that fans batches out to the consumers, the stop conditions, the final drain, and the
-//! detach, which also happens on every error path (dropping the tracer detaches it).
+//! [`Session::run`]: one capture from start to end — target, tracer, sampler, goroutine
+//! snapshots, symbols, the poll loop that fans batches out to the consumers, the stop conditions,
+//! the final drain (and last snapshot), and the detach, which also happens on every error path
+//! (dropping the tracer detaches it).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -11,19 +12,22 @@ use goinspect::pclntab::Pclntab;
 use goinspect::Inspection;
 use goroscope_bpf::tracer::{Level, ProgramStats, Tracer, TracerOptions};
 use goroscope_bpf::ObjectStorage;
-use goroscope_events::{Event, RuntimeStats};
+use goroscope_events::{Event, GoroutineSnapshot, RuntimeStats};
 use goroscope_record::{EndRecord, StatsRecord};
 
 use crate::clock::{clocks, monotonic_ns};
 use crate::consumer::{Consumer, Counts, Progress, SessionEnd, TargetInfo};
 use crate::header::make_header;
 use crate::sampler::Sampler;
+use crate::snapshots::Snapshotter;
 use crate::symbols::CreationSymbols;
 use crate::target::{self, Traced};
 use crate::{require_bpf_privileges, SessionOptions, StopFlag};
 
 /// How long one poll of the ring buffer waits (the tracer drains everything queued after it).
 const POLL: Duration = Duration::from_millis(50);
+/// Most polls of the final drain (each returns at once when nothing is queued).
+const DRAIN_POLLS: usize = 100;
 /// How often consumers get [`Progress`] and stats.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
@@ -41,6 +45,8 @@ pub struct Summary {
     pub reason: String,
     /// The target's exit ("exit status: 0"; "exited" when attached), if it exited.
     pub target_exit: Option<String>,
+    /// How a launched target exited (its code or signal), if it exited during the session.
+    pub target_status: Option<std::process::ExitStatus>,
     /// From the session's start to the probes being attached.
     pub attach_time: Duration,
     /// From the probes being attached to the stop.
@@ -66,6 +72,7 @@ impl Session {
             level,
             duration,
             stop,
+            snapshot_interval,
         } = self.options;
         let argv = target.argv();
         // Inspect first: a binary goroscope cannot trace is refused before anything is started.
@@ -101,8 +108,11 @@ impl Session {
         for warning in tracer.warnings() {
             warn(consumers, warning);
         }
+        // The header's clock first: a duration counted from `start` then never ends before
+        // the recording's start plus that duration.
+        let clock = clocks();
         let start = Instant::now();
-        let header = make_header(&inspection, argv, pid, launched, level, clocks());
+        let header = make_header(&inspection, argv, pid, launched, level, clock);
         for consumer in consumers.iter_mut() {
             if let Err(e) = consumer.start(&header) {
                 if let Some(child) = held {
@@ -132,8 +142,16 @@ impl Session {
             });
         let mut capture = Capture {
             tracer: &mut tracer,
-            symbols: CreationSymbols::new(&pclntab, load_bias),
+            symbols: CreationSymbols::new(&elf, &pclntab, load_bias),
             sampler: Sampler::start(&inspection, pid, load_bias),
+            snapshots: Snapshotter::start(&inspection, pid, load_bias, snapshot_interval)
+                .map_err(|why| {
+                    warn(
+                        consumers,
+                        &format!("not reading goroutine snapshots: {why:#}"),
+                    )
+                })
+                .ok(),
             counts: Counts::default(),
             consumers,
         };
@@ -148,12 +166,19 @@ impl Session {
             consumer.running(&target);
         }
 
-        let (reason, target_exit) = capture.until_stop(start, duration, &stop, &mut traced)?;
+        let stopped = capture.until_stop(start, duration, &stop, &mut traced)?;
+        // The capture ends here, not after the drain and the detach: the end record and the
+        // duration say when the stop condition was met.
+        let (end_ns, duration) = (monotonic_ns(), start.elapsed());
         let cpu_stat_end = procstat::read_cpu_stat(pid).ok().flatten();
         let drops = capture.drain()?;
         let counts = capture.counts;
         let consumers = capture.consumers;
-        let duration = start.elapsed();
+        let Stopped {
+            reason,
+            target_exit,
+            target_status,
+        } = stopped;
         let programs = tracer.program_stats().unwrap_or_else(|e| {
             tracing::warn!("reading BPF program statistics: {e:#}");
             Vec::new()
@@ -166,7 +191,7 @@ impl Session {
         );
         let end = SessionEnd {
             end: Some(EndRecord {
-                ts_ns: monotonic_ns(),
+                ts_ns: end_ns,
                 reason: reason.clone(),
                 target_exit: target_exit.clone(),
                 events: counts.events,
@@ -183,6 +208,7 @@ impl Session {
             target,
             reason,
             target_exit,
+            target_status,
             attach_time,
             duration,
             counts,
@@ -222,43 +248,54 @@ struct Capture<'s, 'obj, 'p, 'data, 'c, 'd> {
     tracer: &'s mut Tracer<'obj>,
     symbols: CreationSymbols<'p, 'data>,
     sampler: Option<Sampler>,
+    snapshots: Option<Snapshotter>,
     counts: Counts,
     consumers: &'c mut [&'d mut dyn Consumer],
 }
 
 impl Capture<'_, '_, '_, '_, '_, '_> {
     /// Polls and delivers until a stop condition: returns why it stopped and, if the target
-    /// exited, how.
+    /// exited, how. A duration ends within one poll of the deadline: the last poll waits only
+    /// for what is left of it.
     fn until_stop(
         &mut self,
         start: Instant,
         duration: Option<Duration>,
         stop: &[StopFlag],
         traced: &mut Traced,
-    ) -> Result<(String, Option<String>)> {
+    ) -> Result<Stopped> {
         let mut last_progress = Instant::now();
+        let deadline = duration.map(|d| start + d);
         loop {
-            self.step(stop)?;
+            let wait = match deadline {
+                Some(d) => POLL.min(d.saturating_duration_since(Instant::now())),
+                None => POLL,
+            };
+            self.step(wait, stop)?;
             if last_progress.elapsed() >= PROGRESS_EVERY {
                 last_progress = Instant::now();
                 self.progress(start.elapsed())?;
             }
             if let Some(reason) = stop_requested(stop) {
-                return Ok((reason.to_string(), None));
+                return Ok(Stopped::because(reason));
             }
-            if duration.is_some_and(|d| start.elapsed() >= d) {
-                return Ok(("duration".to_string(), None));
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(Stopped::because("duration"));
             }
-            if let Some(exit) = traced.exited() {
-                return Ok(("target exited".to_string(), Some(exit)));
+            if let Some(status) = traced.exited() {
+                return Ok(Stopped {
+                    reason: "target exited".to_string(),
+                    target_exit: Some(status.to_string()),
+                    target_status: status.status(),
+                });
             }
         }
     }
 
     /// One poll of the ring buffer (and the sampler), delivered.
-    fn step(&mut self, stop: &[StopFlag]) -> Result<()> {
+    fn step(&mut self, wait: Duration, stop: &[StopFlag]) -> Result<()> {
         let mut batch = Vec::new();
-        if let Err(e) = self.tracer.poll(POLL, &mut batch) {
+        if let Err(e) = self.tracer.poll(wait, &mut batch) {
             // A signal interrupts the ring buffer's epoll_wait (ours to stop, or a SIGSTOP /
             // SIGCONT of a job-controlled shell): not an error, poll again.
             if !is_interrupted(&e) && stop_requested(stop).is_none() {
@@ -271,13 +308,27 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
             runtime_stats = sampler.drain_runtime_stats();
         }
         self.deliver(&batch)?;
-        self.deliver_runtime_stats(&runtime_stats)
+        self.deliver_runtime_stats(&runtime_stats)?;
+        let snapshots = self.snapshots.as_ref().map(Snapshotter::drain);
+        self.deliver_snapshots(snapshots.unwrap_or_default())
     }
 
     /// Hands readings of the runtime's statistics to every consumer.
     fn deliver_runtime_stats(&mut self, readings: &[RuntimeStats]) -> Result<()> {
         for stats in readings {
             fan_out(self.consumers, |c| c.on_runtime_stats(stats))?;
+        }
+        Ok(())
+    }
+
+    /// Each snapshot, after the symbols its pcs need, to every consumer.
+    fn deliver_snapshots(&mut self, snapshots: Vec<GoroutineSnapshot>) -> Result<()> {
+        for snapshot in &snapshots {
+            let symbols = self.symbols.collect_snapshot(snapshot);
+            if !symbols.is_empty() {
+                fan_out(self.consumers, |c| c.on_symbols(&symbols))?;
+            }
+            fan_out(self.consumers, |c| c.on_goroutines(snapshot))?;
         }
         Ok(())
     }
@@ -306,28 +357,34 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
         fan_out(self.consumers, |c| c.on_stats(&stats))
     }
 
-    /// After the stop: everything emitted before it is queued in the ring buffer by now; drains
-    /// it, then hands out the final stats and the captured stacks. Returns the drops.
+    /// After the stop: takes the last goroutine snapshot, stops the probes from emitting (they
+    /// stay attached until the tracer is dropped), drains what they queued before, then hands
+    /// out the final stats and the captured stacks. Returns the drops.
     fn drain(&mut self) -> Result<u64> {
+        // The last snapshot first: the probes are still attached, so the stream covers every
+        // change up to it.
+        let snapshots = self.snapshots.take().map(Snapshotter::finish);
         let mut batch = Vec::new();
         let mut runtime_stats = Vec::new();
         if let Some(sampler) = self.sampler.take() {
-            sampler.drain(&mut batch);
-            runtime_stats = sampler.drain_runtime_stats();
-            // The end of the report's window.
-            runtime_stats.extend(sampler.read_runtime_stats_now());
+            runtime_stats = sampler.finish(&mut batch);
         }
-        for _ in 0..100 {
-            if self
+        self.tracer.stop_emitting()?;
+        // A program that passed the check just before the flag may still be writing its
+        // event; the ring buffer is finite from now on, so this ends within a few polls. Each
+        // poll is delivered on its own: memory holds one ring buffer's worth at most.
+        for _ in 0..DRAIN_POLLS {
+            let polled = self
                 .tracer
-                .poll(Duration::from_millis(10), &mut batch)
-                .unwrap_or(0)
-                == 0
-            {
+                .poll(Duration::from_millis(1), &mut batch)
+                .unwrap_or(0);
+            self.deliver(&batch)?;
+            batch.clear();
+            if polled == 0 {
                 break;
             }
         }
-        self.deliver(&batch)?;
+        self.deliver_snapshots(snapshots.unwrap_or_default())?;
         self.deliver_runtime_stats(&runtime_stats)?;
         let stats = self.stats()?;
         let drops = stats.drops.values().sum();
@@ -368,6 +425,23 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
         })
+    }
+}
+
+/// Why and how [`Capture::until_stop`] stopped.
+struct Stopped {
+    reason: String,
+    target_exit: Option<String>,
+    target_status: Option<std::process::ExitStatus>,
+}
+
+impl Stopped {
+    fn because(reason: &str) -> Self {
+        Stopped {
+            reason: reason.to_string(),
+            target_exit: None,
+            target_status: None,
+        }
     }
 }
 

@@ -1,6 +1,8 @@
-//! Symbolization while capturing: every goroutine creation pc (and start pc) the session
-//! sees is resolved once through the target's pclntab, so the consumers (a recording) carry
-//! their own symbols and `goroscope report` needs no binary. Runtime addresses minus the load
+//! Symbolization while capturing: every goroutine creation pc (and start pc, and the stack pcs
+//! of goroutine snapshots) the session sees is resolved once through the target's pclntab, so
+//! the consumers (a recording) carry their own symbols and `goroscope report` needs no binary.
+//! A start pc in a `go` statement wrapper (Go 1.21+) is named after the function the wrapper
+//! calls, with the wrapper's name beside it (goinspect's `gowrap`). Runtime addresses minus the load
 //! bias are link-time addresses (PIE); the entry is stored under the runtime address, as asked for.
 //!
 //! The binary reading itself is goinspect's (`Pclntab::func_at`, `line_at`); what lives here is
@@ -9,22 +11,126 @@
 
 use std::collections::HashSet;
 
+use goinspect::elf::ElfImage;
+use goinspect::gowrap;
 use goinspect::pclntab::Pclntab;
-use goroscope_events::{Event, EventKind};
+use goroscope_events::{Event, EventKind, GoroutineSnapshot, Location};
 use goroscope_record::{StackEntry, SymbolEntry};
 
+/// How a pc is resolved.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// A `go` statement's call (`creation_pc - 1`): the function containing it, as the
+    /// runtime's "created by" names it.
+    Creation,
+    /// A goroutine's start pc: its function, or for a wrapper the function it calls.
+    Start,
+    /// A frame of a snapshot's stack (`pc - 1`), inlined functions named.
+    Frame,
+}
+
 pub struct CreationSymbols<'p, 'data> {
+    elf: &'p ElfImage<'data>,
     pclntab: &'p Pclntab<'data>,
     load_bias: u64,
     seen: HashSet<u64>,
 }
 
 impl<'p, 'data> CreationSymbols<'p, 'data> {
-    pub fn new(pclntab: &'p Pclntab<'data>, load_bias: u64) -> Self {
+    pub fn new(elf: &'p ElfImage<'data>, pclntab: &'p Pclntab<'data>, load_bias: u64) -> Self {
         CreationSymbols {
+            elf,
             pclntab,
             load_bias,
             seen: HashSet::new(),
+        }
+    }
+
+    /// Entries for the pcs of a goroutine snapshot not resolved before: creation pcs at
+    /// `pc - 1`, start pcs as is, and every stack frame at `pc - 1` (all are return addresses,
+    /// the first being where `mcall` saved the goroutine).
+    pub fn collect_snapshot(&mut self, snapshot: &GoroutineSnapshot) -> Vec<SymbolEntry> {
+        let mut out = Vec::new();
+        for g in &snapshot.goroutines {
+            self.add(g.creation_pc.checked_sub(1), Kind::Creation, &mut out);
+            self.add(Some(g.start_pc), Kind::Start, &mut out);
+            for &pc in &g.stack {
+                self.add(pc.checked_sub(1), Kind::Frame, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Resolves `pc` into `out` unless seen before (or 0).
+    fn add(&mut self, pc: Option<u64>, kind: Kind, out: &mut Vec<SymbolEntry>) {
+        let Some(pc) = pc.filter(|&pc| pc != 0) else {
+            return;
+        };
+        if !self.seen.insert(pc) {
+            return;
+        }
+        let entry = match kind {
+            Kind::Creation => self.resolve(pc),
+            Kind::Start => self.resolve_start(pc),
+            Kind::Frame => self.resolve_frame(pc),
+        };
+        out.extend(entry);
+    }
+
+    /// A stack frame's pc: in inlined code, named after the innermost function inlined there
+    /// (the line is already the inlined code's), with the functions it is inlined into, each at
+    /// its call's line: the frames the runtime's traceback shows.
+    fn resolve_frame(&self, pc: u64) -> Option<SymbolEntry> {
+        let mut entry = self.resolve(pc)?;
+        let link_pc = pc.checked_sub(self.load_bias)?;
+        let chain = self.pclntab.inlined_at(link_pc);
+        let Some(inner) = chain.first() else {
+            return Some(entry);
+        };
+        let outer = std::mem::replace(&mut entry.function, inner.function.clone());
+        let callers = chain
+            .iter()
+            .skip(1)
+            .map(|c| c.function.clone())
+            .chain([outer]);
+        entry.inlined_into = callers
+            .zip(&chain)
+            .map(|(function, call)| {
+                let (file, line) = self
+                    .pclntab
+                    .line_at(call.call_pc)
+                    .unwrap_or_else(|| (String::new(), 0));
+                Location {
+                    function,
+                    file,
+                    line,
+                }
+            })
+            .collect();
+        Some(entry)
+    }
+
+    /// A start pc: the function itself, or for a `go` statement wrapper the function it calls
+    /// (at that function's entry line), naming the wrapper.
+    fn resolve_start(&self, pc: u64) -> Option<SymbolEntry> {
+        let link_pc = pc.checked_sub(self.load_bias)?;
+        let func = self.pclntab.func_at(link_pc)?;
+        match gowrap::wrapped_function(self.elf, self.pclntab, &func) {
+            Some(callee) => {
+                let (file, line) = self
+                    .pclntab
+                    .line_at(callee.pc)
+                    .unwrap_or_else(|| (String::new(), 0));
+                Some(SymbolEntry {
+                    pc,
+                    function: callee.name,
+                    file,
+                    line,
+                    wrapper: Some(func.name),
+                    inlined_into: Vec::new(),
+                })
+            }
+            None => self.resolve(pc),
         }
     }
 
@@ -42,17 +148,8 @@ impl<'p, 'data> CreationSymbols<'p, 'data> {
             else {
                 continue;
             };
-            for pc in [creation_pc.checked_sub(1), Some(start_pc)]
-                .into_iter()
-                .flatten()
-            {
-                if pc == 0 || !self.seen.insert(pc) {
-                    continue;
-                }
-                if let Some(entry) = self.resolve(pc) {
-                    out.push(entry);
-                }
-            }
+            self.add(creation_pc.checked_sub(1), Kind::Creation, &mut out);
+            self.add(Some(start_pc), Kind::Start, &mut out);
         }
         out
     }
@@ -73,6 +170,8 @@ impl<'p, 'data> CreationSymbols<'p, 'data> {
                         function: format!("{pc:#x}"),
                         file: String::new(),
                         line: 0,
+                        wrapper: None,
+                        inlined_into: Vec::new(),
                     },
                 }
             })
@@ -92,6 +191,8 @@ impl<'p, 'data> CreationSymbols<'p, 'data> {
             function,
             file,
             line,
+            wrapper: None,
+            inlined_into: Vec::new(),
         })
     }
 }

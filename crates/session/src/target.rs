@@ -30,6 +30,13 @@ pub(crate) fn prepare(spec: TargetSpec) -> Result<Prepared> {
             if !Path::new(&format!("/proc/{pid}")).exists() {
                 bail!("no process with pid {pid}");
             }
+            // /proc/TID exists for every thread too, but the probes filter on a process.
+            if let Some(tgid) = thread_group(pid).filter(|tgid| *tgid != pid) {
+                bail!(
+                    "{pid} is a thread of process {tgid}, not a process: goroscope records \
+                     whole processes; give -p {tgid}"
+                );
+            }
             let inspection = goinspect::inspect_pid(pid, &opts)
                 .with_context(|| format!("inspecting process {pid}"))?;
             let binary = PathBuf::from(&inspection.path);
@@ -78,15 +85,15 @@ impl Traced {
         }
     }
 
-    /// The target's exit, once it has exited ("exited" when it is not our child).
-    pub fn exited(&mut self) -> Option<String> {
+    /// The target's exit, once it has exited.
+    pub fn exited(&mut self) -> Option<Exit> {
         match self {
             Traced::Launched(c) => match c.child.try_wait() {
-                Ok(Some(status)) => Some(status.to_string()),
+                Ok(Some(status)) => Some(Exit::Status(status)),
                 Ok(None) => None,
-                Err(e) => Some(format!("unknown ({e})")),
+                Err(e) => Some(Exit::Unknown(e.to_string())),
             },
-            Traced::Attached(pid) => (!process_alive(*pid)).then(|| "exited".to_string()),
+            Traced::Attached(pid) => (!process_alive(*pid)).then_some(Exit::NotOurChild),
         }
     }
 
@@ -119,6 +126,44 @@ impl Traced {
         }
         None
     }
+}
+
+/// How the traced process ended.
+pub(crate) enum Exit {
+    /// A launched target's status (its code, or the signal that killed it).
+    Status(std::process::ExitStatus),
+    /// An attached process is gone; only its parent learns how.
+    NotOurChild,
+    /// Waiting for the launched target failed.
+    Unknown(String),
+}
+
+impl Exit {
+    pub fn status(&self) -> Option<std::process::ExitStatus> {
+        match self {
+            Exit::Status(status) => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Status(status) => write!(f, "{status}"),
+            Exit::NotOurChild => f.write_str("exited"),
+            Exit::Unknown(why) => write!(f, "unknown ({why})"),
+        }
+    }
+}
+
+/// The process (thread group) thread `tid` belongs to, from /proc/TID/status.
+fn thread_group(tid: u32) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/{tid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Whether `pid` is a live (not zombie) process.

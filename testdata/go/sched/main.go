@@ -7,7 +7,8 @@
 // started first thing in main, stopped just before the ground truth is printed), so that
 // goroscope's tests can compare goroscope's counts with Go's tracer on the very same run.
 //
-// Scenarios (each at most ~3 s): cpuhog, syscalls, http, producer, lockthread, gomaxprocs, gc;
+// Scenarios (each at most ~3 s): cpuhog, syscalls, http, producer, lockthread, gomaxprocs, gc,
+// wedge;
 // see the scenario functions for what each does and reports. Standard library only, and only
 // APIs present in Go 1.19 (the oldest toolchain the fixtures are built with).
 package main
@@ -51,12 +52,13 @@ var scenarios = map[string]func(o options, t truth){
 	"lockthread": lockthread,
 	"gomaxprocs": gomaxprocs,
 	"gc":         gcScenario,
+	"wedge":      wedge,
 }
 
 func main() {
 	var o options
 	traceFile := flag.String("trace", "", "write Go's execution trace of the whole run to this file")
-	flag.StringVar(&o.scenario, "scenario", "", "cpuhog|syscalls|http|producer|lockthread|gomaxprocs|gc")
+	flag.StringVar(&o.scenario, "scenario", "", "cpuhog|syscalls|http|producer|lockthread|gomaxprocs|gc|wedge")
 	flag.IntVar(&o.reads, "n", 20, "syscalls: blocking pipe reads")
 	flag.DurationVar(&o.delay, "delay", 5*time.Millisecond, "syscalls: time each pipe read stays blocked")
 	flag.IntVar(&o.files, "m", 50, "syscalls: short file reads")

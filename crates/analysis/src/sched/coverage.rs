@@ -13,12 +13,25 @@ use serde::{Deserialize, Serialize};
 /// claimed) is not captured, without a reason.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Coverage {
+    /// Missing in a part that prints its marker only when not captured (see [`Coverage::is_captured`]).
+    #[serde(default = "captured_by_default")]
     pub captured: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
 }
 
+fn captured_by_default() -> bool {
+    true
+}
+
 impl Coverage {
+    /// For `skip_serializing_if`: parts that were always captured before levels existed
+    /// (goroutines, scheduling latency, thread CPU time) print the marker only when they were
+    /// not, so their JSON is unchanged at the levels that capture them.
+    pub fn is_captured(&self) -> bool {
+        self.captured
+    }
+
     pub fn yes() -> Coverage {
         Coverage {
             captured: true,

@@ -105,6 +105,8 @@ pub struct LiveGoroutine {
     pub goid: u64,
     pub site: SiteKey,
     pub state: GoState,
+    /// When it entered `state` (the trace start for a preexisting goroutine's first state).
+    pub since: u64,
 }
 
 #[derive(Debug, Default)]
@@ -213,6 +215,12 @@ impl Goroutines {
         }
     }
 
+    /// Whether the stream said anything of `goid`: alive now, or exited (within the retention
+    /// window).
+    pub fn knows(&self, goid: u64) -> bool {
+        self.live.contains_key(&goid) || self.exited_goids.contains(goid)
+    }
+
     /// The live goroutine `goid`, if known.
     pub fn get(&self, goid: u64) -> Option<&Goroutine> {
         self.live.get(&goid)
@@ -232,6 +240,7 @@ impl Goroutines {
                 goid,
                 site: g.site,
                 state: g.state,
+                since: g.since,
             })
             .collect();
         live.sort_by_key(|g| g.goid);

@@ -13,6 +13,12 @@
 //!   switched out ⇒ it was on CPU, switched in ⇒ off CPU (no event is missed in between unless
 //!   one was lost). A runtime event from a thread proves it is on CPU. A thread with no such
 //!   evidence at all is attributed nothing (0 on and 0 off).
+//! - A thread seen running (a runtime event, a fork or exit it makes, a switch-out) while it is
+//!   off CPU was switched in without a `Switch` saying so: some kernels do not report a switch
+//!   whose `prev` is a task they hide from tracing (the idle task, a sandbox's agent), and no
+//!   tracepoint form sees it (perf's `sched:sched_switch` misses the same switches). The switch-in
+//!   is inferred at that first sign of life, counted in `inferred_switch_ins`, not as an anomaly:
+//!   off CPU until then, on CPU from then.
 //! - A switch-out with `prev_state == 0` (TASK_RUNNING) is involuntary (preempted), any other
 //!   state voluntary (it blocked or exited).
 //! - Only `Switch` sides flagged `*_in_target`, runtime events and fork/exit name threads of
@@ -124,6 +130,8 @@ pub struct Threads {
     pub preexisting: u64,
     pub m_started: u64,
     pub m_exited: u64,
+    /// Switch-ins inferred from a thread running while off CPU (see the module rules).
+    pub inferred_switch_ins: u64,
     /// Drop threads over this long ago (None: keep every thread).
     pub retain_exited_ns: Option<u64>,
     /// The peak of live threads computed before the last drop (0 if none).
@@ -137,12 +145,12 @@ impl Threads {
         let (ts, tid) = (event.ts_ns, event.tid);
         match event.kind {
             EventKind::ThreadFork { child_tid } => {
-                self.running(ts, tid, anomalies);
+                self.running(ts, tid, anomalies, out);
                 self.fork(ts, child_tid, anomalies, out);
                 self.fold(ts);
             }
             EventKind::ThreadExit => {
-                let i = self.running(ts, tid, anomalies);
+                let i = self.running(ts, tid, anomalies, out);
                 self.exit(ts, i, anomalies, out);
             }
             EventKind::Switch {
@@ -172,19 +180,22 @@ impl Threads {
             }
             EventKind::MStart { m_id } => {
                 self.m_started += 1;
-                let i = self.running(ts, tid, anomalies);
+                let i = self.running(ts, tid, anomalies, out);
                 self.set_m(i, m_id);
             }
-            EventKind::MExit { .. } => {
-                self.m_exited += 1;
-                self.running(ts, tid, anomalies);
+            EventKind::MExit { m_id } => {
+                // M0's mexit wedges the main thread (parks it for good): not an exit.
+                if m_id != 0 {
+                    self.m_exited += 1;
+                }
+                self.running(ts, tid, anomalies, out);
             }
             EventKind::GoStart { m_id, .. } => {
-                let i = self.running(ts, tid, anomalies);
+                let i = self.running(ts, tid, anomalies, out);
                 self.set_m(i, m_id);
             }
             ref kind if kind.is_runtime() => {
-                self.running(ts, tid, anomalies);
+                self.running(ts, tid, anomalies, out);
             }
             _ => {}
         }
@@ -284,14 +295,32 @@ impl Threads {
     }
 
     /// A thread emitted an event: it is on CPU now.
-    fn running(&mut self, ts: u64, tid: u32, anomalies: &mut Anomalies) -> usize {
+    fn running(
+        &mut self,
+        ts: u64,
+        tid: u32,
+        anomalies: &mut Anomalies,
+        out: &mut dyn Collector,
+    ) -> usize {
         let i = self.lookup(ts, tid, anomalies);
-        if let Some(t) = self.all.get_mut(i) {
-            if t.cpu == Cpu::Unknown {
-                t.cpu = Cpu::On(t.start_ns);
-            }
-        }
+        self.ensure_on(ts, i, out);
         i
+    }
+
+    /// Makes thread `i`, seen running at `ts`, on CPU: since its start if nothing said which
+    /// side it was on, since `ts` (an inferred switch-in) if it was believed off CPU.
+    fn ensure_on(&mut self, ts: u64, i: usize, out: &mut dyn Collector) {
+        let Some(t) = self.all.get_mut(i) else { return };
+        match t.cpu {
+            Cpu::Unknown => t.cpu = Cpu::On(t.start_ns),
+            Cpu::Off(since) => {
+                t.off_cpu_ns += ts.saturating_sub(since);
+                t.emit(since, ts, false, ThreadEnd::SwitchedIn, out);
+                t.cpu = Cpu::On(ts);
+                self.inferred_switch_ins += 1;
+            }
+            Cpu::On(_) | Cpu::Gone => {}
+        }
     }
 
     fn add(&mut self, tid: u32, origin: ThreadOrigin, start_ns: u64, cpu: Cpu) -> usize {
@@ -354,6 +383,7 @@ impl Threads {
         out: &mut dyn Collector,
     ) {
         let i = self.lookup(ts, tid, anomalies);
+        self.ensure_on(ts, i, out);
         let Some(t) = self.all.get_mut(i) else { return };
         let how = if prev_state == 0 {
             t.involuntary_switches += 1;
@@ -365,10 +395,7 @@ impl Threads {
         let since = match t.cpu {
             Cpu::On(since) => Some(since),
             Cpu::Unknown => Some(t.start_ns),
-            Cpu::Off(_) | Cpu::Gone => {
-                anomalies.note(anomalies::SWITCH_OUT_WHILE_OFF_CPU);
-                None
-            }
+            Cpu::Off(_) | Cpu::Gone => None,
         };
         if let Some(since) = since {
             t.on_cpu_ns += ts.saturating_sub(since);

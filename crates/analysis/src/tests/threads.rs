@@ -3,6 +3,7 @@
 use super::{run, run_with};
 use crate::testutil::{meta, StreamBuilder};
 use crate::{Options, ThreadRow};
+use goroscope_events::EventKind;
 
 fn rows(r: &crate::Report, tid: u32) -> Vec<&ThreadRow> {
     r.threads
@@ -169,4 +170,46 @@ fn an_exited_thread_may_be_preempted_before_its_final_switch_out() {
     assert!(t400[0].exited);
     assert_eq!(r.threads.live_at_end, 0);
     assert_eq!(r.anomalies.total, 0, "{:?}", r.anomalies);
+}
+
+#[test]
+fn a_thread_seen_running_while_off_cpu_was_switched_in_unreported() {
+    // The kernel reports no switch whose prev is a task it hides from tracing (the idle task,
+    // a sandbox's agent): the thread is then seen running while believed off CPU.
+    let options = Options {
+        start_ns: Some(0),
+        end_ns: Some(10_000),
+        ..Options::default()
+    };
+    let mut s = StreamBuilder::new();
+    s.on(0, 80).at(100).m_start(0);
+    s.at(1_000).switch_flags(80, 9, 1, true, false); // blocks, a hidden task runs
+    s.at(3_000).emit(EventKind::MPark { m_id: 0 }); // no switch-in to 80 reported: it runs again
+    s.at(3_500).switch_flags(80, 9, 0, true, false); // preempted
+    s.at(6_000).switch_flags(80, 9, 1, true, false); // out again, no sign of life before
+    let r = run_with(s.build(), &meta(&[]), options);
+    let t80 = rows(&r, 80)[0];
+    // on 0..1000, off 1000..3000, on 3000..3500, off 3500..6000 (switched in unseen and out at
+    // 6000: nothing on), off 6000..10000.
+    assert_eq!(
+        (t80.on_cpu_ns, t80.off_cpu_ns),
+        (1_500, 2_000 + 2_500 + 4_000)
+    );
+    assert_eq!((t80.voluntary_switches, t80.involuntary_switches), (2, 1));
+    assert_eq!(r.threads.inferred_switch_ins, 2);
+    assert_eq!(
+        r.anomalies.total, 0,
+        "not a sign of loss: {:?}",
+        r.anomalies
+    );
+}
+
+#[test]
+fn the_main_threads_mexit_is_no_m_exit() {
+    let mut s = StreamBuilder::new();
+    s.on(0, 90).m_start(0).m_exit(0); // wedged
+    s.on(1, 91).m_start(1).m_exit(1).thread_exit();
+    let r = run(s.build(), &meta(&[]));
+    assert_eq!((r.threads.m_started, r.threads.m_exited), (2, 1));
+    assert!(!rows(&r, 90)[0].exited, "the main thread lives on");
 }

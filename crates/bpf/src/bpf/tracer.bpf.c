@@ -29,6 +29,13 @@
 /* Written by user space before load (struct gs_config in goroscope.h). */
 const volatile struct gs_config cfg = {};
 
+/*
+ * Set to 1 by user space (through the mmap-ed .bss) when the capture stops: from then on no
+ * program emits an event, so the reader drains a finite ring buffer while the probes are
+ * detached (each detach waits for an RCU grace period; this takes effect at once).
+ */
+volatile u32 gs_stopped = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* user space may resize it before load */
@@ -108,12 +115,18 @@ static __always_inline bool uprobe_wanted(u32 tgid)
 	return true;
 }
 
-/* Reserves an event of `size` bytes and fills its header; NULL (counted) if the ring is full. */
+/*
+ * Reserves an event of `size` bytes and fills its header; NULL if the ring is full (counted) or
+ * the capture has stopped.
+ */
 static __always_inline void *reserve(u32 type, u32 size)
 {
-	struct gs_event_header *h = bpf_ringbuf_reserve(&events, size, 0);
+	struct gs_event_header *h;
 	u64 pid_tgid;
 
+	if (gs_stopped)
+		return NULL; /* not a loss: the capture is over */
+	h = bpf_ringbuf_reserve(&events, size, 0);
 	if (!h) {
 		count(GS_STAT_RESERVE_FAILED, type);
 		return NULL;

@@ -161,6 +161,8 @@ mod tests {
                 gomaxprocs_address: None,
                 memstats_address: None,
                 allm_address: None,
+                allgs_address: None,
+                allglen_address: None,
             },
             load_bias: None,
             warnings: Vec::new(),

@@ -265,6 +265,22 @@ impl<'obj> Tracer<'obj> {
         Ok(n)
     }
 
+    /// Stops every program from emitting events, at once (a flag the BPF side checks before
+    /// reserving one; detaching instead waits for RCU grace periods, up to a second on a busy
+    /// machine). Events already queued stay readable: poll until it returns none, then drop.
+    pub fn stop_emitting(&mut self) -> Result<()> {
+        let bss = self
+            .skel
+            .maps
+            .bss_data
+            .as_deref_mut()
+            .ok_or_else(|| anyhow!("the tracer BPF object has no .bss section"))?;
+        // SAFETY: the field is in the map's mmap-ed memory, which BPF programs read
+        // concurrently: one volatile store of an aligned u32, never cached by the compiler.
+        unsafe { std::ptr::write_volatile(&mut bss.gs_stopped, 1) };
+        Ok(())
+    }
+
     /// What was submitted and lost so far, per type and reason.
     pub fn stats(&self) -> Result<TracerStats> {
         TracerStats::read(&self.skel.maps.stats, self.inbox.borrow().undecodable)

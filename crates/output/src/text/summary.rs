@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use goroscope_analysis::Report;
 
-use crate::format::duration;
+use crate::format::{duration, not_captured};
 
 pub fn render(r: &Report, out: &mut String) -> std::fmt::Result {
     let go = if r.go_version.is_empty() {
@@ -20,23 +20,36 @@ pub fn render(r: &Report, out: &mut String) -> std::fmt::Result {
     )?;
     writeln!(out)?;
     let g = &r.goroutines;
-    writeln!(
-        out,
-        "  goroutines     {} created, {} exited, {} live at end ({} existed before the trace)",
-        g.created, g.exited, g.live_at_end, g.preexisting
-    )?;
-    let l = &r.sched_latency;
-    if l.count == 0 {
-        writeln!(out, "  sched latency  no runnable→running transition seen")?;
-    } else {
+    if !g.coverage.captured && g.snapshots.is_some() {
+        // Creations and exits need the probes; who is alive at the end the snapshots know.
         writeln!(
             out,
-            "  sched latency  p50 {}, p99 {}, max {} (runnable→running, {} samples)",
-            duration(l.p50_ns),
-            duration(l.p99_ns),
-            duration(l.max_ns),
-            l.count
+            "  goroutines     {} live at end (from goroutine snapshots); creations and exits not \
+             captured: {}",
+            g.live_at_end,
+            g.coverage.why_text()
         )?;
+    } else if !not_captured(out, "  goroutines     ", &g.coverage)? {
+        writeln!(
+            out,
+            "  goroutines     {} created, {} exited, {} live at end ({} existed before the trace)",
+            g.created, g.exited, g.live_at_end, g.preexisting
+        )?;
+    }
+    let l = &r.sched_latency;
+    if !not_captured(out, "  sched latency  ", &l.coverage)? {
+        if l.count == 0 {
+            writeln!(out, "  sched latency  no runnable→running transition seen")?;
+        } else {
+            writeln!(
+                out,
+                "  sched latency  p50 {}, p99 {}, max {} (runnable→running, {} samples)",
+                duration(l.p50_ns),
+                duration(l.p99_ns),
+                duration(l.max_ns),
+                l.count
+            )?;
+        }
     }
     let t = &r.threads;
     writeln!(

@@ -126,3 +126,44 @@ fn print_sample() {
     println!("{}", render_text(&sample()));
     print!("{}", render_json(&sample()).unwrap());
 }
+
+#[test]
+fn json_marks_what_the_monitor_level_did_not_capture() {
+    use goroscope_events::{EventKind, Level, Meta};
+    // A thread that ran runtime code and nothing else: at monitor no sched_switch is attached,
+    // so its on/off-CPU split and the goroutine counts would be invented.
+    let mut s = StreamBuilder::new();
+    s.on(0, 100)
+        .m_start(0)
+        .emit(EventKind::ProcResize { nprocs: 2 });
+    s.advance(5_000_000).on(1, 101).m_start(1);
+    let monitor = report(
+        s.build(),
+        &Meta::new("go1.22.10").with_level(Level::Monitor),
+    );
+    let json = serde_json::to_value(&monitor).unwrap();
+    for part in ["/goroutines", "/sched_latency", "/threads/cpu"] {
+        let p = json
+            .pointer(part)
+            .unwrap_or_else(|| panic!("{part} in {json:#}"));
+        assert_eq!(p["captured"], false, "{part}: {json:#}");
+        assert!(
+            p["why"].as_str().is_some_and(|w| w.contains("monitor")),
+            "{p}"
+        );
+    }
+    for row in json["threads"]["per_thread"].as_array().unwrap() {
+        assert_eq!(row["on_cpu_ns"], 0, "no invented CPU time: {row}");
+    }
+    let text = render_text(&monitor);
+    assert!(!text.contains("ON-CPU"), "{text}");
+    assert!(text.contains("goroutines     not captured"), "{text}");
+    let back: goroscope_analysis::Report = serde_json::from_value(json).unwrap();
+    assert_eq!(back, monitor);
+
+    // Where they are captured the markers are absent (the JSON of those levels is unchanged).
+    let json = serde_json::to_value(sample()).unwrap();
+    assert!(json.pointer("/goroutines/captured").is_none(), "{json:#}");
+    assert!(json.pointer("/sched_latency/captured").is_none());
+    assert!(json.pointer("/threads/cpu").is_none());
+}

@@ -22,7 +22,9 @@
 //!
 //! Thread destroyed: after `GoExit{locked}` on thread T, the runtime's `goexit0` returns to
 //! `mstart`, which calls `mexit`: the `MExit` and `ThreadExit` on T that follow are recorded.
-//! A `GoStart` on T first means T was kept (not destroyed).
+//! A `GoStart` on T first means T was kept (not destroyed). Except on M0, the main thread: its
+//! `mexit` "just wedges it" (parks it for good, runtime/proc.go) and the thread lives until the
+//! process exits; it is reported `wedged`, not destroyed, and its `MExit` is no M exit.
 
 #[cfg(test)]
 mod tests;
@@ -125,6 +127,8 @@ pub struct Locking {
     go_events_seen: bool,
     m_started: u64,
     m_exited: u64,
+    /// `MExit` of M0: wedged, not exited.
+    m_wedged: u64,
     m_parked: u64,
 }
 
@@ -174,11 +178,13 @@ impl Locking {
                     let g = self.locked_before(goid, trace_start, model);
                     g.close(ts, Bound::ExitLocked);
                     g.exited_locked = true;
+                    let m_id = thread_m(model, tid);
                     g.destroyed = Some(DestroyedThread {
                         tid,
-                        m_id: thread_m(model, tid),
+                        m_id,
                         m_exit_seen: false,
                         thread_exit_seen: false,
+                        wedged: m_id == Some(M0),
                     });
                     self.exited_on.insert(tid, goid);
                 } else if let Some(g) = self.goroutines.get_mut(&goid) {
@@ -188,11 +194,16 @@ impl Locking {
             EventKind::MStart { .. } => self.m_started += 1,
             EventKind::MPark { .. } => self.m_parked += 1,
             EventKind::MExit { m_id } => {
-                self.m_exited += 1;
+                if m_id == M0 {
+                    self.m_wedged += 1;
+                } else {
+                    self.m_exited += 1;
+                }
                 if let Some(d) = self.destroyed_on(tid) {
                     d.m_exit_seen = true;
                     if m_id >= 0 {
                         d.m_id = Some(m_id);
+                        d.wedged = m_id == M0;
                     }
                 }
             }
@@ -269,6 +280,9 @@ impl Locking {
             .collect();
         rows.sort_by(|a, b| (b.locked_ns, a.goid).cmp(&(a.locked_ns, b.goid)));
         let goroutines = rows.len() as u64;
+        let goroutines_calling = rows.iter().filter(|r| r.locks > 0).count() as u64;
+        let goroutines_locked_before_trace =
+            rows.iter().filter(|r| r.locked_before_trace).count() as u64;
         let exited: Vec<&LockedGoroutineRow> = rows.iter().filter(|r| r.exited_locked).collect();
         let exited_locked = ExitedLockedReport {
             coverage: Coverage::of(
@@ -283,8 +297,12 @@ impl Locking {
                 .filter(|r| {
                     r.destroyed_thread
                         .as_ref()
-                        .is_some_and(|d| d.m_exit_seen || d.thread_exit_seen)
+                        .is_some_and(|d| !d.wedged && (d.m_exit_seen || d.thread_exit_seen))
                 })
+                .count() as u64,
+            threads_wedged: exited
+                .iter()
+                .filter(|r| r.destroyed_thread.as_ref().is_some_and(|d| d.wedged))
                 .count() as u64,
         };
         let seen = self.lock_calls + self.unlock_calls > 0 || goroutines > 0;
@@ -297,6 +315,8 @@ impl Locking {
                 unlock_calls: self.unlock_calls,
                 unlocks_without_lock: self.unlocks_without_lock,
                 goroutines,
+                goroutines_calling,
+                goroutines_locked_before_trace,
                 by_goroutine: rows,
             },
             exited_locked,
@@ -304,12 +324,16 @@ impl Locking {
                 coverage: Coverage::of(meta, Fact::MLifecycle, self.m_started > 0, "M starts"),
                 started: self.m_started,
                 exited: self.m_exited,
+                wedged: self.m_wedged,
                 parked: parks.captured.then_some(self.m_parked),
                 parked_why: parks.why,
             },
         }
     }
 }
+
+/// `m0.id`: the M of the process's main thread.
+const M0: i64 = 0;
 
 /// The M of thread `tid` as the thread model knows it.
 fn thread_m(model: &Model, tid: u32) -> Option<i64> {
@@ -342,6 +366,13 @@ pub struct LockReport {
     pub unlocks_without_lock: u64,
     /// Goroutines seen locking or running locked.
     pub goroutines: u64,
+    /// Of which those with a `LockOSThread` call in the trace (the others locked before it).
+    #[serde(default)]
+    pub goroutines_calling: u64,
+    /// Of which those locked when the trace started (the main goroutine, locked by the
+    /// runtime during init, is one when traced from the start), with or without a call since.
+    #[serde(default)]
+    pub goroutines_locked_before_trace: u64,
     /// Longest locked first, at most 50.
     pub by_goroutine: Vec<LockedGoroutineRow>,
 }
@@ -366,13 +397,18 @@ pub struct LockedGoroutineRow {
     pub destroyed_thread: Option<DestroyedThread>,
 }
 
-/// The thread a goroutine exited locked on, which the runtime then destroys.
+/// The thread a goroutine exited locked on, which the runtime then destroys (or, the main
+/// thread, wedges).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DestroyedThread {
     pub tid: u32,
     pub m_id: Option<i64>,
     pub m_exit_seen: bool,
     pub thread_exit_seen: bool,
+    /// M0, the main thread: the runtime parks it for good instead of destroying it, and it
+    /// lives until the process exits.
+    #[serde(default)]
+    pub wedged: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -380,8 +416,11 @@ pub struct ExitedLockedReport {
     #[serde(flatten)]
     pub coverage: Coverage,
     pub goroutines: u64,
-    /// Of which the thread's `MExit` or `ThreadExit` was seen.
+    /// Of which the thread's `MExit` or `ThreadExit` was seen (the main thread excluded).
     pub threads_destroyed: u64,
+    /// Of which the thread was the main thread (M0), wedged instead of destroyed.
+    #[serde(default)]
+    pub threads_wedged: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -390,8 +429,11 @@ pub struct MsReport {
     pub coverage: Coverage,
     /// `MStart`: Ms (threads) started.
     pub started: u64,
-    /// `MExit`.
+    /// `MExit`, except M0's.
     pub exited: u64,
+    /// `MExit` of M0: the main thread is wedged (parked for good), never destroyed.
+    #[serde(default)]
+    pub wedged: u64,
     /// `MPark` (`stopm`: an M with no work goes to sleep); null when the level does not see it.
     pub parked: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

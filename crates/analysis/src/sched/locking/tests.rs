@@ -200,3 +200,58 @@ fn the_monitor_level_cannot_bound_an_unseen_unlock() {
     assert_eq!(json["exited_locked"]["captured"], false);
     assert!(json["ms"]["parked"].is_null());
 }
+
+#[test]
+fn exit_while_locked_on_the_main_thread_wedges_it() {
+    // runtime.mexit: "This is the main thread. Just wedge it." M0 is parked for good, its
+    // thread lives until the process exits.
+    let mut s = StreamBuilder::new();
+    s.on(0, 100).m_start(0).go_create(10, 1, SITE).advance(100);
+    start(&mut s, 10, false);
+    lock(&mut s, 10);
+    s.advance(2_000).emit(EventKind::GoExit {
+        goid: 10,
+        locked: true,
+    });
+    s.advance(50).m_exit(0);
+    s.on(1, 101)
+        .m_start(1)
+        .advance(1_000)
+        .m_exit(1)
+        .thread_exit();
+    let r = locking(s.build(), &site_meta(), 2_000_000);
+    let e = &r.exited_locked;
+    assert_eq!(
+        (e.goroutines, e.threads_destroyed, e.threads_wedged),
+        (1, 0, 1)
+    );
+    let g10 = &r.lock_os_thread.by_goroutine[0];
+    let d = g10.destroyed_thread.as_ref().expect("its thread");
+    assert_eq!((d.tid, d.m_id, d.wedged), (100, Some(0), true));
+    assert_eq!((r.ms.started, r.ms.exited, r.ms.wedged), (2, 1, 1));
+}
+
+#[test]
+fn goroutines_locked_before_the_trace_made_no_call() {
+    // The main goroutine runs locked (the runtime locks it during init) before any call is
+    // seen; two others call LockOSThread: 2 calls by 2 goroutines, 3 goroutines locked.
+    let mut s = StreamBuilder::new();
+    s.at(1_000_100).on(0, 100);
+    start(&mut s, 1, true);
+    for goid in [20, 21] {
+        s.advance(10).go_create(goid, 1, SITE);
+        start(&mut s, goid, false);
+        lock(&mut s, goid);
+    }
+    let r = locking(s.build(), &site_meta(), 2_000_000);
+    let l = &r.lock_os_thread;
+    assert_eq!(
+        (
+            l.calls,
+            l.goroutines,
+            l.goroutines_calling,
+            l.goroutines_locked_before_trace
+        ),
+        (2, 3, 2, 1)
+    );
+}

@@ -62,6 +62,14 @@ impl Procs {
                 nprocs,
             });
         }
+        // The first entry is usually the start-up call that set the initial value: a change is
+        // a value different from the one before it.
+        let mut times_changed = 0;
+        let mut before = initial;
+        for c in &changes {
+            times_changed += u64::from(before != Some(c.nprocs));
+            before = Some(c.nprocs);
+        }
         let last = self.resizes.last().map(|r| r.1).or(initial);
         let max = self.resizes.iter().map(|r| r.1).chain(initial).max();
         let coverage = if initial.is_some() {
@@ -91,6 +99,7 @@ impl Procs {
             last,
             max,
             changes,
+            times_changed,
             cpu_limit: limit,
             usable_cpus: usable,
             over_quota,
@@ -116,6 +125,10 @@ pub struct ProcsReport {
     /// call that changed it, in time order (calls repeating the value at each start-the-world
     /// are left out).
     pub changes: Vec<GomaxprocsChange>,
+    /// How many times GOMAXPROCS changed during the trace: entries of `changes` that differ
+    /// from the value before them (`initial` for the first), so the start-up call is not one.
+    #[serde(default)]
+    pub times_changed: u64,
     /// The CPU limit recorded at the start (null: not recorded).
     pub cpu_limit: Option<CpuLimitReport>,
     /// CPUs the process may run on: its affinity, within the cpuset when there is one.

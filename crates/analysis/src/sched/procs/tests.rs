@@ -188,3 +188,31 @@ fn nothing_seen_says_so() {
         .as_str()
         .is_some_and(|w| w.contains("procresize")));
 }
+
+#[test]
+fn the_initial_value_is_not_a_change() {
+    // Traced from start-up: procresize(2) sets the initial value, the program sets 1, then 2.
+    let mut s = StreamBuilder::new();
+    for n in [2, 2, 1, 1, 2] {
+        s.advance(100);
+        resize(&mut s, n); // repeated values: start-the-world calls
+    }
+    let r = gomaxprocs(&s, &meta(&[]), None);
+    assert_eq!(r.changes.len(), 3, "the start-up call is listed");
+    assert_eq!(r.times_changed, 2);
+
+    // Attached: the initial value comes from a sample; the first procresize is a change only
+    // when it changes the value.
+    let mut s = StreamBuilder::new();
+    s.advance(100);
+    sample(&mut s, 4);
+    s.advance(100);
+    resize(&mut s, 4); // a start-the-world repeating it
+    s.advance(100);
+    resize(&mut s, 3);
+    let r = gomaxprocs(&s, &meta(&[]), None);
+    assert_eq!(
+        (r.initial_source.as_str(), r.times_changed),
+        ("sched_sample", 1)
+    );
+}

@@ -11,18 +11,37 @@ pub fn render(r: &LockingReport, out: &mut String) -> std::fmt::Result {
     let l = &r.lock_os_thread;
     let title = "LockOSThread";
     if !heading_not_captured(out, title, &l.coverage)? {
+        // Goroutines locked before the trace may have made no call in it: say so, or the
+        // goroutines outnumber the calls.
+        let without_call = l.goroutines.saturating_sub(l.goroutines_calling);
+        let before = if without_call > 0 {
+            format!(
+                " and {without_call} locked before the trace with no call seen ({} in all)",
+                l.goroutines
+            )
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "\n{title}: {} calls by {} goroutines, {} UnlockOSThread calls seen (often inlined, then unseen)",
-            l.calls, l.goroutines, l.unlock_calls
+            "\n{title}: {} calls by {} goroutines{before}, {} UnlockOSThread calls seen (often inlined, then unseen)",
+            l.calls, l.goroutines_calling, l.unlock_calls
         )?;
         let e = &r.exited_locked;
         if e.coverage.captured && l.goroutines > 0 {
-            writeln!(
+            write!(
                 out,
                 "  {} goroutines exited locked; {} of their threads destroyed",
                 e.goroutines, e.threads_destroyed
             )?;
+            if e.threads_wedged > 0 {
+                write!(
+                    out,
+                    ", {} wedged (the main thread: parked for good, alive until the process exits)",
+                    e.threads_wedged
+                )?;
+            }
+            writeln!(out)?;
         }
         if !l.by_goroutine.is_empty() {
             writeln!(
@@ -40,7 +59,9 @@ pub fn render(r: &LockingReport, out: &mut String) -> std::fmt::Result {
             if let Some(d) = &g.destroyed_thread {
                 let m = d.m_id.map_or(String::new(), |m| format!(" (M {m})"));
                 let _ = write!(notes, ", exited locked: thread {}{m}", d.tid);
-                if !(d.m_exit_seen || d.thread_exit_seen) {
+                if d.wedged {
+                    notes.push_str(" wedged (the main thread is never destroyed)");
+                } else if !(d.m_exit_seen || d.thread_exit_seen) {
                     notes.push_str(" exit not seen");
                 } else {
                     notes.push_str(" destroyed");
@@ -63,9 +84,14 @@ pub fn render(r: &LockingReport, out: &mut String) -> std::fmt::Result {
         let parked = m.parked.map_or("parks not captured".to_string(), |p| {
             format!("{p} parks (stopm)")
         });
+        let wedged = if m.wedged > 0 {
+            " (and M0 wedged: the main thread is never destroyed)".to_string()
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "\nMs: {} started, {} exited, {parked}",
+            "\nMs: {} started, {} exited{wedged}, {parked}",
             m.started, m.exited
         )?;
     }

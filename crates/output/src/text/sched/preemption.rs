@@ -79,14 +79,18 @@ pub fn render(r: &PreemptionReport, out: &mut String) -> std::fmt::Result {
 
 fn render_slices(t: &SliceReport, out: &mut String) -> std::fmt::Result {
     let l = &t.summary;
-    writeln!(
-        out,
-        "\nTime slices, GoStart → stop ({} completed, {} still running at the end)",
-        l.count, t.open_at_end
-    )?;
-    if not_captured(out, "  ", &t.coverage)? {
+    let title = "\nTime slices, GoStart → stop";
+    // Not captured: no counts either (a 0 would read as measured).
+    if !t.coverage.captured {
+        writeln!(out, "{title}")?;
+        not_captured(out, "  ", &t.coverage)?;
         return Ok(());
     }
+    writeln!(
+        out,
+        "{title} ({} completed, {} still running at the end)",
+        l.count, t.open_at_end
+    )?;
     if l.count > 0 {
         percentiles(out, l)?;
     }

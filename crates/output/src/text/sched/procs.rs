@@ -15,11 +15,12 @@ pub fn render(r: &ProcsReport, out: &mut String) -> std::fmt::Result {
     if r.coverage.captured {
         writeln!(
             out,
-            "\nGOMAXPROCS: {} at start (from {}), {} at end, {} changes",
+            "\nGOMAXPROCS: {} at start (from {}), {} at end, {} change{}",
             value(r.initial),
             r.initial_source,
             value(r.last),
-            r.changes.len()
+            r.times_changed,
+            if r.times_changed == 1 { "" } else { "s" }
         )?;
     }
     if let Some(l) = &r.cpu_limit {

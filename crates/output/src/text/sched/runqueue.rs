@@ -7,14 +7,14 @@ use goroscope_analysis::sched::runqueue::{RunQueueReport, Sources};
 use crate::format::{head, more_rows, not_captured};
 
 pub fn render(r: &RunQueueReport, out: &mut String) -> std::fmt::Result {
-    writeln!(
-        out,
-        "\nRun queues: where goroutines were taken from when scheduled ({} starts)",
-        r.starts
-    )?;
-    if not_captured(out, "  ", &r.coverage)? {
+    let title = "\nRun queues: where goroutines were taken from when scheduled";
+    // Not captured: no count of starts either (a 0 would read as measured).
+    if !r.coverage.captured {
+        writeln!(out, "{title}")?;
+        not_captured(out, "  ", &r.coverage)?;
         return Ok(());
     }
+    writeln!(out, "{title} ({} starts)", r.starts)?;
     writeln!(
         out,
         "  {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",

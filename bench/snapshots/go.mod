@@ -1,0 +1,3 @@
+module goroscope.bench/snapshots
+
+go 1.19

@@ -1,0 +1,3 @@
+module goroscope.test/blocked
+
+go 1.19

@@ -1,0 +1,3 @@
+module goroscope.test/ctxsw
+
+go 1.19

@@ -1,0 +1,3 @@
+module goroscope.test/stress
+
+go 1.19
