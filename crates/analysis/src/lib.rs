@@ -15,6 +15,7 @@ mod error;
 mod latency;
 mod reorder;
 mod report;
+pub mod runtime_metrics;
 pub mod sched;
 mod sites;
 mod snapshots;
@@ -32,9 +33,12 @@ pub use reorder::Reorderer;
 pub use report::*;
 pub use sites::{PREEXISTING_FUNCTION, STARTUP_FUNCTION, UNKNOWN_FUNCTION};
 
-use goroscope_events::{CpuLimit, CpuStat, Event, EventSource, GoroutineSnapshot, Meta};
+use goroscope_events::{
+    CpuLimit, CpuStat, Event, EventSource, GoroutineSnapshot, Meta, RuntimeStats,
+};
 
 use counts::EventCounts;
+use runtime_metrics::RuntimeStatsWindow;
 use state::Model;
 use timeline::{Collector, NoCollector, Sink};
 
@@ -99,6 +103,7 @@ pub struct Analyzer<C: Collector = NoCollector> {
     last_ts: u64,
     cpu_limit: Option<CpuLimit>,
     cpu_stat: Option<CpuStat>,
+    runtime_stats: RuntimeStatsWindow,
     snapshots: snapshots::Snapshots,
     timeline: Sink<C>,
 }
@@ -116,6 +121,7 @@ impl Analyzer {
             last_ts: 0,
             cpu_limit: None,
             cpu_stat: None,
+            runtime_stats: RuntimeStatsWindow::default(),
             snapshots: snapshots::Snapshots::default(),
             timeline: Sink::new(NoCollector),
         }
@@ -135,6 +141,7 @@ impl<C: Collector> Analyzer<C> {
             last_ts: self.last_ts,
             cpu_limit: self.cpu_limit,
             cpu_stat: self.cpu_stat,
+            runtime_stats: self.runtime_stats,
             snapshots: self.snapshots,
             timeline: Sink::new(collector),
         }
@@ -151,6 +158,12 @@ impl<C: Collector> Analyzer<C> {
     pub fn with_cpu_stat(mut self, cpu_stat: Option<CpuStat>) -> Self {
         self.cpu_stat = cpu_stat;
         self
+    }
+
+    /// A reading of the runtime's own statistics (in time order, beside the events): the
+    /// report's `runtime_metrics` compares the first with the last.
+    pub fn observe_runtime_stats(&mut self, stats: &RuntimeStats) {
+        self.runtime_stats.observe(stats);
     }
 
     pub fn push(&mut self, event: Event) {
@@ -230,7 +243,7 @@ impl<C: Collector> Analyzer<C> {
 
     fn report(&self, model: &Model, meta: &Meta, end_ns: u64) -> Report {
         let start_ns = model.threads.trace_start;
-        summarize::report(
+        let mut report = summarize::report(
             model,
             &summarize::Inputs {
                 meta,
@@ -243,7 +256,23 @@ impl<C: Collector> Analyzer<C> {
                 cpu_stat: self.cpu_stat.as_ref(),
                 snapshots: &self.snapshots,
             },
-        )
+        );
+        let stw = &report.scheduler.stop_the_world;
+        let own = runtime_metrics::Goroscope {
+            sched_latency: runtime_metrics::Quantiles {
+                count: report.sched_latency.count,
+                p50_ns: Some(report.sched_latency.p50_ns),
+                p90_ns: Some(report.sched_latency.p90_ns),
+                p99_ns: Some(report.sched_latency.p99_ns),
+            },
+            stw_pauses: stw.count,
+            stw_total_ns: stw.total_ns,
+            stw_max_ns: stw.max_ns,
+            goroutines_created: report.goroutines.created,
+            gc_cycles: stw.gc.cycles,
+        };
+        report.runtime_metrics = self.runtime_stats.report(&own, start_ns);
+        report
     }
 }
 

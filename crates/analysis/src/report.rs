@@ -36,6 +36,10 @@ pub struct Report {
     /// The scheduler's decisions (run queues, preemption, syscalls, STW, ...): crate::sched.
     #[serde(default)]
     pub scheduler: crate::sched::SchedulerReport,
+    /// The runtime's own statistics read from the target's memory (recordings made before
+    /// they were read have none, and their JSON no such field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_metrics: Option<crate::runtime_metrics::RuntimeMetricsReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

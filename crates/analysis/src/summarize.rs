@@ -279,6 +279,8 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
             by_kind: anomalies,
         },
         scheduler,
+        // Filled by the analyzer, which holds the readings (runtime_metrics.rs).
+        runtime_metrics: None,
     }
 }
 

@@ -75,6 +75,7 @@ impl Level {
     /// | signals                | all     | all     | all  |
     /// | sched_counters         | mem     | mem     | mem  |
     /// | goroutine_states       | mem     | mem     | mem  |
+    /// | runtime_metrics        | mem     | mem     | mem  |
     pub fn capabilities(self) -> Capabilities {
         use Capability::{Absent, Complete, Snapshot};
         let from = |lowest: Level| if self >= lowest { Complete } else { Absent };
@@ -97,7 +98,7 @@ impl Level {
                 | Fact::Threads
                 | Fact::Signals => from(Level::Monitor),
                 // Read by the session from the target's memory at every level.
-                Fact::SchedCounters | Fact::GoroutineStates => Snapshot,
+                Fact::SchedCounters | Fact::GoroutineStates | Fact::RuntimeMetrics => Snapshot,
             };
             c.set(fact, capability);
         }
@@ -173,10 +174,13 @@ pub enum Fact {
     /// Every goroutine's state, wait reason, creation site and stack, from `runtime.allgs`
     /// (goroutine snapshots).
     GoroutineStates,
+    /// The runtime's own statistics (`runtime/metrics`' scheduler histograms, mutex wait,
+    /// goroutines created, threads, GC cycles), read about once a second and at the end.
+    RuntimeMetrics,
 }
 
 impl Fact {
-    pub const ALL: [Fact; 18] = [
+    pub const ALL: [Fact; 19] = [
         Fact::GoroutineScheduling,
         Fact::StatusChanges,
         Fact::ParkStacks,
@@ -195,6 +199,7 @@ impl Fact {
         Fact::Signals,
         Fact::SchedCounters,
         Fact::GoroutineStates,
+        Fact::RuntimeMetrics,
     ];
 
     /// The key in the JSON.
@@ -218,6 +223,7 @@ impl Fact {
             Fact::Signals => "signals",
             Fact::SchedCounters => "sched_counters",
             Fact::GoroutineStates => "goroutine_states",
+            Fact::RuntimeMetrics => "runtime_metrics",
         }
     }
 
@@ -381,7 +387,10 @@ mod tests {
         let expect = |level: Level, absent: &[Fact]| {
             let c = level.capabilities();
             for fact in Fact::ALL {
-                let want = if matches!(fact, Fact::SchedCounters | Fact::GoroutineStates) {
+                let want = if matches!(
+                    fact,
+                    Fact::SchedCounters | Fact::GoroutineStates | Fact::RuntimeMetrics
+                ) {
                     Snapshot
                 } else if absent.contains(&fact) {
                     Absent

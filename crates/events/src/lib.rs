@@ -7,8 +7,9 @@
 //!
 //! Beside the events: what a recording captured ([`Level`], [`Capabilities`]), the facts about
 //! the process gathered outside the stream ([`facts`], and every goroutine at a moment:
-//! [`GoroutineSnapshot`]), and x86-64 syscall names
-//! ([`syscall_names`]), so that every crate reads them with the same types.
+//! [`GoroutineSnapshot`]), the runtime's own statistics read from its memory ([`runtime_stats`],
+//! with the runtime's [`time_histogram`] layout), and x86-64 syscall names ([`syscall_names`]),
+//! so that every crate reads them with the same types.
 
 mod capture;
 mod error;
@@ -17,9 +18,11 @@ pub mod facts;
 mod gstatus;
 mod loss;
 mod meta;
+pub mod runtime_stats;
 mod snapshot;
 mod source;
 pub mod syscall_names;
+pub mod time_histogram;
 
 pub use capture::{Capabilities, Capability, Fact, Level, UnknownLevel};
 pub use error::SourceError;
@@ -28,6 +31,8 @@ pub use facts::{CpuLimit, CpuStat, Throttling};
 pub use gstatus::{GState, GStatus};
 pub use loss::LossReason;
 pub use meta::{Location, Meta, Symbolizer, TableSymbolizer, WaitReasons};
+pub use runtime_stats::RuntimeStats;
 pub use snapshot::{GoroutineSnapshot, SnapshotGoroutine, MAX_STACK_DEPTH};
 pub use source::{EventSource, VecSource};
 pub use syscall_names::syscall_name;
+pub use time_histogram::{MetricHistogram, TimeHistScheme};

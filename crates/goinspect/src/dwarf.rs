@@ -27,6 +27,9 @@ pub struct DwarfFacts {
     pub inlined_counts: HashMap<String, u32>,
     /// Address of `runtime.sched` (before load bias), when DWARF describes it.
     pub sched_address: Option<u64>,
+    /// Same for `runtime.memstats` and `runtime.allm`.
+    pub memstats_address: Option<u64>,
+    pub allm_address: Option<u64>,
     /// Addresses of `runtime.allgs` and `runtime.allglen` (before load bias), when DWARF
     /// describes them.
     pub allgs_address: Option<u64>,
@@ -65,6 +68,8 @@ pub fn read(elf: &ElfImage) -> Result<Option<DwarfFacts>> {
             WAIT_REASON_STRINGS,
             STW_REASON_STRINGS,
             layout::SCHED_VARIABLE,
+            layout::MEMSTATS_VARIABLE,
+            layout::ALLM_VARIABLE,
             crate::allgs::ALLGS_VARIABLE,
             crate::allgs::ALLGLEN_VARIABLE,
         ],
@@ -82,11 +87,14 @@ pub fn read(elf: &ElfImage) -> Result<Option<DwarfFacts>> {
         p_status: status_run(&raw, "runtime._Pidle", "runtime._P"),
         wait_reasons,
         stw_reasons,
+        time_histogram: prefixed_constants(&raw, layout::TIME_HISTOGRAM_CONSTANT_PREFIX),
     };
     Ok(Some(DwarfFacts {
         layout: RuntimeLayout {
             sched_address: None,
             gomaxprocs_address: None,
+            memstats_address: None,
+            allm_address: None,
             allgs_address: None,
             allglen_address: None,
             source: "dwarf".into(),
@@ -95,6 +103,8 @@ pub fn read(elf: &ElfImage) -> Result<Option<DwarfFacts>> {
         },
         inlined_counts: raw.inlined_counts.clone(),
         sched_address: raw.variables.get(layout::SCHED_VARIABLE).copied(),
+        memstats_address: raw.variables.get(layout::MEMSTATS_VARIABLE).copied(),
+        allm_address: raw.variables.get(layout::ALLM_VARIABLE).copied(),
         allgs_address: raw.variables.get(crate::allgs::ALLGS_VARIABLE).copied(),
         allglen_address: raw.variables.get(crate::allgs::ALLGLEN_VARIABLE).copied(),
         wait_reason_strings_found: wait_found,
@@ -155,6 +165,15 @@ fn status_run(raw: &scan::Scan, first: &str, prefix: &str) -> BTreeMap<String, u
         }
     }
     out
+}
+
+/// Constants named `prefix…` with a value, by name without "runtime.".
+fn prefixed_constants(raw: &scan::Scan, prefix: &str) -> BTreeMap<String, u64> {
+    raw.constants
+        .iter()
+        .filter(|c| c.name.starts_with(prefix))
+        .filter_map(|c| Some((c.name["runtime.".len()..].to_string(), c.value?)))
+        .collect()
 }
 
 /// Constants of a reason type, sorted by value, named without their prefix ("waitReason",

@@ -14,6 +14,12 @@
 //! only when another RIP-relative reference of the function lands inside the
 //! `schedt` it implies (the `lea` of `&sched.lock` before it), so an unrelated int32 copy cannot be
 //! mistaken for it.
+//!
+//! `runtime.memstats` is found from `runtime.gcMarkTermination`, which writes several of its
+//! fields in every version (`memstats.pause_ns[memstats.numgc%len] = …`, `pause_end`,
+//! `pause_total_ns`, `last_gc_unix`, `last_gc_nanotime`): each RIP-relative address in the
+//! function, minus each of those fields' offsets, votes for a base, and the base that at least
+//! [`MIN_FIELD_VOTES`] different fields agree on is the global.
 
 use iced_x86::{Decoder, DecoderOptions, Instruction, MemorySize, Mnemonic, OpKind, Register};
 
@@ -28,6 +34,20 @@ pub const ANCHOR_FUNCTION: &str = "runtime.stopTheWorldWithSema";
 /// How many instructions may sit between the load of `gomaxprocs` and its store into
 /// `sched.stopwait` (1.27 puts one unrelated instruction there).
 const STORE_WINDOW: usize = 6;
+
+/// The function whose code names `runtime.memstats`' fields.
+pub const MEMSTATS_ANCHOR_FUNCTION: &str = "runtime.gcMarkTermination";
+/// The `runtime.mstats` fields written by [`MEMSTATS_ANCHOR_FUNCTION`].
+const MEMSTATS_FIELDS: &[&str] = &[
+    "numgc",
+    "pause_ns",
+    "pause_end",
+    "pause_total_ns",
+    "last_gc_unix",
+    "last_gc_nanotime",
+];
+/// How many different fields must agree on a struct's base: one could be a coincidence.
+pub const MIN_FIELD_VOTES: usize = 3;
 
 /// Link-time addresses (before load bias) of the scheduler globals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,14 +73,62 @@ pub fn from_code(elf: &ElfImage, pcln: &Pclntab, layout: &RuntimeLayout) -> Opti
     (writable(found.sched) && writable(found.gomaxprocs)).then_some(found)
 }
 
-/// The pattern search on one function's code (at virtual address `entry`), given
-/// `schedt.stopwait`'s offset and `schedt`'s size.
-pub fn find_in_code(
-    code: &[u8],
-    entry: u64,
-    stopwait_offset: u64,
-    schedt_size: u64,
-) -> Option<SchedGlobals> {
+/// `runtime.memstats` from the code of [`MEMSTATS_ANCHOR_FUNCTION`] and the layout's
+/// `runtime.mstats`; None when something is missing, the fields do not agree, or the address is
+/// not writable.
+pub fn memstats_from_code(elf: &ElfImage, pcln: &Pclntab, layout: &RuntimeLayout) -> Option<u64> {
+    let mstats = layout.structs.get("runtime.mstats")?;
+    let fields: Vec<u64> = MEMSTATS_FIELDS
+        .iter()
+        .filter_map(|f| mstats.fields.get(*f).copied())
+        .collect();
+    let func = pcln.find_func(MEMSTATS_ANCHOR_FUNCTION)?;
+    let code = elf.bytes_at(func.entry, func.end.checked_sub(func.entry)?)?;
+    let base = struct_base_by_votes(code, func.entry, &fields)?;
+    let writable = elf
+        .segments()
+        .iter()
+        .any(|s| s.writable && base >= s.vaddr && base - s.vaddr < s.mem_size);
+    writable.then_some(base)
+}
+
+/// The base address of a global struct that `code` (at `entry`) addresses RIP-relatively at
+/// several of the field offsets `fields`: the base that the most different fields agree on, if
+/// at least [`MIN_FIELD_VOTES`] do and no other base has as many.
+pub fn struct_base_by_votes(code: &[u8], entry: u64, fields: &[u64]) -> Option<u64> {
+    let targets: std::collections::BTreeSet<u64> = decode(code, entry)
+        .iter()
+        .filter(|i| i.is_ip_rel_memory_operand())
+        .map(|i| i.ip_rel_memory_address())
+        .collect();
+    // base → the fields (by index) voting for it.
+    let mut votes: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
+    for &a in &targets {
+        for (k, &f) in fields.iter().enumerate().take(64) {
+            if let Some(base) = a.checked_sub(f) {
+                *votes.entry(base).or_default() |= 1 << k;
+            }
+        }
+    }
+    let mut best: Option<(u64, u32)> = None;
+    let mut tied = false;
+    for (base, mask) in votes {
+        let n = mask.count_ones();
+        match best {
+            Some((_, m)) if n < m => {}
+            Some((_, m)) if n == m => tied = true,
+            _ => {
+                best = Some((base, n));
+                tied = false;
+            }
+        }
+    }
+    let (base, n) = best?;
+    (n as usize >= MIN_FIELD_VOTES && !tied).then_some(base)
+}
+
+/// Every instruction of `code` up to the first that does not decode.
+fn decode(code: &[u8], entry: u64) -> Vec<Instruction> {
     let mut decoder = Decoder::with_ip(64, code, entry, DecoderOptions::NONE);
     let mut insns = Vec::new();
     let mut insn = Instruction::default();
@@ -71,6 +139,18 @@ pub fn find_in_code(
         }
         insns.push(insn);
     }
+    insns
+}
+
+/// The pattern search on one function's code (at virtual address `entry`), given
+/// `schedt.stopwait`'s offset and `schedt`'s size.
+pub fn find_in_code(
+    code: &[u8],
+    entry: u64,
+    stopwait_offset: u64,
+    schedt_size: u64,
+) -> Option<SchedGlobals> {
+    let insns = decode(code, entry);
     let rip_targets: Vec<u64> = insns
         .iter()
         .filter(|i| i.is_ip_rel_memory_operand())
@@ -187,11 +267,38 @@ mod tests {
         assert_eq!(find_in_code(&code, entry, u64::MAX, 6872), None);
     }
 
+    /// `lea rcx,[rip+base+f]` for each field offset f, at 0x427000.
+    fn leas(base: u64, fields: &[u64]) -> (Vec<u8>, u64) {
+        let entry = 0x427000u64;
+        let mut code = Vec::new();
+        for &f in fields {
+            let at = entry + code.len() as u64;
+            code.extend([0x48, 0x8d, 0x0d]);
+            code.extend((((base + f) as i64) - (at + 7) as i64).to_le_bytes()[..4].iter());
+        }
+        (code, entry)
+    }
+
+    #[test]
+    fn a_struct_base_needs_three_fields_to_agree() {
+        let (code, entry) = leas(0x598ee0, &[7680, 3584, 5632, 3576]);
+        let fields = [7680, 3584, 5632, 3576, 3568, 7696];
+        assert_eq!(struct_base_by_votes(&code, entry, &fields), Some(0x598ee0));
+        let (code, entry) = leas(0x598ee0, &[7680, 3584]);
+        assert_eq!(struct_base_by_votes(&code, entry, &fields), None);
+        // Two unrelated bases with three fields each: ambiguous, refused.
+        let (mut code, entry) = leas(0x598ee0, &[7680, 3584, 5632]);
+        let (more, _) = leas(0x700000, &[7680, 3584, 5632]);
+        code.extend(more);
+        assert_eq!(struct_base_by_votes(&code, entry, &fields), None);
+    }
+
     #[test]
     fn garbage_never_panics() {
         for len in 0..96 {
             let code: Vec<u8> = (0..len).map(|i| (i * 53 + 7) as u8).collect();
             let _ = find_in_code(&code, u64::MAX - 16, 8, 64);
+            let _ = struct_base_by_votes(&code, u64::MAX - 16, &[0, 8, u64::MAX]);
         }
     }
 }

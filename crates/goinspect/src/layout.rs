@@ -30,6 +30,8 @@ pub struct FieldSpec {
 pub struct StructSpec {
     /// The DWARF type name, e.g. "runtime.g".
     pub name: &'static str,
+    /// In every supported Go version (else, like an optional field, only where it exists).
+    pub required: bool,
     pub fields: &'static [FieldSpec],
 }
 
@@ -50,10 +52,14 @@ const fn opt(name: &'static str) -> FieldSpec {
 /// Everything goroscope reads from runtime structs. Optional fields and the versions that have
 /// them: g.parentGoid (1.21+), g.syscallbp (1.23+), schedt.runqsize (≤1.24; from 1.25 the global
 /// run queue length is gQueue.size, 1.25+). m.oldp/m.nextp exist in every supported version but
-/// are only nice-to-have, so a future Go without them still works.
+/// are only nice-to-have, so a future Go without them still works. For the runtime's own
+/// statistics (procstat's `runtime_stats`): schedt.totalMutexWaitTime (1.21+),
+/// schedt.totalRuntimeLockWaitTime, the four schedt.stw* histograms, m.mLockProfile and the
+/// mLockProfile struct (1.22+), timeHistogram.overflow (1.20+).
 pub const STRUCTS: &[StructSpec] = &[
     StructSpec {
         name: "runtime.g",
+        required: true,
         fields: &[
             req("stackguard0"),
             req("m"),
@@ -75,6 +81,7 @@ pub const STRUCTS: &[StructSpec] = &[
     },
     StructSpec {
         name: "runtime.m",
+        required: true,
         fields: &[
             req("g0"),
             req("procid"),
@@ -88,10 +95,13 @@ pub const STRUCTS: &[StructSpec] = &[
             req("lockedg"),
             req("lockedExt"),
             req("lockedInt"),
+            opt("alllink"),
+            opt("mLockProfile"),
         ],
     },
     StructSpec {
         name: "runtime.p",
+        required: true,
         fields: &[
             req("id"),
             req("status"),
@@ -106,6 +116,7 @@ pub const STRUCTS: &[StructSpec] = &[
     },
     StructSpec {
         name: "runtime.schedt",
+        required: true,
         fields: &[
             req("goidgen"),
             req("midle"),
@@ -121,21 +132,61 @@ pub const STRUCTS: &[StructSpec] = &[
             opt("runqsize"),
             req("gcwaiting"),
             req("stopwait"),
+            req("nmfreed"),
+            req("timeToRun"),
+            opt("totalMutexWaitTime"),
+            opt("totalRuntimeLockWaitTime"),
+            opt("stwStoppingTimeGC"),
+            opt("stwStoppingTimeOther"),
+            opt("stwTotalTimeGC"),
+            opt("stwTotalTimeOther"),
         ],
     },
     StructSpec {
         name: "runtime.gobuf",
+        required: true,
         fields: &[req("sp"), req("pc"), req("g"), req("bp")],
     },
     StructSpec {
         name: "runtime.stack",
+        required: true,
         fields: &[req("lo"), req("hi")],
     },
     StructSpec {
         name: "runtime.gQueue",
+        required: true,
         fields: &[req("head"), req("tail"), opt("size")],
     },
+    StructSpec {
+        name: "runtime.timeHistogram",
+        required: true,
+        fields: &[req("counts"), req("underflow"), opt("overflow")],
+    },
+    StructSpec {
+        name: "runtime.mstats",
+        required: true,
+        // numgc is what goroscope reads; the others are the fields `gcMarkTermination` writes
+        // beside it, by which `globals.rs` finds `runtime.memstats` in stripped binaries.
+        fields: &[
+            req("numgc"),
+            req("numforcedgc"),
+            req("pause_ns"),
+            req("pause_end"),
+            req("pause_total_ns"),
+            req("last_gc_unix"),
+            req("last_gc_nanotime"),
+        ],
+    },
+    StructSpec {
+        name: "runtime.mLockProfile",
+        required: false,
+        fields: &[req("waitTime")],
+    },
 ];
+
+/// The prefix of the constants that shape a `timeHistogram` (`timeHistSubBucketBits`, ...;
+/// which ones exist depends on the version): kept in `Constants::time_histogram`.
+pub const TIME_HISTOGRAM_CONSTANT_PREFIX: &str = "runtime.timeHist";
 
 /// G statuses present in every supported version (1.26 added `_Gleaked`, `_Gdeadextra`).
 pub const REQUIRED_G_STATUS: &[&str] = &[
@@ -155,6 +206,10 @@ pub const REQUIRED_P_STATUS: &[&str] = &["_Pidle", "_Prunning", "_Pgcstop", "_Pd
 
 /// The scheduler's global `sched` variable; its address is per binary, so never in a table.
 pub const SCHED_VARIABLE: &str = "runtime.sched";
+/// The memory statistics (`runtime.mstats`), whose `numgc` counts completed GC cycles.
+pub const MEMSTATS_VARIABLE: &str = "runtime.memstats";
+/// The head of the list of every M (`m.alllink` links them).
+pub const ALLM_VARIABLE: &str = "runtime.allm";
 
 /// The spec of a struct goroscope reads, by DWARF name.
 pub fn struct_spec(name: &str) -> Option<&'static StructSpec> {
@@ -168,7 +223,9 @@ pub fn validate(layout: &RuntimeLayout, origin: &str) -> Result<()> {
     let mut missing = Vec::new();
     for spec in STRUCTS {
         let Some(found) = layout.structs.get(spec.name) else {
-            missing.push(format!("struct {}", spec.name));
+            if spec.required {
+                missing.push(format!("struct {}", spec.name));
+            }
             continue;
         };
         if found.size == 0 {
@@ -190,6 +247,9 @@ pub fn validate(layout: &RuntimeLayout, origin: &str) -> Result<()> {
         if !c.p_status.contains_key(*name) {
             missing.push(format!("constant runtime.{name}"));
         }
+    }
+    if !c.time_histogram.contains_key("timeHistSubBucketBits") {
+        missing.push("constant runtime.timeHistSubBucketBits".into());
     }
     if !c.wait_reasons.iter().any(|w| w.name == "Zero") {
         missing.push("constant runtime.waitReasonZero".into());
@@ -277,7 +337,9 @@ pub fn sched_address(elf: &ElfImage, dwarf: Option<&DwarfFacts>) -> Option<u64> 
 
 /// Fills `layout.sched_address` and `layout.gomaxprocs_address`: symbols first (DWARF,
 /// `.symtab`), else the code of `runtime.stopTheWorldWithSema` (`globals.rs`), which also works
-/// in stripped binaries. Where both exist they are compared, and a disagreement is a warning
+/// in stripped binaries; `memstats_address` the same way (from `runtime.gcMarkTermination`),
+/// `allm_address` from symbols only, and `allgs_address`/`allglen_address` through
+/// `fill_allgs_addresses`. Where both exist they are compared, and a disagreement is a warning
 /// (the symbol wins): it would mean the code pattern no longer matches this Go version.
 pub fn fill_global_addresses(
     layout: &mut RuntimeLayout,
@@ -310,6 +372,24 @@ pub fn fill_global_addresses(
     }
     layout.sched_address = chosen[0];
     layout.gomaxprocs_address = chosen[1];
+
+    let memstats_symbol = dwarf
+        .and_then(|d| d.memstats_address)
+        .or_else(|| elf.symbol_address(MEMSTATS_VARIABLE));
+    let memstats_code = globals::memstats_from_code(elf, pcln, layout);
+    if let (Some(s), Some(c)) = (memstats_symbol, memstats_code) {
+        if s != c {
+            warnings.push(format!(
+                "{MEMSTATS_VARIABLE}: the symbol says {s:#x} but the code of {} says {c:#x}; \
+                 using the symbol",
+                globals::MEMSTATS_ANCHOR_FUNCTION
+            ));
+        }
+    }
+    layout.memstats_address = memstats_symbol.or(memstats_code);
+    layout.allm_address = dwarf
+        .and_then(|d| d.allm_address)
+        .or_else(|| elf.symbol_address(ALLM_VARIABLE));
     fill_allgs_addresses(layout, elf, pcln, dwarf, warnings);
 }
 
@@ -385,6 +465,8 @@ mod tests {
         let layout = RuntimeLayout {
             sched_address: None,
             gomaxprocs_address: None,
+            memstats_address: None,
+            allm_address: None,
             allgs_address: None,
             allglen_address: None,
             source: "dwarf".into(),

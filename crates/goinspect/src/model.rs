@@ -148,6 +148,14 @@ pub struct RuntimeLayout {
     /// (`globals.rs`). Always written (null when not found); absent in older JSON.
     #[serde(default)]
     pub gomaxprocs_address: Option<u64>,
+    /// Address of `runtime.memstats` (a `runtime.mstats`; before load bias), from symbols or, in
+    /// stripped binaries, from the code of `runtime.gcMarkTermination` (`globals.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memstats_address: Option<u64>,
+    /// Address of `runtime.allm` (the head of the list of every M; before load bias), from
+    /// symbols only: None in stripped binaries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allm_address: Option<u64>,
     /// Address of `runtime.allgs` (a `[]*g`: pointer, length, capacity; before load bias), from
     /// DWARF or `.symtab` or, in stripped binaries, the code of `runtime.allgadd` (`allgs.rs`).
     /// Absent from the JSON when unknown (and in older JSON).
@@ -176,6 +184,11 @@ pub struct Constants {
     pub wait_reasons: Vec<NamedValue>,
     /// stwReason values (Go 1.21+; empty for 1.19).
     pub stw_reasons: Vec<NamedValue>,
+    /// The constants that shape a `timeHistogram` ("timeHistSubBucketBits" → 2, ...): which
+    /// exist depends on the version (1.19: `timeHistNumSuperBuckets`; 1.20+:
+    /// `timeHistMinBucketBits`/`timeHistMaxBucketBits`). Empty in older JSON.
+    #[serde(default)]
+    pub time_histogram: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

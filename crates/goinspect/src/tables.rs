@@ -114,6 +114,8 @@ pub fn parse(minor: &str, text: &str) -> Result<Table> {
         layout: RuntimeLayout {
             sched_address: None,
             gomaxprocs_address: None,
+            memstats_address: None,
+            allm_address: None,
             allgs_address: None,
             allglen_address: None,
             source: format!("table:go{minor}"),

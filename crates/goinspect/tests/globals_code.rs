@@ -4,12 +4,13 @@
 //! code of `runtime.allgadd`, are the linker's own symbols. Stripped builds have no symbols,
 //! so their truth comes from the unstripped twin built from the same source by the same toolchain
 //! (stripped ↔ normal, cgo-stripped-pie ↔ cgo): the symbol's offset inside its section there,
-//! applied to the same section of the stripped build.
+//! applied to the same section of the stripped build. The same for `runtime.memstats`, found
+//! from the code of `runtime.gcMarkTermination`.
 
 use goinspect::allgs::{self, ALLGLEN_VARIABLE, ALLGS_VARIABLE};
 use goinspect::elf::ElfImage;
 use goinspect::globals::{self, GOMAXPROCS_VARIABLE};
-use goinspect::layout::SCHED_VARIABLE;
+use goinspect::layout::{ALLM_VARIABLE, MEMSTATS_VARIABLE, SCHED_VARIABLE};
 use goinspect::pclntab::Pclntab;
 use goinspect::{inspect_bytes, InspectOptions};
 use object::{Object, ObjectSection};
@@ -62,6 +63,26 @@ fn code_finds_the_linkers_addresses_in_every_fixture() {
             found.gomaxprocs,
             want_gomaxprocs,
             "{} gomaxprocs",
+            f.label()
+        );
+        let want_memstats = expected(&twin, &elf, MEMSTATS_VARIABLE);
+        assert_eq!(
+            globals::memstats_from_code(&elf, &pcln, &insp.layout),
+            Some(want_memstats),
+            "{} memstats",
+            f.label()
+        );
+        assert_eq!(
+            insp.layout.memstats_address,
+            Some(want_memstats),
+            "{}",
+            f.label()
+        );
+        // allm only from symbols: absent exactly when the build is stripped.
+        assert_eq!(
+            insp.layout.allm_address,
+            (!f.stripped()).then(|| expected(&twin, &elf, ALLM_VARIABLE)),
+            "{} allm",
             f.label()
         );
         let want_allgs = expected(&twin, &elf, ALLGS_VARIABLE);

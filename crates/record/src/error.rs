@@ -12,7 +12,7 @@ pub enum Error {
     #[error("not a goroscope recording (bad magic)")]
     NotRecording,
     /// A format version this build cannot read.
-    #[error("unsupported format version {0} (this goroscope reads version {FORMAT_VERSION})", FORMAT_VERSION = crate::FORMAT_VERSION)]
+    #[error("unsupported format version {0} (this goroscope reads versions {OLDEST}–{FORMAT_VERSION})", OLDEST = crate::format::OLDEST_READABLE_VERSION, FORMAT_VERSION = crate::FORMAT_VERSION)]
     UnsupportedVersion(u32),
     /// The file ends before its header is complete: nothing can be read.
     #[error("truncated recording: the file ends inside its header")]

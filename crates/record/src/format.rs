@@ -4,12 +4,16 @@
 /// First 8 bytes of every recording (PNG-style: a high byte and CR LF catch text-mode mangling).
 pub const MAGIC: [u8; 8] = *b"\x89GSREC\r\n";
 
-/// The format version this build writes and reads. Bump it (and the change log in
+/// The format version this build writes. Bump it (and the change log in
 /// docs/recording-format.md) on any incompatible change.
 pub const FORMAT_VERSION: u32 = 3;
 
-/// The oldest format version this build still reads (version 2 has no goroutine snapshots).
+/// The oldest format version this build still reads (version 3 only added chunk types).
 pub const OLDEST_READABLE_VERSION: u32 = 2;
+
+/// The first format version with chunks read from the target's memory: goroutine snapshots and
+/// runtime statistics. Older files hold neither, whatever their level says.
+pub const MEMORY_CHUNKS_VERSION: u32 = 3;
 
 /// Upper bound on a chunk's compressed and uncompressed payload, and on the header: a corrupt
 /// length must not make the reader allocate gigabytes.
@@ -34,6 +38,9 @@ pub enum ChunkType {
     Stacks = 5,
     /// JSON `goroscope_events::GoroutineSnapshot`: every goroutine at one moment (version 3+).
     Goroutines = 6,
+    /// JSON [`goroscope_events::RuntimeStats`]: the runtime's own statistics at one moment
+    /// (version 3+).
+    RuntimeStats = 7,
 }
 
 impl ChunkType {
@@ -45,6 +52,7 @@ impl ChunkType {
             4 => ChunkType::End,
             5 => ChunkType::Stacks,
             6 => ChunkType::Goroutines,
+            7 => ChunkType::RuntimeStats,
             _ => return None,
         })
     }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use goroscope_events::{Capabilities, CpuLimit, CpuStat, Level, Location};
+use goroscope_events::{Capabilities, Capability, CpuLimit, CpuStat, Fact, Level, Location};
 use serde::{Deserialize, Serialize};
 
 /// What is known before the first event: who recorded what, and how to interpret the events.
@@ -49,6 +49,15 @@ impl Header {
             (None, Some(level)) => level.capabilities(),
             (None, None) => Capabilities::unknown(),
         }
+    }
+
+    /// For a file whose format predates the chunks read from the target's memory (version 2):
+    /// whatever its level says, it has no goroutine snapshots and no runtime statistics.
+    pub(crate) fn mark_memory_chunks_absent(&mut self) {
+        let mut c = self.capabilities();
+        c.set(Fact::GoroutineStates, Capability::Absent);
+        c.set(Fact::RuntimeMetrics, Capability::Absent);
+        self.capabilities = Some(c);
     }
 }
 

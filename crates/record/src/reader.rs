@@ -11,13 +11,12 @@ use std::io::{BufReader, ErrorKind, Read};
 use std::path::Path;
 
 use goroscope_events::{
-    Capability, Event, EventKind, EventSource, Fact, GoroutineSnapshot, LossReason, Meta,
-    SourceError,
+    Event, EventKind, EventSource, GoroutineSnapshot, LossReason, Meta, RuntimeStats, SourceError,
 };
 
 use crate::format::{
     chunk_crc, ChunkType, CHUNK_HEADER_BYTES, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES,
-    OLDEST_READABLE_VERSION,
+    MEMORY_CHUNKS_VERSION, OLDEST_READABLE_VERSION,
 };
 use crate::{
     decode_events, EndRecord, Error, Header, MetaTables, StackEntry, StatsRecord, SymbolEntry,
@@ -33,6 +32,8 @@ pub enum Chunk {
     Stats(StatsRecord),
     End(EndRecord),
     Goroutines(Box<GoroutineSnapshot>),
+    /// One reading of the runtime's own statistics.
+    RuntimeStats(Box<RuntimeStats>),
 }
 
 /// What reading found besides the events.
@@ -263,11 +264,8 @@ impl<R: Read> Reader<R> {
         }
         let mut header: Header =
             serde_json::from_slice(&json).map_err(|e| Error::Malformed(format!("header: {e}")))?;
-        if version < 3 {
-            // Written before goroutine snapshots existed: whatever the level says, none are in it.
-            let mut capabilities = header.capabilities();
-            capabilities.set(Fact::GoroutineStates, Capability::Absent);
-            header.capabilities = Some(capabilities);
+        if version < MEMORY_CHUNKS_VERSION {
+            header.mark_memory_chunks_absent();
         }
         Ok(Reader {
             input,
@@ -476,6 +474,10 @@ impl<R: Read> Reader<R> {
                 let snapshot: GoroutineSnapshot = serde_json::from_slice(&raw).map_err(json_err)?;
                 self.summary.goroutine_snapshots += 1;
                 Chunk::Goroutines(Box::new(snapshot))
+            }
+            ChunkType::RuntimeStats => {
+                let stats: RuntimeStats = serde_json::from_slice(&raw).map_err(json_err)?;
+                Chunk::RuntimeStats(Box::new(stats))
             }
             ChunkType::End => {
                 let end: EndRecord = serde_json::from_slice(&raw).map_err(json_err)?;

@@ -639,22 +639,107 @@ fn a_file_cut_inside_a_snapshot_keeps_the_snapshots_before_it() {
     }
 }
 
+/// Format 3 only added chunk types: version 2 files still read, and hold neither goroutine
+/// snapshots nor runtime statistics whatever their level says.
 #[test]
-fn version_2_files_still_read_and_hold_no_snapshots() {
+fn version_2_files_still_read_and_hold_no_memory_chunks() {
     let mut old = small_file(&every_kind());
+    assert_eq!(old[8..12], FORMAT_VERSION.to_le_bytes());
+    assert_eq!(FORMAT_VERSION, 3);
+    let current = Reader::new(Cursor::new(&old[..]))
+        .unwrap()
+        .meta()
+        .capabilities;
+    for fact in [Fact::GoroutineStates, Fact::RuntimeMetrics] {
+        assert_eq!(current.get(fact), Capability::Snapshot, "{fact:?}");
+    }
     old[8..12].copy_from_slice(&2u32.to_le_bytes());
     let (events, summary) = read_all(&old).unwrap();
     assert_eq!(events, every_kind());
     assert!(summary.end.is_some());
     let r = Reader::new(Cursor::new(&old[..])).unwrap();
     let capabilities = r.meta().capabilities;
-    assert_eq!(
-        capabilities.get(Fact::GoroutineStates),
-        Capability::Absent,
-        "a version 2 file has no snapshots whatever its level says"
-    );
+    for fact in [Fact::GoroutineStates, Fact::RuntimeMetrics] {
+        assert_eq!(
+            capabilities.get(fact),
+            Capability::Absent,
+            "a version 2 file has no {fact:?} whatever its level says"
+        );
+    }
     assert_eq!(capabilities.get(Fact::Gc), Capability::Complete);
     let mut older = old.clone();
     older[8..12].copy_from_slice(&1u32.to_le_bytes());
-    assert!(Reader::new(Cursor::new(&older[..])).is_err());
+    let e = Reader::new(Cursor::new(&older[..]))
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        e,
+        "unsupported format version 1 (this goroscope reads versions 2–3)"
+    );
+}
+
+fn runtime_stats(ts_ns: u64) -> goroscope_events::RuntimeStats {
+    use goroscope_events::{MetricHistogram, TimeHistScheme};
+    let scheme = TimeHistScheme::MinMaxBits {
+        min_bucket_bits: 9,
+        max_bucket_bits: 48,
+        sub_bucket_bits: 2,
+    };
+    let mut counts = vec![0; scheme.metric_buckets()];
+    counts[7] = 3;
+    goroscope_events::RuntimeStats {
+        ts_ns,
+        scheme,
+        sched_latencies: MetricHistogram { counts },
+        stw_stopping_gc: None,
+        stw_stopping_other: None,
+        stw_total_gc: Some(MetricHistogram::default()),
+        stw_total_other: None,
+        mutex_wait_ns: Some(12_345),
+        runtime_lock_wait_ns: None,
+        runtime_lock_wait_per_m: false,
+        goid_generator: 96,
+        threads: 5,
+        gc_cycles: Some(4),
+        forced_gc_cycles: Some(1),
+        gomaxprocs: 2,
+    }
+}
+
+/// Runtime statistics chunks (format 3) come back whole, in place, between the events; the
+/// event source skips them.
+#[test]
+fn runtime_stats_chunks_round_trip() {
+    let events = every_kind();
+    let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
+    w.write_events(&events[..3]).unwrap();
+    w.write_runtime_stats(&runtime_stats(100)).unwrap();
+    w.write_events(&events[3..]).unwrap();
+    w.write_runtime_stats(&runtime_stats(200)).unwrap();
+    let bytes = w.into_inner();
+    let mut r = Reader::new(Cursor::new(bytes.clone())).unwrap();
+    let mut order = Vec::new();
+    while let Some(chunk) = r.next_chunk().unwrap() {
+        order.push(match chunk {
+            Chunk::Events(e) => format!("events:{}", e.len()),
+            Chunk::RuntimeStats(s) => {
+                assert_eq!(*s, runtime_stats(s.ts_ns));
+                format!("runtime_stats:{}", s.ts_ns)
+            }
+            _ => "other".into(),
+        });
+    }
+    let rest = events.len() - 3;
+    assert_eq!(
+        order,
+        [
+            "events:3".to_string(),
+            "runtime_stats:100".into(),
+            format!("events:{rest}"),
+            "runtime_stats:200".into()
+        ]
+    );
+    let (read, _) = read_all(&bytes).unwrap();
+    assert_eq!(read, events);
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
-use goroscope_events::{Event, GoroutineSnapshot};
+use goroscope_events::{Event, GoroutineSnapshot, RuntimeStats};
 
 use crate::format::{chunk_crc, ChunkType, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES};
 use crate::{
@@ -87,6 +87,11 @@ impl<W: Write> ChunkWriter<W> {
         self.write_compressed(ChunkType::Goroutines, raw_len, &compressed)
     }
 
+    /// One reading of the runtime's own statistics (a few KB of JSON).
+    pub fn write_runtime_stats(&mut self, stats: &RuntimeStats) -> Result<(), Error> {
+        self.write_json(ChunkType::RuntimeStats, stats)
+    }
+
     pub fn write_end(&mut self, end: &EndRecord) -> Result<(), Error> {
         self.write_json(ChunkType::End, end)
     }
@@ -156,6 +161,7 @@ enum Message {
     Symbols(Vec<SymbolEntry>),
     Stacks(Vec<StackEntry>),
     Stats(StatsRecord),
+    RuntimeStats(Box<RuntimeStats>),
     End(EndRecord),
     Goroutines(Box<GoroutineSnapshot>),
 }
@@ -190,6 +196,7 @@ impl RecordingWriter {
                         Message::Symbols(symbols) => w.write_symbols(&symbols)?,
                         Message::Stacks(stacks) => w.write_stacks(&stacks)?,
                         Message::Stats(stats) => w.write_stats(&stats)?,
+                        Message::RuntimeStats(stats) => w.write_runtime_stats(&stats)?,
                         Message::End(end) => w.write_end(&end)?,
                         Message::Goroutines(snapshot) => w.write_goroutines(&snapshot)?,
                     }
@@ -248,6 +255,11 @@ impl RecordingWriter {
 
     pub fn stats(&mut self, stats: StatsRecord) -> Result<(), Error> {
         self.send(Message::Stats(stats))
+    }
+
+    /// One reading of the runtime's statistics (about once a second and once at the end).
+    pub fn runtime_stats(&mut self, stats: RuntimeStats) -> Result<(), Error> {
+        self.send(Message::RuntimeStats(Box::new(stats)))
     }
 
     /// Writes the end chunk, closes the file and returns what was written (or the first write

@@ -5,7 +5,7 @@
 
 use anyhow::{Context as _, Result};
 use goroscope_analysis::{Analyzer, Options, Report};
-use goroscope_events::{Event, GoroutineSnapshot};
+use goroscope_events::{Event, GoroutineSnapshot, RuntimeStats};
 use goroscope_record::{Header, MetaTables, StackEntry, StatsRecord, SymbolEntry};
 
 use crate::consumer::{Consumer, SessionEnd};
@@ -95,6 +95,11 @@ impl Consumer for Analysis {
 
     fn on_stats(&mut self, stats: &StatsRecord) -> Result<()> {
         self.stats = Some(stats.clone());
+        Ok(())
+    }
+
+    fn on_runtime_stats(&mut self, stats: &RuntimeStats) -> Result<()> {
+        self.analyzer()?.observe_runtime_stats(stats);
         Ok(())
     }
 

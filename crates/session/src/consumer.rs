@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
-use goroscope_events::{Event, EventKind, GoroutineSnapshot};
+use goroscope_events::{Event, EventKind, GoroutineSnapshot, RuntimeStats};
 use goroscope_record::{EndRecord, Header, StackEntry, StatsRecord, SymbolEntry};
 
 /// Receives what a session captures. Only [`Consumer::on_batch`] is required; every other hook
@@ -50,6 +50,12 @@ pub trait Consumer {
     /// The tracer's cumulative counters, once a second and once after the last batch (that
     /// last one counts every event delivered).
     fn on_stats(&mut self, _stats: &StatsRecord) -> Result<()> {
+        Ok(())
+    }
+
+    /// A reading of the runtime's own statistics from the target's memory: about once a second
+    /// while live and once at the end (after the last batch), in time order.
+    fn on_runtime_stats(&mut self, _stats: &RuntimeStats) -> Result<()> {
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use goroscope_events::{Event, GoroutineSnapshot};
+use goroscope_events::{Event, GoroutineSnapshot, RuntimeStats};
 use goroscope_record::{
     Header, RecordingWriter, StackEntry, StatsRecord, SymbolEntry, WriterTotals,
 };
@@ -106,6 +106,13 @@ impl Consumer for Recorder {
         if self.pending.len() >= FLUSH_EVENTS || self.last_flush.elapsed() >= FLUSH_EVERY {
             self.flush()?;
         }
+        Ok(())
+    }
+
+    /// After the events delivered so far, so the chunk sits in time order among them.
+    fn on_runtime_stats(&mut self, stats: &RuntimeStats) -> Result<()> {
+        self.flush()?;
+        self.writer()?.runtime_stats(stats.clone())?;
         Ok(())
     }
 

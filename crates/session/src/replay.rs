@@ -42,6 +42,7 @@ pub fn replay(path: &Path, consumers: &mut [&mut dyn Consumer]) -> Result<Replay
                 Chunk::Stacks(stacks) => consumer.on_stacks(stacks)?,
                 Chunk::Stats(stats) => consumer.on_stats(stats)?,
                 Chunk::Goroutines(snapshot) => consumer.on_goroutines(snapshot)?,
+                Chunk::RuntimeStats(stats) => consumer.on_runtime_stats(stats)?,
                 // Handed to `finish`, after everything else.
                 Chunk::End(_) => {}
             }

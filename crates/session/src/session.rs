@@ -12,7 +12,7 @@ use goinspect::pclntab::Pclntab;
 use goinspect::Inspection;
 use goroscope_bpf::tracer::{Level, ProgramStats, Tracer, TracerOptions};
 use goroscope_bpf::ObjectStorage;
-use goroscope_events::{Event, GoroutineSnapshot};
+use goroscope_events::{Event, GoroutineSnapshot, RuntimeStats};
 use goroscope_record::{EndRecord, StatsRecord};
 
 use crate::clock::{clocks, monotonic_ns};
@@ -302,12 +302,23 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
                 return Err(e);
             }
         }
+        let mut runtime_stats = Vec::new();
         if let Some(sampler) = &self.sampler {
             sampler.drain(&mut batch);
+            runtime_stats = sampler.drain_runtime_stats();
         }
         self.deliver(&batch)?;
+        self.deliver_runtime_stats(&runtime_stats)?;
         let snapshots = self.snapshots.as_ref().map(Snapshotter::drain);
         self.deliver_snapshots(snapshots.unwrap_or_default())
+    }
+
+    /// Hands readings of the runtime's statistics to every consumer.
+    fn deliver_runtime_stats(&mut self, readings: &[RuntimeStats]) -> Result<()> {
+        for stats in readings {
+            fan_out(self.consumers, |c| c.on_runtime_stats(stats))?;
+        }
+        Ok(())
     }
 
     /// Each snapshot, after the symbols its pcs need, to every consumer.
@@ -354,8 +365,9 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
         // change up to it.
         let snapshots = self.snapshots.take().map(Snapshotter::finish);
         let mut batch = Vec::new();
+        let mut runtime_stats = Vec::new();
         if let Some(sampler) = self.sampler.take() {
-            drop_and_drain(sampler, &mut batch);
+            runtime_stats = sampler.finish(&mut batch);
         }
         self.tracer.stop_emitting()?;
         // A program that passed the check just before the flag may still be writing its
@@ -373,6 +385,7 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
             }
         }
         self.deliver_snapshots(snapshots.unwrap_or_default())?;
+        self.deliver_runtime_stats(&runtime_stats)?;
         let stats = self.stats()?;
         let drops = stats.drops.values().sum();
         fan_out(self.consumers, |c| c.on_stats(&stats))?;
@@ -430,12 +443,6 @@ impl Stopped {
             target_status: None,
         }
     }
-}
-
-/// Stops the sampler's thread, then takes every sample it made.
-fn drop_and_drain(sampler: Sampler, out: &mut Vec<Event>) {
-    let samples = sampler.into_samples();
-    out.extend(samples.try_iter());
 }
 
 /// Calls `hook` on every consumer in turn; the first error stops.

@@ -159,6 +159,8 @@ mod tests {
                 constants: Constants::default(),
                 sched_address: None,
                 gomaxprocs_address: None,
+                memstats_address: None,
+                allm_address: None,
                 allgs_address: None,
                 allglen_address: None,
             },

@@ -308,6 +308,8 @@ mod tests {
                 constants: Default::default(),
                 sched_address: None,
                 gomaxprocs_address: None,
+                memstats_address: None,
+                allm_address: None,
                 allgs_address: None,
                 allglen_address: None,
             },

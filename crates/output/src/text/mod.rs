@@ -7,6 +7,7 @@ pub mod counts;
 pub mod goroutines;
 pub mod latency;
 pub mod recording;
+pub mod runtime_metrics;
 pub mod sched;
 pub mod summary;
 pub mod threads;
@@ -27,5 +28,6 @@ fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
     latency::render(&r.sched_latency, out)?;
     threads::render(&r.threads, out)?;
     sched::render(&r.scheduler, out)?;
+    runtime_metrics::render(&r.runtime_metrics, out)?;
     counts::render(r, out)
 }

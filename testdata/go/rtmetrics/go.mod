@@ -1,0 +1,3 @@
+module goroscope.test/rtmetrics
+
+go 1.19
