@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod export;
 mod inspect;
 mod record;
 mod report;
@@ -13,5 +14,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Selftest => selftest::run(),
         Command::Record(args) => record::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Export(args) => export::run(&args),
     }
 }
