@@ -108,11 +108,7 @@ impl OutputFile {
         file.sync_all()
             .with_context(|| format!("writing {}", self.tmp.display()))?;
         std::fs::rename(&self.tmp, &self.path).with_context(|| {
-            format!(
-                "renaming {} to {}",
-                self.tmp.display(),
-                self.path.display()
-            )
+            format!("renaming {} to {}", self.tmp.display(), self.path.display())
         })?;
         Ok(())
     }
@@ -194,7 +190,11 @@ mod tests {
         let mut out = OutputFile::create(&path, Kind::Html, false, &[]).unwrap();
         out.write_all(b"half").unwrap();
         drop(out);
-        assert!(files_in(dir.path()).is_empty(), "{:?}", files_in(dir.path()));
+        assert!(
+            files_in(dir.path()).is_empty(),
+            "{:?}",
+            files_in(dir.path())
+        );
     }
 
     #[test]
@@ -213,7 +213,10 @@ mod tests {
             .unwrap();
         std::fs::write(&path, "someone's notes").unwrap();
         let err = OutputFile::create(&path, Kind::Html, false, &[]).unwrap_err();
-        assert!(err.to_string().contains("not a goroscope HTML report"), "{err}");
+        assert!(
+            err.to_string().contains("not a goroscope HTML report"),
+            "{err}"
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "someone's notes");
         OutputFile::create(&path, Kind::Html, true, &[])
             .unwrap()
@@ -221,7 +224,10 @@ mod tests {
             .unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"");
         let err = OutputFile::create(&path, Kind::Html, true, &[&path]).unwrap_err();
-        assert!(err.to_string().contains("the recording being exported"), "{err}");
+        assert!(
+            err.to_string().contains("the recording being exported"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -250,7 +256,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            format!("{err:#}").contains("cannot write the Perfetto trace to /nonexistent-dir/out.pftrace"),
+            format!("{err:#}")
+                .contains("cannot write the Perfetto trace to /nonexistent-dir/out.pftrace"),
             "{err:#}"
         );
     }

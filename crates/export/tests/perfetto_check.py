@@ -68,8 +68,12 @@ def main(path):
             if e.type == TE.TYPE_COUNTER:
                 counters[tracks[e.track_uuid].name] += 1
                 continue
+            resumed = any(
+                annotation_names.get((seq, a.name_iid)) == "resumed_after_syscall"
+                for a in e.debug_annotations
+            )
             events[e.track_uuid].append(
-                (p.timestamp, order, e.type, name, list(e.flow_ids), list(e.terminating_flow_ids))
+                (p.timestamp, order, e.type, name, list(e.flow_ids), list(e.terminating_flow_ids), resumed)
             )
 
     def kind(uuid):
@@ -86,7 +90,9 @@ def main(path):
             return ("syscalls", tracks[d.parent_uuid].thread.tid)
         return ("other", d.name)
 
-    goroutines = defaultdict(lambda: {"running_ns": 0, "running_slices": 0, "overlaps": 0})
+    goroutines = defaultdict(
+        lambda: {"running_ns": 0, "running_slices": 0, "scheduled_slices": 0, "overlaps": 0}
+    )
     procs = defaultdict(lambda: {"busy_ns": 0, "slices": 0, "overlaps": 0})
     threads = defaultdict(lambda: {"on_cpu_ns": 0, "off_cpu_ns": 0, "overlaps": 0})
     syscalls = {"count": 0, "total_ns": 0}
@@ -97,7 +103,7 @@ def main(path):
         what, ident = kind(uuid)
         evs.sort(key=lambda e: (e[0], e[1]))
         open_slices = []
-        for ts, order, typ, name, flows, terminating in evs:
+        for ts, order, typ, name, flows, terminating, resumed in evs:
             for f in flows:
                 if f in flow_starts:
                     fail(f"flow {f} starts twice")
@@ -113,17 +119,19 @@ def main(path):
                     {"goroutine": goroutines, "proc": procs, "thread": threads}.get(
                         what, defaultdict(lambda: {"overlaps": 0})
                     )[ident]["overlaps"] += 1
-                open_slices.append((ts, name))
+                open_slices.append((ts, name, resumed))
             elif typ == TE.TYPE_SLICE_END:
                 if not open_slices:
                     fail(f"packet {order}: slice end with nothing open on track {tracks[uuid].name}")
-                start, sname = open_slices.pop()
+                start, sname, resumed = open_slices.pop()
                 dur = ts - start
                 if dur < 0:
                     fail(f"negative slice on {tracks[uuid].name}")
                 if what == "goroutine" and sname == "running":
                     goroutines[ident]["running_ns"] += dur
                     goroutines[ident]["running_slices"] += 1
+                    # A run resumed after a syscall is not a new time slice (no GoStart).
+                    goroutines[ident]["scheduled_slices"] += 0 if resumed else 1
                 elif what == "proc":
                     procs[ident]["busy_ns"] += dur
                     procs[ident]["slices"] += 1

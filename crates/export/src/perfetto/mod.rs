@@ -73,13 +73,17 @@ impl<W: Write> PerfettoWriter<W> {
                 h.target.pid as i32,
                 std::path::Path::new(&h.target.path)
                     .file_name()
-                    .map_or_else(|| h.target.path.clone(), |n| n.to_string_lossy().into_owned()),
+                    .map_or_else(
+                        || h.target.path.clone(),
+                        |n| n.to_string_lossy().into_owned(),
+                    ),
             ),
             None => (0, String::new()),
         };
         self.tracks.pid = pid;
-        self.tracks
-            .declare(&mut self.out, Track::Process, || format!("goroscope: {program}"));
+        self.tracks.declare(&mut self.out, Track::Process, || {
+            format!("goroscope: {program}")
+        });
     }
 
     /// Packets written so far.
@@ -124,8 +128,17 @@ impl<W: Write> PerfettoWriter<W> {
         terminating: Vec<u64>,
     ) {
         let uuid = self.declare(track);
-        self.out.event(start, uuid, Type::SliceBegin, Some(name), annotations, vec![], terminating);
-        self.out.event(end, uuid, Type::SliceEnd, None, &[], vec![], vec![]);
+        self.out.event(
+            start,
+            uuid,
+            Type::SliceBegin,
+            Some(name),
+            annotations,
+            vec![],
+            terminating,
+        );
+        self.out
+            .event(end, uuid, Type::SliceEnd, None, &[], vec![], vec![]);
     }
 
     fn instant(
@@ -137,14 +150,28 @@ impl<W: Write> PerfettoWriter<W> {
         flow_ids: Vec<u64>,
     ) {
         let uuid = self.declare(track);
-        self.out.event(ts, uuid, Type::Instant, Some((name, true)), annotations, flow_ids, vec![]);
+        self.out.event(
+            ts,
+            uuid,
+            Type::Instant,
+            Some((name, true)),
+            annotations,
+            flow_ids,
+            vec![],
+        );
     }
 
     fn goroutine(&mut self, g: GoroutineSlice) {
         let track = Track::Goroutine(g.goid);
         let span = (g.start_ns, g.end_ns);
         match g.state {
-            GoActivity::Running { p, tid, m, stop, resumed } => {
+            GoActivity::Running {
+                p,
+                tid,
+                m,
+                stop,
+                resumed,
+            } => {
                 // Flows whose target run this is.
                 let mut ending = Vec::new();
                 if let Some(flows) = self.pending_flows.get_mut(&g.goid) {
@@ -159,7 +186,10 @@ impl<W: Write> PerfettoWriter<W> {
                         self.pending_flows.remove(&g.goid);
                     }
                 }
-                let mut a = vec![("tid", Value::Uint(u64::from(tid))), ("stop", Value::Str(stop_text(stop)))];
+                let mut a = vec![
+                    ("tid", Value::Uint(u64::from(tid))),
+                    ("stop", Value::Str(stop_text(stop))),
+                ];
                 if let Some(p) = p {
                     a.push(("p", Value::Int(i64::from(p))));
                 }
@@ -180,7 +210,10 @@ impl<W: Write> PerfettoWriter<W> {
                 self.slice(track, span, (&name, true), &[], vec![]);
             }
             GoActivity::Syscall { tid } => {
-                let a: Vec<_> = tid.map(|t| ("tid", Value::Uint(u64::from(t)))).into_iter().collect();
+                let a: Vec<_> = tid
+                    .map(|t| ("tid", Value::Uint(u64::from(t))))
+                    .into_iter()
+                    .collect();
                 self.slice(track, span, ("syscall", true), &a, vec![]);
             }
             GoActivity::Preempted => self.slice(track, span, ("preempted", true), &[], vec![]),
@@ -200,7 +233,13 @@ impl<W: Write> PerfettoWriter<W> {
         if !site.is_empty() {
             a.push(("created_at", Value::Str(&site)));
         }
-        self.slice(Track::Proc(p.p), (p.start_ns, p.end_ns), (&label, false), &a, vec![]);
+        self.slice(
+            Track::Proc(p.p),
+            (p.start_ns, p.end_ns),
+            (&label, false),
+            &a,
+            vec![],
+        );
     }
 
     fn thread(&mut self, t: ThreadSlice) {
@@ -228,7 +267,13 @@ impl<W: Write> PerfettoWriter<W> {
         if let Some(goid) = s.goid {
             a.push(("goid", Value::Uint(goid)));
         }
-        self.slice(Track::Syscalls(s.tid), (s.start_ns, s.end_ns), (&name, true), &a, vec![]);
+        self.slice(
+            Track::Syscalls(s.tid),
+            (s.start_ns, s.end_ns),
+            (&name, true),
+            &a,
+            vec![],
+        );
     }
 
     fn flow(&mut self, f: Flow) {
@@ -245,14 +290,30 @@ impl<W: Write> PerfettoWriter<W> {
         };
         let name = format!("{verb} G{}", f.to_goid);
         let uuid = self.declare(track);
-        self.out.event(f.from_ns, uuid, Type::Instant, Some((&name, false)), &[], vec![id], vec![]);
-        self.pending_flows.entry(f.to_goid).or_default().push((f.to_ns, id));
+        self.out.event(
+            f.from_ns,
+            uuid,
+            Type::Instant,
+            Some((&name, false)),
+            &[],
+            vec![id],
+            vec![],
+        );
+        self.pending_flows
+            .entry(f.to_goid)
+            .or_default()
+            .push((f.to_ns, id));
     }
 
     fn instant_record(&mut self, i: Instant) {
         let ts = i.ts_ns;
         match i.kind {
-            InstantKind::GoCreate { goid, start, creation_pc, .. } => {
+            InstantKind::GoCreate {
+                goid,
+                start,
+                creation_pc,
+                ..
+            } => {
                 let names = self.names.borrow();
                 let function = match start {
                     StackKey::Start(pc) => names.start_function(pc).function,
@@ -268,37 +329,75 @@ impl<W: Write> PerfettoWriter<W> {
                 self.goroutines.insert(goid, GoName { function, site });
             }
             InstantKind::PreemptRequest { goid, p, by_sysmon } => {
-                let name = if by_sysmon { "preempt request (sysmon)" } else { "preempt request (GC / stop-the-world)" };
-                self.instant(Track::Goroutine(goid), ts, name, &[("p", Value::Int(i64::from(p)))], vec![]);
+                let name = if by_sysmon {
+                    "preempt request (sysmon)"
+                } else {
+                    "preempt request (GC / stop-the-world)"
+                };
+                self.instant(
+                    Track::Goroutine(goid),
+                    ts,
+                    name,
+                    &[("p", Value::Int(i64::from(p)))],
+                    vec![],
+                );
             }
             InstantKind::SigurgSent { target_tid, queued } => self.instant(
                 Track::Thread(i.tid),
                 ts,
                 "SIGURG sent",
-                &[("target_tid", Value::Uint(u64::from(target_tid))), ("queued", Value::Bool(queued))],
+                &[
+                    ("target_tid", Value::Uint(u64::from(target_tid))),
+                    ("queued", Value::Bool(queued)),
+                ],
                 vec![],
             ),
-            InstantKind::SigurgDelivered => self.instant(Track::Thread(i.tid), ts, "SIGURG delivered", &[], vec![]),
+            InstantKind::SigurgDelivered => {
+                self.instant(Track::Thread(i.tid), ts, "SIGURG delivered", &[], vec![])
+            }
             InstantKind::AsyncPreempt { goid, .. } => {
                 self.instant(Track::Goroutine(goid), ts, "async preemption", &[], vec![])
             }
-            InstantKind::Steal { thief_p, victim_p, taken } => self.instant(
+            InstantKind::Steal {
+                thief_p,
+                victim_p,
+                taken,
+            } => self.instant(
                 Track::Proc(thief_p),
                 ts,
                 "steal",
-                &[("from_p", Value::Int(i64::from(victim_p))), ("taken", Value::Uint(u64::from(taken)))],
+                &[
+                    ("from_p", Value::Int(i64::from(victim_p))),
+                    ("taken", Value::Uint(u64::from(taken))),
+                ],
                 vec![],
             ),
-            InstantKind::Handoff { p, cause } => {
-                self.instant(Track::Proc(p), ts, "hand-off", &[("cause", Value::Str(handoff_text(cause)))], vec![])
-            }
+            InstantKind::Handoff { p, cause } => self.instant(
+                Track::Proc(p),
+                ts,
+                "hand-off",
+                &[("cause", Value::Str(handoff_text(cause)))],
+                vec![],
+            ),
             InstantKind::StwBegin { reason } => {
                 let reason = reason.map(|r| self.names.borrow().stw_reason(r));
-                let a: Vec<_> = reason.as_deref().map(|r| ("reason", Value::Str(r))).into_iter().collect();
+                let a: Vec<_> = reason
+                    .as_deref()
+                    .map(|r| ("reason", Value::Str(r)))
+                    .into_iter()
+                    .collect();
                 self.instant(Track::Scheduler, ts, "stop-the-world begins", &a, vec![]);
             }
-            InstantKind::StwStopped => self.instant(Track::Scheduler, ts, "stop-the-world: every P stopped", &[], vec![]),
-            InstantKind::StwEnd => self.instant(Track::Scheduler, ts, "stop-the-world ends", &[], vec![]),
+            InstantKind::StwStopped => self.instant(
+                Track::Scheduler,
+                ts,
+                "stop-the-world: every P stopped",
+                &[],
+                vec![],
+            ),
+            InstantKind::StwEnd => {
+                self.instant(Track::Scheduler, ts, "stop-the-world ends", &[], vec![])
+            }
             InstantKind::GcStart { trigger_kind } => self.instant(
                 Track::Scheduler,
                 ts,
@@ -327,7 +426,9 @@ impl<W: Write> Collector for PerfettoWriter<W> {
             TimelineRecord::Counter(c) => self.counter(c),
             TimelineRecord::KernelSyscall(s) => self.syscall(s),
             // Waits are the goroutines' runnable slices; stacks and sites are named live.
-            TimelineRecord::SchedWait(_) | TimelineRecord::Stack(_) | TimelineRecord::CreationSite(_) => {}
+            TimelineRecord::SchedWait(_)
+            | TimelineRecord::Stack(_)
+            | TimelineRecord::CreationSite(_) => {}
         }
     }
 }
@@ -335,8 +436,12 @@ impl<W: Write> Collector for PerfettoWriter<W> {
 fn stop_text(stop: StopReason) -> &'static str {
     match stop {
         StopReason::Park => "park",
-        StopReason::Yield { preempted: Some(true) } => "preempted",
-        StopReason::Yield { preempted: Some(false) } => "Gosched",
+        StopReason::Yield {
+            preempted: Some(true),
+        } => "preempted",
+        StopReason::Yield {
+            preempted: Some(false),
+        } => "Gosched",
         StopReason::Yield { preempted: None } => "yield",
         StopReason::Syscall => "syscall",
         StopReason::PreemptPark => "preempt-park",

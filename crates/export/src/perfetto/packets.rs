@@ -9,8 +9,8 @@ use std::io::Write;
 use prost::Message as _;
 
 use crate::proto::perfetto::{
-    debug_annotation, trace_packet, track_event, DebugAnnotation, DebugAnnotationName,
-    EventName, InternedData, TracePacket, TrackDescriptor, TrackEvent,
+    debug_annotation, trace_packet, track_event, DebugAnnotation, DebugAnnotationName, EventName,
+    InternedData, TracePacket, TrackDescriptor, TrackEvent,
 };
 
 /// `Trace.packet`: field 1, length-delimited.

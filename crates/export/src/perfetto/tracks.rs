@@ -8,8 +8,8 @@ use goroscope_analysis::timeline::CounterKind;
 
 use super::packets::Packets;
 use crate::proto::perfetto::{
-    counter_descriptor, track_descriptor, CounterDescriptor, ProcessDescriptor,
-    ThreadDescriptor, TrackDescriptor,
+    counter_descriptor, track_descriptor, CounterDescriptor, ProcessDescriptor, ThreadDescriptor,
+    TrackDescriptor,
 };
 
 /// A track of the trace.
@@ -86,7 +86,8 @@ impl Tracks {
             }
             Track::Counter(_) => {
                 d.parent_uuid = Some(Track::Process.uuid());
-                d.static_or_dynamic_name = Some(track_descriptor::StaticOrDynamicName::Name(name()));
+                d.static_or_dynamic_name =
+                    Some(track_descriptor::StaticOrDynamicName::Name(name()));
                 d.counter = Some(CounterDescriptor {
                     unit: Some(counter_descriptor::Unit::Count as i32),
                     is_incremental: None,
@@ -98,14 +99,19 @@ impl Tracks {
                     Track::Scheduler => (Track::Process, 0),
                     Track::Proc(p) => (Track::Process, 1 + p),
                     // After the Ps, in goid order within i32.
-                    Track::Goroutine(goid) => {
-                        (Track::Process, 100_000 + i32::try_from(goid).unwrap_or(i32::MAX - 100_000).min(i32::MAX - 100_000))
-                    }
+                    Track::Goroutine(goid) => (
+                        Track::Process,
+                        100_000
+                            + i32::try_from(goid)
+                                .unwrap_or(i32::MAX - 100_000)
+                                .min(i32::MAX - 100_000),
+                    ),
                     _ => (Track::Process, 0),
                 };
                 d.parent_uuid = Some(parent.uuid());
                 d.sibling_order_rank = Some(rank);
-                d.static_or_dynamic_name = Some(track_descriptor::StaticOrDynamicName::Name(name()));
+                d.static_or_dynamic_name =
+                    Some(track_descriptor::StaticOrDynamicName::Name(name()));
             }
         }
         out.descriptor(d);

@@ -9,7 +9,9 @@ use goroscope_events::Location;
 use prost::Message as _;
 
 use crate::output_file::SIGNATURE;
-use crate::proto::pprof::{Function, Label, Line, Location as PLocation, Profile, Sample, ValueType};
+use crate::proto::pprof::{
+    Function, Label, Line, Location as PLocation, Profile, Sample, ValueType,
+};
 
 /// A sample's identity: its location ids and its labels (key, value string ids).
 type SampleKey = (Vec<u64>, Vec<(i64, i64)>);

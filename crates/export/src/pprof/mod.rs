@@ -18,9 +18,7 @@ mod offcpu;
 
 use std::collections::HashMap;
 
-use goroscope_analysis::timeline::{
-    Collector, SchedWait, Stack, StackKey, TimelineRecord,
-};
+use goroscope_analysis::timeline::{Collector, SchedWait, Stack, StackKey, TimelineRecord};
 use goroscope_analysis::Report;
 use goroscope_events::Location;
 
@@ -39,7 +37,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::SchedLatency, Kind::OffCpu, Kind::Syscalls, Kind::Goroutines];
+    pub const ALL: [Kind; 4] = [
+        Kind::SchedLatency,
+        Kind::OffCpu,
+        Kind::Syscalls,
+        Kind::Goroutines,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -94,7 +97,10 @@ impl PprofCollector {
         let mut b;
         match self.kind {
             Kind::SchedLatency => {
-                b = ProfileBuilder::new(&[("contentions", "count"), ("delay", "nanoseconds")], duration);
+                b = ProfileBuilder::new(
+                    &[("contentions", "count"), ("delay", "nanoseconds")],
+                    duration,
+                );
                 let mut rows: Vec<_> = self.waits.iter().collect();
                 rows.sort_by_key(|(k, _)| **k);
                 for (key, &(count, ns)) in rows {
@@ -106,11 +112,17 @@ impl PprofCollector {
                 }
             }
             Kind::OffCpu => {
-                b = ProfileBuilder::new(&[("switches", "count"), ("off_cpu", "nanoseconds")], duration);
+                b = ProfileBuilder::new(
+                    &[("switches", "count"), ("off_cpu", "nanoseconds")],
+                    duration,
+                );
                 self.off_cpu.add_to(&mut b);
             }
             Kind::Syscalls => {
-                b = ProfileBuilder::new(&[("calls", "count"), ("syscall", "nanoseconds")], duration);
+                b = ProfileBuilder::new(
+                    &[("calls", "count"), ("syscall", "nanoseconds")],
+                    duration,
+                );
                 for site in &report.scheduler.syscalls.kernel.by_site {
                     let location = Location {
                         function: site.function.clone(),
@@ -118,11 +130,15 @@ impl PprofCollector {
                         line: site.line,
                     };
                     for name in &site.by_name {
-                        let stack = [pseudo_frame(format!("syscall {}", name.name)), location.clone()];
-                        b.add(&stack, &[("syscall", &name.name)], &[
-                            name.count as i64,
-                            name.total_ns as i64,
-                        ]);
+                        let stack = [
+                            pseudo_frame(format!("syscall {}", name.name)),
+                            location.clone(),
+                        ];
+                        b.add(
+                            &stack,
+                            &[("syscall", &name.name)],
+                            &[name.count as i64, name.total_ns as i64],
+                        );
                     }
                 }
             }
@@ -138,7 +154,11 @@ impl PprofCollector {
                         file: g.file.clone(),
                         line: g.line,
                     };
-                    b.add(&[pseudo_frame(state.clone()), site], &[("state", &state)], &[1]);
+                    b.add(
+                        &[pseudo_frame(state.clone()), site],
+                        &[("state", &state)],
+                        &[1],
+                    );
                 }
             }
         }
@@ -150,7 +170,15 @@ impl PprofCollector {
 impl Collector for PprofCollector {
     fn record(&mut self, record: TimelineRecord) {
         match (self.kind, record) {
-            (Kind::SchedLatency, TimelineRecord::SchedWait(SchedWait { start_ns, end_ns, stack, .. })) => {
+            (
+                Kind::SchedLatency,
+                TimelineRecord::SchedWait(SchedWait {
+                    start_ns,
+                    end_ns,
+                    stack,
+                    ..
+                }),
+            ) => {
                 let w = self.waits.entry(stack).or_default();
                 w.0 += 1;
                 w.1 = w.1.saturating_add(end_ns.saturating_sub(start_ns) as i64);

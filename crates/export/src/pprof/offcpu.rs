@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 
 use goroscope_analysis::timeline::{
-    CreationSite, GoActivity, GoroutineSlice, Instant, InstantKind, Stack, StackKey,
-    ThreadEnd, ThreadSlice, TimelineRecord,
+    CreationSite, GoActivity, GoroutineSlice, Instant, InstantKind, Stack, StackKey, ThreadEnd,
+    ThreadSlice, TimelineRecord,
 };
 use goroscope_analysis::PREEXISTING_FUNCTION;
 use goroscope_events::Location;
@@ -73,9 +73,7 @@ impl OffCpu {
                 goid,
                 start_ns,
                 end_ns,
-                state:
-                    GoActivity::Running { tid, .. }
-                    | GoActivity::Syscall { tid: Some(tid) },
+                state: GoActivity::Running { tid, .. } | GoActivity::Syscall { tid: Some(tid) },
             }) => self.occupied(tid, start_ns, end_ns, goid),
             TimelineRecord::Instant(Instant {
                 kind:
