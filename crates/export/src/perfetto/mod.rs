@@ -15,6 +15,7 @@ mod tracks;
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::rc::Rc;
 
 use goroscope_analysis::timeline::{
     Collector, Counter, Flow, FlowKind, GoActivity, GoroutineSlice, HandoffCause, Instant,
@@ -35,6 +36,9 @@ pub struct PerfettoWriter<W: Write> {
     names: LiveNames,
     /// goid → its name ("G12 main.worker"), from its creation.
     goroutines: HashMap<u64, GoName>,
+    /// Start function / creation site text by pc, shared by the goroutines' names.
+    functions: HashMap<u64, Rc<str>>,
+    sites: HashMap<u64, Rc<str>>,
     /// goid → flows that end at its next run: (start of that run, flow id).
     pending_flows: HashMap<u64, Vec<(u64, u64)>>,
     next_flow: u64,
@@ -43,9 +47,11 @@ pub struct PerfettoWriter<W: Write> {
 
 use tracks::Tracks;
 
+/// Shared by every goroutine of one start function and creation site (a million goroutines
+/// of one `go` statement hold two pointers each, not two strings).
 struct GoName {
-    function: String,
-    site: String,
+    function: Rc<str>,
+    site: Rc<str>,
 }
 
 impl<W: Write> PerfettoWriter<W> {
@@ -55,6 +61,8 @@ impl<W: Write> PerfettoWriter<W> {
             tracks: Tracks::default(),
             names,
             goroutines: HashMap::new(),
+            functions: HashMap::new(),
+            sites: HashMap::new(),
             pending_flows: HashMap::new(),
             next_flow: 1,
             started: false,
@@ -226,8 +234,8 @@ impl<W: Write> PerfettoWriter<W> {
         // An idle P is an empty stretch of its track.
         let Some(goid) = p.goid else { return };
         let (label, site) = match self.goroutines.get(&goid) {
-            Some(g) => (format!("G{goid} {}", g.function), g.site.clone()),
-            None => (format!("G{goid}"), String::new()),
+            Some(g) => (format!("G{goid} {}", g.function), Rc::clone(&g.site)),
+            None => (format!("G{goid}"), Rc::from("")),
         };
         let mut a = vec![("goid", Value::Uint(goid))];
         if !site.is_empty() {
@@ -316,15 +324,21 @@ impl<W: Write> PerfettoWriter<W> {
             } => {
                 let names = self.names.borrow();
                 let function = match start {
-                    StackKey::Start(pc) => names.start_function(pc).function,
-                    StackKey::Captured(_) => String::new(),
+                    StackKey::Start(pc) => Rc::clone(
+                        self.functions
+                            .entry(pc)
+                            .or_insert_with(|| names.start_function(pc).function.into()),
+                    ),
+                    StackKey::Captured(_) => Rc::from(""),
                 };
-                let site = names.creation_site(creation_pc);
-                let site = if site.file.is_empty() {
-                    site.function
-                } else {
-                    format!("{} ({}:{})", site.function, site.file, site.line)
-                };
+                let site = Rc::clone(self.sites.entry(creation_pc).or_insert_with(|| {
+                    let site = names.creation_site(creation_pc);
+                    if site.file.is_empty() {
+                        site.function.into()
+                    } else {
+                        format!("{} ({}:{})", site.function, site.file, site.line).into()
+                    }
+                }));
                 drop(names);
                 self.goroutines.insert(goid, GoName { function, site });
             }
