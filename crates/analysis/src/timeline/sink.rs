@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 use goroscope_events::Meta;
 
 use super::{
-    frames, Collector, CreationSite, Instant, InstantKind, Stack, StackKey, TimelineRecord,
+    creation_site, frames, Collector, CreationSite, Instant, InstantKind, Stack, StackKey,
+    TimelineRecord,
 };
-use crate::sites::SiteKey;
 
 #[derive(Debug, Default)]
 pub(crate) struct Sink<C> {
@@ -37,7 +37,7 @@ impl<C: Collector> Sink<C> {
                 .record(TimelineRecord::Stack(Stack { key, frames }));
         }
         for creation_pc in std::mem::take(&mut self.sites) {
-            let location = SiteKey::from_creation_pc(creation_pc).locate(meta.symbolizer.as_ref());
+            let location = creation_site(creation_pc, meta.symbolizer.as_ref());
             self.collector
                 .record(TimelineRecord::CreationSite(CreationSite {
                     creation_pc,
