@@ -135,19 +135,8 @@ pub struct ReportArgs {
     #[arg(default_value = "goroscope.rec")]
     pub file: PathBuf,
     /// Print JSON (schema: docs/report-schema.md) instead of text.
-    #[arg(long, conflicts_with = "html")]
+    #[arg(long)]
     pub json: bool,
-    /// Write a self-contained HTML report (charts, sortable tables, an overview timeline; no
-    /// network needed to view it) to the -o file.
-    #[arg(long, requires = "output")]
-    pub html: bool,
-    /// With --html: the file to write (an earlier HTML report there is replaced; any other
-    /// existing file is refused unless --force).
-    #[arg(short, long, requires = "html")]
-    pub output: Option<PathBuf>,
-    /// With --html: overwrite the -o file whatever it is (except the recording).
-    #[arg(long, requires = "html")]
-    pub force: bool,
 }
 
 /// "10s", "500ms", "2m", "1h", "1.5s" or a bare number of seconds.
