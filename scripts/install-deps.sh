@@ -11,7 +11,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/go-versions.sh
 . "$root/scripts/go-versions.sh"
 
-apt_pkgs=(clang llvm libelf-dev zlib1g-dev pkg-config make bpftool golang-1.19-go unzip)
+# protobuf-compiler: prost-build's protoc (crates/export); chromium: the HTML report's test;
+# python3-venv: the venv below.
+apt_pkgs=(clang llvm libelf-dev zlib1g-dev pkg-config make bpftool golang-1.19-go unzip
+  protobuf-compiler chromium python3-venv)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,6 +30,15 @@ fi
 if [ "${GOROSCOPE_SKIP_FUZZ_INSTALL:-}" != 1 ] && ! command -v cargo-fuzz >/dev/null 2>&1; then
   echo "install-deps: installing cargo-fuzz"
   cargo install --quiet --locked cargo-fuzz
+fi
+
+# PyPI's perfetto package (Perfetto's official generated protobuf classes) decodes every
+# exported trace in the export tests, from a venv in the git-ignored .tools/.
+venv="$root/.tools/venv"
+if ! "$venv/bin/python" -c 'import perfetto.protos.perfetto.trace.perfetto_trace_pb2' 2>/dev/null; then
+  echo "install-deps: installing PyPI's perfetto into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet perfetto
 fi
 
 for v in $(goroscope_selected_go_versions); do

@@ -36,6 +36,61 @@ pub enum Command {
     Record(RecordArgs),
     /// Analyse a recording: goroutines by creation site, scheduling latency, threads, losses.
     Report(ReportArgs),
+    /// Export a recording for the tools people already open: a pprof profile or a Perfetto
+    /// trace.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub format: ExportFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportFormat {
+    /// A gzipped pprof profile (`go tool pprof FILE`).
+    Pprof(PprofArgs),
+    /// A Perfetto trace (open it at the Perfetto UI or with its trace processor): Ps, threads
+    /// and goroutines over time, flows, preemption, counters.
+    Perfetto(PerfettoArgs),
+}
+
+/// Where an export goes (shared by every export).
+#[derive(Debug, Args)]
+pub struct ExportOutput {
+    /// The file to write (written under a temporary name beside it, renamed when complete).
+    /// An earlier export of the same kind there is replaced; any other existing file is
+    /// refused (see --force); the recording itself never is.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Overwrite the -o file whatever it is (except the recording).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PprofArgs {
+    /// The recording to export.
+    #[arg(default_value = "goroscope.rec")]
+    pub file: PathBuf,
+    /// Which profile: `sched-latency` (runnable waits by the stack where the goroutine stopped,
+    /// like `go tool trace -pprof=sched`; stacks need --level full), `off-cpu` (threads'
+    /// off-CPU time by goroutine), `syscalls` (time in system calls by creation site and
+    /// syscall), `goroutines` (goroutines live at the end by site and wait reason).
+    #[arg(long, value_parser = PossibleValuesParser::new(goroscope_export::pprof::Kind::names()))]
+    pub kind: String,
+    #[command(flatten)]
+    pub output: ExportOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct PerfettoArgs {
+    /// The recording to export.
+    #[arg(default_value = "goroscope.rec")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub output: ExportOutput,
 }
 
 #[derive(Debug, Args)]

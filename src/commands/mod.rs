@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod export;
 mod inspect;
 mod record;
 mod report;
@@ -17,5 +18,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Selftest => done(selftest::run()),
         Command::Record(args) => record::run(&args),
         Command::Report(args) => done(report::run(&args)),
+        Command::Export(args) => done(export::run(&args)),
     }
 }

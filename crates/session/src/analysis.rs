@@ -1,20 +1,25 @@
 //! [`Analysis`]: the consumer that runs the analysis engine (`goroscope_analysis::Analyzer`) on
 //! a session or a replay and builds its report at the finish. Live and replayed, it gets the
 //! same events, symbols, stacks and stats, and turns them into the same report: what `goroscope
-//! report` prints for a recording is what this consumer builds while recording it.
+//! report` prints for a recording is what this consumer builds while recording it. With
+//! [`Analysis::with_collector`] it also sends the analysis' timeline to a
+//! `goroscope_analysis::timeline::Collector` (an exporter) as the events go through.
 
 use anyhow::{Context as _, Result};
+use goroscope_analysis::timeline::{Collector, NoCollector};
 use goroscope_analysis::{Analyzer, Options, Report};
 use goroscope_events::{Event, GoroutineSnapshot, RuntimeStats};
 use goroscope_record::{Header, MetaTables, StackEntry, StatsRecord, SymbolEntry};
 
 use crate::consumer::{Consumer, SessionEnd};
 
-/// Analyses what it receives; [`Analysis::report`] once finished.
-#[derive(Debug, Default)]
-pub struct Analysis {
+/// Analyses what it receives; [`Analysis::report`] once finished. The timeline goes to `C`.
+#[derive(Debug)]
+pub struct Analysis<C: Collector = NoCollector> {
+    /// Held until the start creates the analyzer, then back after the finish.
+    collector: Option<C>,
     /// Created at the start, from the header's clock.
-    analyzer: Option<Analyzer>,
+    analyzer: Option<Analyzer<C>>,
     header: Option<Header>,
     tables: MetaTables,
     /// The last stats: their drops become `Lost` events at the end, as a recording's reader
@@ -28,6 +33,34 @@ pub struct Analysis {
 impl Analysis {
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+impl<C: Collector + Default> Default for Analysis<C> {
+    fn default() -> Self {
+        Self::with_collector(C::default())
+    }
+}
+
+impl<C: Collector> Analysis<C> {
+    /// An analysis that also sends its timeline to `collector`.
+    pub fn with_collector(collector: C) -> Self {
+        Analysis {
+            collector: Some(collector),
+            analyzer: None,
+            header: None,
+            tables: MetaTables::default(),
+            stats: None,
+            max_ts_ns: 0,
+            events: 0,
+            report: None,
+        }
+    }
+
+    /// The report and the collector, once finished (the collector has had every record,
+    /// stacks included).
+    pub fn into_parts(self) -> (Option<Report>, Option<C>) {
+        (self.report, self.collector)
     }
 
     /// Events received so far.
@@ -54,19 +87,26 @@ impl Analysis {
         Some(analyzer.snapshot(&self.tables.meta(header)))
     }
 
-    fn analyzer(&mut self) -> Result<&mut Analyzer> {
+    fn analyzer(&mut self) -> Result<&mut Analyzer<C>> {
         self.analyzer
             .as_mut()
             .context("the analysis received events before the session started")
     }
 }
 
-impl Consumer for Analysis {
+impl<C: Collector> Consumer for Analysis<C> {
     fn start(&mut self, header: &Header) -> Result<()> {
-        self.analyzer = Some(Analyzer::new(Options {
-            start_ns: Some(header.clock.monotonic_ns),
-            ..Options::default()
-        }));
+        let collector = self
+            .collector
+            .take()
+            .context("the analysis was started twice")?;
+        self.analyzer = Some(
+            Analyzer::new(Options {
+                start_ns: Some(header.clock.monotonic_ns),
+                ..Options::default()
+            })
+            .with_collector(collector),
+        );
         self.header = Some(header.clone());
         Ok(())
     }
@@ -122,12 +162,12 @@ impl Consumer for Analysis {
         let meta = self.tables.meta(&header);
         // Throttling is known only once the end record gives the CPU accounting.
         let cpu_stat = end.end.as_ref().and_then(|e| e.cpu_stat);
-        self.report = Some(
-            analyzer
-                .with_cpu_limit(header.cpu_limit.clone())
-                .with_cpu_stat(cpu_stat)
-                .finish(&meta),
-        );
+        let (report, collector) = analyzer
+            .with_cpu_limit(header.cpu_limit.clone())
+            .with_cpu_stat(cpu_stat)
+            .finish_with_collector(&meta);
+        self.report = Some(report);
+        self.collector = Some(collector);
         Ok(())
     }
 }

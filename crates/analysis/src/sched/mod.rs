@@ -69,7 +69,7 @@ impl Scheduler {
         self.locking.observe(event, model);
         self.procs.observe(event, model);
         self.stw.observe(event, model, out);
-        self.stacks.observe(event, model);
+        self.stacks.observe(event, model, out);
     }
 
     /// Emits the timeline intervals the sections hold open at `end_ns`, without closing them.

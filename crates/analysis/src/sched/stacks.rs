@@ -17,7 +17,7 @@ use super::coverage::Coverage;
 use super::FinishInputs;
 use crate::state::Model;
 // What a wait is charged to: a captured stack, or a new goroutine's start function.
-use crate::timeline::{self, StackKey};
+use crate::timeline::{self, Collector, SchedWait, StackKey, TimelineRecord};
 
 /// Rows kept in the report.
 const TOP_STACKS: usize = 50;
@@ -53,7 +53,7 @@ pub struct StackLatency {
 }
 
 impl StackLatency {
-    pub fn observe(&mut self, event: &Event, _model: &Model) {
+    pub fn observe(&mut self, event: &Event, _model: &Model, out: &mut dyn Collector) {
         let ts = event.ts_ns;
         match event.kind {
             EventKind::GoCreate { goid, start_pc, .. } => {
@@ -100,9 +100,18 @@ impl StackLatency {
                 let g = self.goroutines.entry(goid).or_default();
                 if let Some(since) = g.runnable_since.take() {
                     let wait = ts.saturating_sub(since);
-                    match g.stack.take() {
+                    let stack = g.stack.take();
+                    match stack {
                         Some(key) => self.by_stack.entry(key).or_default().add(wait),
                         None => self.unattributed.add(wait),
+                    }
+                    if out.enabled() {
+                        out.record(TimelineRecord::SchedWait(SchedWait {
+                            goid,
+                            start_ns: since,
+                            end_ns: ts,
+                            stack,
+                        }));
                     }
                 }
             }

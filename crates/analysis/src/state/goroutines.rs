@@ -151,6 +151,7 @@ impl Goroutines {
                             goid,
                             parent_goid,
                             start: StackKey::Start(start_pc),
+                            creation_pc,
                         },
                     }));
                 }

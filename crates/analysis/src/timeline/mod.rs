@@ -12,7 +12,9 @@ pub use collector::{Collector, NoCollector, VecCollector};
 pub use record::*;
 pub(crate) use sink::Sink;
 
-use goroscope_events::{Location, Meta};
+use goroscope_events::{Location, Meta, Symbolizer};
+
+use crate::sites::SiteKey;
 
 /// The frames of `key`, innermost first: a captured stack from the recording's stack table
 /// (empty if the table lacks it), or a start function alone (its address when unknown).
@@ -26,4 +28,10 @@ pub fn frames(meta: &Meta, key: StackKey) -> Vec<Location> {
             line: 0,
         })],
     }
+}
+
+/// Where the `go` statement at `creation_pc` is (the return address `GoCreate` instants carry,
+/// 0 if not read), named as the report names creation sites.
+pub fn creation_site(creation_pc: u64, symbolizer: &dyn Symbolizer) -> Location {
+    SiteKey::from_creation_pc(creation_pc).locate(symbolizer)
 }

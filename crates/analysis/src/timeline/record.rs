@@ -14,9 +14,17 @@ pub enum TimelineRecord {
     Flow(Flow),
     Instant(Instant),
     Counter(Counter),
+    /// A runnable→running wait charged to the stack where the goroutine stopped
+    /// (`sched::stacks`: the report's latency by stack).
+    SchedWait(SchedWait),
+    /// A kernel system call of one thread (`raw_syscalls`, default level and above).
+    KernelSyscall(KernelSyscall),
     /// The frames of a stack that earlier records named by key (emitted when the analysis
     /// finishes, once the recording's symbols are complete).
     Stack(Stack),
+    /// The source location of a creation pc that earlier `GoCreate` instants named (emitted
+    /// with the stacks, at the end).
+    CreationSite(CreationSite),
 }
 
 impl TimelineRecord {
@@ -35,6 +43,7 @@ impl TimelineRecord {
                 kind: InstantKind::GoCreate { start, .. },
                 ..
             }) => Some(*start),
+            TimelineRecord::SchedWait(w) => w.stack,
             _ => None,
         }
     }
@@ -47,6 +56,13 @@ pub enum StackKey {
     Captured(u32),
     /// A goroutine's start function (`GoCreate.start_pc`): the stack of a first run.
     Start(u64),
+}
+
+/// Where the `go` statements at `creation_pc` are, as the report names creation sites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreationSite {
+    pub creation_pc: u64,
+    pub location: Location,
 }
 
 /// A stack's frames, innermost first.
@@ -116,6 +132,31 @@ pub enum StopReason {
     Replaced,
     /// Still running when the trace (or the snapshot) ended: a lower bound.
     TraceEnd,
+}
+
+/// `[start_ns, end_ns)`: goroutine `goid` waited to run, charged to `stack` (where it last
+/// stopped running, or its start function for a first run; None: not known, e.g. after
+/// `Gosched`, a cooperative preemption or a syscall).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchedWait {
+    pub goid: u64,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub stack: Option<StackKey>,
+}
+
+/// `[start_ns, end_ns)` of one kernel system call on thread `tid`, made while goroutine `goid`
+/// ran there (None: no goroutine on the thread, the runtime's own call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelSyscall {
+    pub tid: u32,
+    pub goid: Option<u64>,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    /// The x86-64 syscall number (`goroscope_events::syscall_names`).
+    pub nr: i64,
+    /// The raw return value (`-errno` on error).
+    pub ret: i64,
 }
 
 /// `[start_ns, end_ns)` of one P: running goroutine `goid`, or idle (`goid` None) while it
@@ -188,11 +229,13 @@ pub struct Instant {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstantKind {
-    /// A goroutine was created (`start`: its start function, for naming its track).
+    /// A goroutine was created (`start`: its start function, for naming its track;
+    /// `creation_pc`: its `go` statement, located by a [`CreationSite`] record at the end).
     GoCreate {
         goid: u64,
         parent_goid: u64,
         start: StackKey,
+        creation_pc: u64,
     },
     /// `preemptone`: sysmon (`by_sysmon`) or a STW/GC asks the goroutine on P `p` to stop.
     PreemptRequest { goid: u64, p: i32, by_sysmon: bool },

@@ -1,17 +1,23 @@
 //! The analyzer's side of a [`Collector`]: forwards records and remembers the stacks they name,
 //! so that their frames can be emitted once when the analysis finishes (stack ids are resolved
-//! with the recording's stack table, complete only at the end).
+//! with the recording's stack table, complete only at the end), and the creation sites of the
+//! goroutines created (located the same way, at the end).
 
 use std::collections::BTreeSet;
 
 use goroscope_events::Meta;
 
-use super::{frames, Collector, Stack, StackKey, TimelineRecord};
+use super::{
+    creation_site, frames, Collector, CreationSite, Instant, InstantKind, Stack, StackKey,
+    TimelineRecord,
+};
 
 #[derive(Debug, Default)]
 pub(crate) struct Sink<C> {
     pub collector: C,
     stacks: BTreeSet<StackKey>,
+    /// Creation pcs named by `GoCreate` instants, located at the end like the stacks.
+    sites: BTreeSet<u64>,
 }
 
 impl<C: Collector> Sink<C> {
@@ -19,6 +25,7 @@ impl<C: Collector> Sink<C> {
         Sink {
             collector,
             stacks: BTreeSet::new(),
+            sites: BTreeSet::new(),
         }
     }
 
@@ -28,6 +35,14 @@ impl<C: Collector> Sink<C> {
             let frames = frames(meta, key);
             self.collector
                 .record(TimelineRecord::Stack(Stack { key, frames }));
+        }
+        for creation_pc in std::mem::take(&mut self.sites) {
+            let location = creation_site(creation_pc, meta.symbolizer.as_ref());
+            self.collector
+                .record(TimelineRecord::CreationSite(CreationSite {
+                    creation_pc,
+                    location,
+                }));
         }
     }
 }
@@ -39,6 +54,13 @@ impl<C: Collector> Collector for Sink<C> {
         }
         if let Some(key) = record.stack() {
             self.stacks.insert(key);
+        }
+        if let TimelineRecord::Instant(Instant {
+            kind: InstantKind::GoCreate { creation_pc, .. },
+            ..
+        }) = record
+        {
+            self.sites.insert(creation_pc);
         }
         self.collector.record(record);
     }

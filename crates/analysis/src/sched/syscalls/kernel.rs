@@ -23,6 +23,7 @@ use crate::sched::coverage::Coverage;
 use crate::sched::FinishInputs;
 use crate::sites::SiteKey;
 use crate::state::Model;
+use crate::timeline::{self, Collector, TimelineRecord};
 
 /// x86-64 `rt_sigreturn`: its "return value" is not an error code.
 const NR_RT_SIGRETURN: i64 = 15;
@@ -89,7 +90,7 @@ pub struct KernelSyscalls {
 }
 
 impl KernelSyscalls {
-    pub fn observe(&mut self, event: &Event, model: &Model) {
+    pub fn observe(&mut self, event: &Event, model: &Model, out: &mut dyn Collector) {
         let EventKind::KernelSyscall {
             nr,
             ret,
@@ -106,6 +107,17 @@ impl KernelSyscalls {
             *per_name.errors_by_errno.entry(errno).or_insert(0) += 1;
         }
         let goid = model.goroutines.running_on(event.tid);
+        if out.enabled() {
+            // The event comes at the call's exit.
+            out.record(TimelineRecord::KernelSyscall(timeline::KernelSyscall {
+                tid: event.tid,
+                goid,
+                start_ns: event.ts_ns.saturating_sub(duration_ns),
+                end_ns: event.ts_ns,
+                nr,
+                ret,
+            }));
+        }
         let per_g = self.by_goroutine.entry(goid).or_default();
         if per_g.site.is_none() {
             per_g.site = goid.and_then(|goid| model.goroutines.get(goid).map(|g| g.site));

@@ -30,7 +30,7 @@ pub struct Syscalls {
 
 impl Syscalls {
     pub fn observe(&mut self, event: &Event, model: &Model, out: &mut dyn Collector) {
-        self.kernel.observe(event, model);
+        self.kernel.observe(event, model, out);
         self.runtime.observe(event, model);
         self.handoffs.observe(event, out);
     }
