@@ -24,15 +24,24 @@ fn c_structs() -> BTreeMap<String, (Vec<(String, usize)>, usize)> {
                 continue;
             };
             let (ty, field) = decl.rsplit_once(' ').expect("type and field name");
-            let size = match ty.trim() {
-                "__u64" | "__s64" => 8,
-                "__u32" | "__s32" => 4,
-                "__u16" | "__s16" => 2,
-                "__u8" | "__s8" => 1,
-                "struct gs_event_header" => 24,
-                other => panic!("unexpected type {other} in {name}"),
+            // `name[N]` (N a number or a GS_ define): N elements.
+            let (field, count) = match field.split_once('[') {
+                Some((f, n)) => {
+                    let n = n.trim_end_matches(']');
+                    (f, n.parse().unwrap_or_else(|_| c_value(n) as usize))
+                }
+                None => (field, 1),
             };
-            let align = size.min(8);
+            let size = count
+                * match ty.trim() {
+                    "__u64" | "__s64" => 8,
+                    "__u32" | "__s32" => 4,
+                    "__u16" | "__s16" => 2,
+                    "__u8" | "__s8" => 1,
+                    "struct gs_event_header" => 24,
+                    other => panic!("unexpected type {other} in {name}"),
+                };
+            let align = (size / count).min(8);
             assert_eq!(
                 offset % align,
                 0,
@@ -284,12 +293,34 @@ fn rust_structs_match_the_c_header() {
             m_syscalltick = "m_syscalltick",
             p_status = "p_status",
             p_syscalltick = "p_syscalltick",
+            g_sched_pc = "g_sched_pc",
+            g_sched_bp = "g_sched_bp",
+            g_runnable_time = "g_runnable_time",
+            sample_gp_reg = "sample_gp_reg",
             pad = "_pad"
+        ]
+    );
+    check_struct!(
+        s,
+        GoSample,
+        "gs_ev_go_sample",
+        [
+            h = "h",
+            goid = "goid",
+            creation_pc = "creation_pc",
+            start_pc = "start_pc",
+            runnable_ns = "runnable_ns",
+            m_id = "m_id",
+            p_id = "p_id",
+            wait_reason = "wait_reason",
+            flags = "flags",
+            nframes = "nframes",
+            frames = "frames"
         ]
     );
     assert_eq!(
         s.len(),
-        17,
+        18,
         "a struct in goroscope.h has no Rust mirror: {:?}",
         s.keys()
     );
@@ -329,6 +360,7 @@ fn event_types_and_constants_match_the_c_header() {
         "GS_EV_STW_STOPPED",
         "GS_EV_STW_END",
         "GS_EV_GC_START",
+        "GS_EV_GO_SAMPLE",
     ];
     assert_eq!(c_names.len(), EventType::ALL.len());
     for (t, c) in EventType::ALL.iter().zip(c_names) {
@@ -371,6 +403,14 @@ fn event_types_and_constants_match_the_c_header() {
     assert_eq!(u64::from(STAT_COUNT), c_value("GS_STAT__COUNT"));
     assert_eq!(u64::from(OFFSET_NONE), c_value("GS_OFFSET_NONE"));
     assert_eq!(STACK_DEPTH as u64, c_value("GS_STACK_DEPTH"));
+    assert_eq!(SAMPLE_DEPTH as u64, c_value("GS_SAMPLE_DEPTH"));
+    for (rust, c) in [
+        (SAMPLE_FIRST_RUN, "GS_SAMPLE_FIRST_RUN"),
+        (SAMPLE_STACK_CUT, "GS_SAMPLE_STACK_CUT"),
+        (SAMPLE_LOCKED, "GS_SAMPLE_LOCKED"),
+    ] {
+        assert_eq!(u64::from(rust), c_value(c), "{c}");
+    }
     // A negative define, written in parentheses: compare the text.
     assert!(HEADER.contains(&format!("#define GS_STACK_NONE ({STACK_NONE})")));
     assert_eq!(

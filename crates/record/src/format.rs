@@ -6,14 +6,20 @@ pub const MAGIC: [u8; 8] = *b"\x89GSREC\r\n";
 
 /// The format version this build writes. Bump it (and the change log in
 /// docs/recording-format.md) on any incompatible change.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
-/// The oldest format version this build still reads (version 3 only added chunk types).
+/// The oldest format version this build still reads (versions 3 and 4 only added chunk types,
+/// an event kind and the levels' new meaning, mapped on read).
 pub const OLDEST_READABLE_VERSION: u32 = 2;
 
 /// The first format version with chunks read from the target's memory: goroutine snapshots and
 /// runtime statistics. Older files hold neither, whatever their level says.
 pub const MEMORY_CHUNKS_VERSION: u32 = 3;
+
+/// The first format version whose levels mean what they mean today: `default` is the sampled
+/// level (go_sample events), `full` every event. In older files `default`
+/// was every event but status changes and park stacks ([`goroscope_events::Level::legacy_capabilities`]).
+pub const SAMPLED_LEVELS_VERSION: u32 = 4;
 
 /// Upper bound on a chunk's compressed and uncompressed payload, and on the header: a corrupt
 /// length must not make the reader allocate gigabytes.

@@ -10,7 +10,7 @@ use libbpf_rs::{MapCore, MapFlags};
 pub type PerType = [u64; abi::STAT_STRIDE as usize];
 
 /// Everything the tracer has counted so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TracerStats {
     /// Events put in the ring buffer.
     pub submitted: PerType,
@@ -21,6 +21,18 @@ pub struct TracerStats {
     pub unreadable: PerType,
     /// Records user space received but could not decode.
     pub undecodable: u64,
+}
+
+// `[u64; 64]` has no derived Default.
+impl Default for TracerStats {
+    fn default() -> Self {
+        TracerStats {
+            submitted: [0; abi::STAT_STRIDE as usize],
+            ring_full: [0; abi::STAT_STRIDE as usize],
+            unreadable: [0; abi::STAT_STRIDE as usize],
+            undecodable: 0,
+        }
+    }
 }
 
 /// The losses, summed: what a summary shows.

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The default level's scheduling episodes: one record per tracked runnable->running transition
+ * of the runtime's own 1-in-8 sampler (casgstatus's `sched.timeToRun.record(gp.runnableTime)`;
+ * goinspect's sampler.rs finds the instruction, an emulated CALL or Jcc, and which register
+ * holds gp there). The probe fires only on the transitions the runtime itself samples, so it
+ * costs one trap per 8 goroutine switches instead of three per switch.
+ *
+ * The thread is on g0 inside execute() (R14 = g0, m.curg already gp): the M is g0.m, the P m.p.
+ * gp is not running yet, so gp.sched holds where it had stopped: its pc, and its bp, from which
+ * Go's frame pointers give the callers (bounded walk, GS_SAMPLE_DEPTH frames).
+ *
+ * Included by tracer.bpf.c (uses its cfg, reserve, submit, read helpers).
+ */
+#ifndef GOROSCOPE_TRACER_SAMPLE_BPF_H
+#define GOROSCOPE_TRACER_SAMPLE_BPF_H
+
+/* The register cfg.sample_gp_reg names (GS_REG_*), 0 for an unknown one. */
+static __always_inline u64 sample_gp(struct pt_regs *ctx)
+{
+	switch (cfg.sample_gp_reg) {
+	case GS_REG_RAX: return ctx->ax;
+	case GS_REG_RBX: return ctx->bx;
+	case GS_REG_RCX: return ctx->cx;
+	case GS_REG_RDX: return ctx->dx;
+	case GS_REG_RSI: return ctx->si;
+	case GS_REG_RDI: return ctx->di;
+	case GS_REG_R8: return ctx->r8;
+	case GS_REG_R9: return ctx->r9;
+	case GS_REG_R10: return ctx->r10;
+	case GS_REG_R11: return ctx->r11;
+	}
+	return 0;
+}
+
+/*
+ * Where gp had stopped: frames[0] = gp.sched.pc, then the return addresses up Go's frame-pointer
+ * chain from gp.sched.bp ([bp] = caller's bp, [bp+8] = return address). Stops at a zero or
+ * non-increasing bp (stacks grow down, so callers' frames are at higher addresses).
+ */
+static __always_inline u32 sample_stack(struct gs_ev_go_sample *e, u64 gp, u32 type)
+{
+	u64 pc = 0, bp = 0, frame[2];
+	u32 n = 0;
+
+	if (!read_u64(&pc, gp, cfg.g_sched_pc, type) || !pc)
+		return 0;
+	e->frames[n++] = pc;
+	if (!read_u64(&bp, gp, cfg.g_sched_bp, type))
+		return n;
+	for (int i = 1; i < GS_SAMPLE_DEPTH; i++) {
+		if (!bp || bpf_probe_read_user(frame, sizeof(frame), (void *)bp) != 0)
+			return n;
+		if (!frame[1])
+			return n;
+		e->frames[n & (GS_SAMPLE_DEPTH - 1)] = frame[1];
+		n++;
+		if (frame[0] <= bp)
+			return n;
+		bp = frame[0];
+	}
+	if (bp && bpf_probe_read_user(frame, sizeof(frame), (void *)bp) == 0 && frame[1])
+		e->flags |= GS_SAMPLE_STACK_CUT;
+	return n;
+}
+
+/* casgstatus's tracked runnable->running path (see above). */
+SEC("uprobe.multi")
+int gs_sample(struct pt_regs *ctx)
+{
+	const u32 type = GS_EV_GO_SAMPLE;
+	struct gs_ev_go_sample *e;
+	u64 gp = sample_gp(ctx), goid, m, sched_pc = 0;
+	u32 wait_reason = 0;
+
+	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	if (!read_u64(&goid, gp, cfg.g_goid, type))
+		return 0;
+	e = reserve(type, sizeof(*e));
+	if (!e)
+		return 0;
+	e->goid = goid;
+	e->creation_pc = 0;
+	e->start_pc = 0;
+	e->runnable_ns = 0;
+	read_u64(&e->creation_pc, gp, cfg.g_gopc, type);
+	read_u64(&e->start_pc, gp, cfg.g_startpc, type);
+	read_u64((u64 *)&e->runnable_ns, gp, cfg.g_runnable_time, type);
+	read_u32(&wait_reason, gp, cfg.g_waitreason, type);
+	e->wait_reason = wait_reason & 0xff; /* a uint8 in every supported version */
+	m = m_of(ctx->r14, type);
+	e->m_id = m_id(m, type);
+	e->p_id = p_id_of_m(m, type);
+	e->flags = 0;
+	if (g_locked(gp, type))
+		e->flags |= GS_SAMPLE_LOCKED;
+	__builtin_memset(e->frames, 0, sizeof(e->frames));
+	e->nframes = sample_stack(e, gp, type);
+	sched_pc = e->frames[0];
+	if (sched_pc && sched_pc == e->start_pc)
+		e->flags |= GS_SAMPLE_FIRST_RUN;
+	submit(e, type);
+	return 0;
+}
+
+#endif /* GOROSCOPE_TRACER_SAMPLE_BPF_H */
