@@ -16,6 +16,7 @@ mod latency;
 mod reorder;
 mod report;
 pub mod runtime_metrics;
+pub mod sampled;
 pub mod sched;
 mod sites;
 mod snapshots;
@@ -105,6 +106,7 @@ pub struct Analyzer<C: Collector = NoCollector> {
     cpu_stat: Option<CpuStat>,
     runtime_stats: RuntimeStatsWindow,
     snapshots: snapshots::Snapshots,
+    sampled: sampled::Sampled,
     timeline: Sink<C>,
 }
 
@@ -123,6 +125,7 @@ impl Analyzer {
             cpu_stat: None,
             runtime_stats: RuntimeStatsWindow::default(),
             snapshots: snapshots::Snapshots::default(),
+            sampled: sampled::Sampled::default(),
             timeline: Sink::new(NoCollector),
         }
     }
@@ -143,6 +146,7 @@ impl<C: Collector> Analyzer<C> {
             cpu_stat: self.cpu_stat,
             runtime_stats: self.runtime_stats,
             snapshots: self.snapshots,
+            sampled: self.sampled,
             timeline: Sink::new(collector),
         }
     }
@@ -182,6 +186,7 @@ impl<C: Collector> Analyzer<C> {
         self.last_ts = self.last_ts.max(event.ts_ns);
         model.apply(event, &mut self.timeline);
         self.scheduler.observe(event, model, &mut self.timeline);
+        self.sampled.observe(event);
     }
 
     /// A goroutine snapshot read from the target's memory: the report joins the last one with
@@ -272,6 +277,7 @@ impl<C: Collector> Analyzer<C> {
             gc_cycles: stw.gc.cycles,
         };
         report.runtime_metrics = self.runtime_stats.report(&own, start_ns);
+        report.sched_latency_sampled = Some(self.sampled.report(meta));
         report
     }
 }

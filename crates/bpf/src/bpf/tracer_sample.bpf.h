@@ -15,22 +15,31 @@
 #ifndef GOROSCOPE_TRACER_SAMPLE_BPF_H
 #define GOROSCOPE_TRACER_SAMPLE_BPF_H
 
-/* The register cfg.sample_gp_reg names (GS_REG_*), 0 for an unknown one. */
+/*
+ * The register cfg.sample_gp_reg names (GS_REG_*), 0 for an unknown one. Read through
+ * bpf_probe_read_kernel at a computed offset of the saved pt_regs: a plain switch over ctx->reg
+ * is folded by clang into a variable-offset ctx load, which the verifier refuses.
+ */
 static __always_inline u64 sample_gp(struct pt_regs *ctx)
 {
+	u32 off;
+	u64 v = 0;
+
 	switch (cfg.sample_gp_reg) {
-	case GS_REG_RAX: return ctx->ax;
-	case GS_REG_RBX: return ctx->bx;
-	case GS_REG_RCX: return ctx->cx;
-	case GS_REG_RDX: return ctx->dx;
-	case GS_REG_RSI: return ctx->si;
-	case GS_REG_RDI: return ctx->di;
-	case GS_REG_R8: return ctx->r8;
-	case GS_REG_R9: return ctx->r9;
-	case GS_REG_R10: return ctx->r10;
-	case GS_REG_R11: return ctx->r11;
+	case GS_REG_RAX: off = __builtin_offsetof(struct pt_regs, ax); break;
+	case GS_REG_RBX: off = __builtin_offsetof(struct pt_regs, bx); break;
+	case GS_REG_RCX: off = __builtin_offsetof(struct pt_regs, cx); break;
+	case GS_REG_RDX: off = __builtin_offsetof(struct pt_regs, dx); break;
+	case GS_REG_RSI: off = __builtin_offsetof(struct pt_regs, si); break;
+	case GS_REG_RDI: off = __builtin_offsetof(struct pt_regs, di); break;
+	case GS_REG_R8: off = __builtin_offsetof(struct pt_regs, r8); break;
+	case GS_REG_R9: off = __builtin_offsetof(struct pt_regs, r9); break;
+	case GS_REG_R10: off = __builtin_offsetof(struct pt_regs, r10); break;
+	case GS_REG_R11: off = __builtin_offsetof(struct pt_regs, r11); break;
+	default: return 0;
 	}
-	return 0;
+	bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx + off);
+	return v;
 }
 
 /*

@@ -86,7 +86,7 @@ fn goroutine_lifecycle_and_leaks() {
         (SELECT_PC, location("main.waitAll", 44)),
     ];
     sites.extend((0..SITES).map(|i| (site_pc(i), location(&format!("main.task{i:02}"), 100))));
-    let r = report(s.build(), &meta(&sites).with_level(Level::Default));
+    let r = report(s.build(), &meta(&sites).with_level(Level::Full));
     assert_golden("goroutine_lifecycle", &render_text(&r));
 }
 
