@@ -47,6 +47,9 @@ fn inspects_a_large_stripped_binary() {
     let sampler = i.sampler.as_ref().unwrap_or_else(|| {
         panic!("no sampler placement: {:?}", i.warnings);
     });
-    assert!(sampler.offset < casgstatus.end - casgstatus.entry, "{sampler:?}");
+    assert!(
+        sampler.offset < casgstatus.end - casgstatus.entry,
+        "{sampler:?}"
+    );
     assert_eq!(sampler.gp_register, "rdi", "{sampler:?}");
 }
