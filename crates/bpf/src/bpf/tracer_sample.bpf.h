@@ -43,20 +43,50 @@ static __always_inline u64 sample_gp(struct pt_regs *ctx)
 }
 
 /*
+ * A window of the g struct read in one go (its fields sit in the first ~330 bytes in every
+ * supported version; a g is at least 400 bytes): one user-memory read instead of one per field.
+ * If the window cannot be read (e.g. it crosses into an unmapped page) the fields are read one
+ * by one.
+ */
+#define GS_SAMPLE_G_WINDOW 512
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u8[GS_SAMPLE_G_WINDOW]);
+} sample_g SEC(".maps");
+
+/* The u64 at `off` of the window; false if the offset is not inside it. */
+static __always_inline bool g_u64(u64 *out, const u8 *buf, u32 off)
+{
+	if (off > GS_SAMPLE_G_WINDOW - 8)
+		return false;
+	*out = *(const u64 *)(buf + off);
+	return true;
+}
+
+/* A g field from the window when there is one, else from user memory (counted if unreadable). */
+static __always_inline bool g_field(u64 *out, const u8 *buf, u64 gp, u32 off, u32 type)
+{
+	if (buf && off != GS_OFFSET_NONE && g_u64(out, buf, off))
+		return true;
+	return read_u64(out, gp, off, type);
+}
+
+/*
  * Where gp had stopped: frames[0] = gp.sched.pc, then the return addresses up Go's frame-pointer
  * chain from gp.sched.bp ([bp] = caller's bp, [bp+8] = return address). Stops at a zero or
  * non-increasing bp (stacks grow down, so callers' frames are at higher addresses).
  */
-static __always_inline u32 sample_stack(struct gs_ev_go_sample *e, u64 gp, u32 type)
+static __always_inline u32 sample_stack(struct gs_ev_go_sample *e, u64 pc, u64 bp)
 {
-	u64 pc = 0, bp = 0, frame[2];
+	u64 frame[2];
 	u32 n = 0;
 
-	if (!read_u64(&pc, gp, cfg.g_sched_pc, type) || !pc)
+	if (!pc)
 		return 0;
 	e->frames[n++] = pc;
-	if (!read_u64(&bp, gp, cfg.g_sched_bp, type))
-		return n;
 	for (int i = 1; i < GS_SAMPLE_DEPTH; i++) {
 		if (!bp || bpf_probe_read_user(frame, sizeof(frame), (void *)bp) != 0)
 			return n;
@@ -79,12 +109,16 @@ int gs_sample(struct pt_regs *ctx)
 {
 	const u32 type = GS_EV_GO_SAMPLE;
 	struct gs_ev_go_sample *e;
-	u64 gp = sample_gp(ctx), goid, m, sched_pc = 0;
-	u32 wait_reason = 0;
+	u64 gp = sample_gp(ctx), goid = 0, m, v = 0, pc = 0, bp = 0;
+	u32 zero = 0;
+	u8 *buf;
 
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	if (!read_u64(&goid, gp, cfg.g_goid, type))
+	buf = bpf_map_lookup_elem(&sample_g, &zero);
+	if (buf && (!gp || bpf_probe_read_user(buf, GS_SAMPLE_G_WINDOW, (void *)gp) != 0))
+		buf = NULL;
+	if (!g_field(&goid, buf, gp, cfg.g_goid, type))
 		return 0;
 	e = reserve(type, sizeof(*e));
 	if (!e)
@@ -93,21 +127,26 @@ int gs_sample(struct pt_regs *ctx)
 	e->creation_pc = 0;
 	e->start_pc = 0;
 	e->runnable_ns = 0;
-	read_u64(&e->creation_pc, gp, cfg.g_gopc, type);
-	read_u64(&e->start_pc, gp, cfg.g_startpc, type);
-	read_u64((u64 *)&e->runnable_ns, gp, cfg.g_runnable_time, type);
-	read_u32(&wait_reason, gp, cfg.g_waitreason, type);
-	e->wait_reason = wait_reason & 0xff; /* a uint8 in every supported version */
+	g_field(&e->creation_pc, buf, gp, cfg.g_gopc, type);
+	g_field(&e->start_pc, buf, gp, cfg.g_startpc, type);
+	g_field((u64 *)&e->runnable_ns, buf, gp, cfg.g_runnable_time, type);
+	/* waitReason is a uint8 in every supported version: the low byte of the u64 there. */
+	v = 0;
+	g_field(&v, buf, gp, cfg.g_waitreason, type);
+	e->wait_reason = v & 0xff;
 	m = m_of(ctx->r14, type);
 	e->m_id = m_id(m, type);
 	e->p_id = p_id_of_m(m, type);
 	e->flags = 0;
-	if (g_locked(gp, type))
+	v = 0;
+	if (g_field(&v, buf, gp, cfg.g_lockedm, type) && v)
 		e->flags |= GS_SAMPLE_LOCKED;
 	__builtin_memset(e->frames, 0, sizeof(e->frames));
-	e->nframes = sample_stack(e, gp, type);
-	sched_pc = e->frames[0];
-	if (sched_pc && sched_pc == e->start_pc)
+	if (cfg.g_sched_pc != GS_OFFSET_NONE && g_field(&pc, buf, gp, cfg.g_sched_pc, type) &&
+	    cfg.g_sched_bp != GS_OFFSET_NONE)
+		g_field(&bp, buf, gp, cfg.g_sched_bp, type);
+	e->nframes = sample_stack(e, pc, bp);
+	if (pc && pc == e->start_pc)
 		e->flags |= GS_SAMPLE_FIRST_RUN;
 	submit(e, type);
 	return 0;
