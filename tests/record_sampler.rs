@@ -20,6 +20,9 @@
 //!   put in its histogram, so the sampled p50/p90 must sit in the fixture's own runtime buckets
 //!   (the fixture prints the histogram's difference over its window): rank q ± 0.05, or within
 //!   the bucket holding the runtime's percentile.
+//! - **Stop stacks.** The latency fixture's goroutines block in `select` and `time.Sleep` in
+//!   closures of `main.main`: blocked stop stacks with those wait reasons, starting at
+//!   `runtime.gopark` and passing through such a closure, must be there on every build.
 //! - **Sampled creations.** The spawner makes N goroutines at one `go` statement and prints N;
 //!   the runtime tracks a random 1 in 8 new goroutines from birth, so the sampled first runs at
 //!   that site are Binomial(N, 1/8): the estimate (× 8) must be within 5 standard deviations of
@@ -178,6 +181,26 @@ fn the_sampler_fires_exactly_for_the_runtimes_tracked_transitions() {
                 "{label}: {name} interval {lo}..{hi} around {v}"
             );
             check_rank(&label, name, v, q, 0.05, &truth);
+        }
+        // Where they had stopped: the fixture's goroutines block in select and in time.Sleep
+        // (main.go); the stop stacks, walked from each g's saved frame pointer, say so, under
+        // the closure that blocked.
+        for reason in ["select", "sleep"] {
+            let found = s["by_stack"].as_array().unwrap().iter().any(|r| {
+                r["stop"] == "blocked"
+                    && r["wait_reason"] == reason
+                    && r["frames"][0]["function"] == "runtime.gopark"
+                    && r["frames"].as_array().unwrap().iter().any(|f| {
+                        f["function"]
+                            .as_str()
+                            .is_some_and(|f| f.starts_with("main.main.func"))
+                    })
+            });
+            assert!(
+                found,
+                "{label}: no stop stack blocked in {reason}: {}",
+                s["by_stack"]
+            );
         }
         let _ = std::fs::remove_file(&file);
     }

@@ -9,6 +9,13 @@
 //! includes entering a syscall: a fast syscall return is then a 0 ns "wait") or out of
 //! `_Grunning`/`_Gsyscall` except the running↔syscall flips (Go 1.26+, golang/go#79391), and a
 //! random 1 in 8 new goroutines are tracked from birth. Counts are scaled by 8.
+//!
+//! The intervals treat samples as independent. They are not quite: the runtime tracks with a
+//! per-goroutine counter (`trackingSeq`) from a random start, so a goroutine that makes exactly 8
+//! transitions per cycle is sampled at the same point of each cycle (e.g. a new goroutine
+//! tracked at birth is tracked again at its first park). Sampled creations are independent (the
+//! start is random per goroutine), so their binomial interval holds; the latency percentiles'
+//! intervals are approximate for such periodic goroutines.
 
 use std::collections::HashMap;
 
