@@ -1,0 +1,165 @@
+//! The report's sections as HTML, walked from the report's JSON itself (the same value
+//! `report --json` prints), so that the page shows every field the schema has, in its order,
+//! with no second list to keep in step: an object is a table of its numbers and a subsection per
+//! nested object; a list of rows is a table that sorts on a click on its column titles; a part
+//! the recording did not capture (`"captured": false, "why": ...`) says so and shows none of its
+//! (meaningless) numbers, as the text report does.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use super::escape::html;
+use super::values::{join, scalar, sort_key, title};
+
+/// Renders section `key` (at `path`) of the report as HTML into `out`; `depth` picks the
+/// heading level (2 for a top-level section).
+pub fn section(out: &mut String, path: &str, key: &str, v: &Value, depth: usize) {
+    let h = depth.clamp(2, 6);
+    let id = html(&path.replace('.', "-"));
+    let _ = write!(
+        out,
+        "<section class=\"part d{depth}\" id=\"s-{id}\"><h{h}>{}</h{h}>",
+        html(&title(key))
+    );
+    body(out, path, key, v, depth);
+    out.push_str("</section>\n");
+}
+
+fn body(out: &mut String, path: &str, key: &str, v: &Value, depth: usize) {
+    match v {
+        Value::Object(map) => {
+            if not_captured(out, map) {
+                return;
+            }
+            object(out, path, map, depth);
+        }
+        Value::Array(items) => array(out, path, key, items),
+        scalar_value => {
+            let _ = write!(out, "<p>{}</p>", scalar(path, key, scalar_value));
+        }
+    }
+}
+
+/// "Not captured: why", for a part the recording's level did not capture; true if so.
+pub fn not_captured(out: &mut String, map: &Map<String, Value>) -> bool {
+    if map.get("captured") != Some(&Value::Bool(false)) {
+        return false;
+    }
+    let why = map.get("why").and_then(Value::as_str).unwrap_or("");
+    let _ = write!(
+        out,
+        "<p class=\"not-captured\">Not captured{}{}</p>",
+        if why.is_empty() { "" } else { ": " },
+        html(why)
+    );
+    true
+}
+
+fn object(out: &mut String, path: &str, map: &Map<String, Value>, depth: usize) {
+    let is_leaf = |v: &Value| match v {
+        Value::Array(a) => a.iter().all(|x| !x.is_object() && !x.is_array()),
+        Value::Object(_) => false,
+        _ => true,
+    };
+    let leaves: Vec<(&String, &Value)> = map
+        .iter()
+        .filter(|(k, v)| is_leaf(v) && k.as_str() != "captured")
+        .collect();
+    if !leaves.is_empty() {
+        out.push_str("<table class=\"kv\"><tbody>");
+        for (k, v) in leaves {
+            let p = join(path, k);
+            let _ = write!(out, "<tr><th>{}</th><td>", html(&title(k)));
+            match v {
+                Value::Array(items) => scalar_list(out, &p, k, items),
+                v => out.push_str(&scalar(&p, k, v)),
+            }
+            out.push_str("</td></tr>");
+        }
+        out.push_str("</tbody></table>");
+    }
+    for (k, v) in map.iter().filter(|(_, v)| !is_leaf(v)) {
+        section(out, &join(path, k), k, v, depth + 1);
+    }
+}
+
+fn scalar_list(out: &mut String, path: &str, key: &str, items: &[Value]) {
+    if items.is_empty() {
+        out.push_str("<span class=\"none\">none</span>");
+        return;
+    }
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&scalar(&join(path, &i.to_string()), key, item));
+    }
+}
+
+fn array(out: &mut String, path: &str, key: &str, items: &[Value]) {
+    if items.is_empty() {
+        out.push_str("<p class=\"none\">none</p>");
+        return;
+    }
+    if !items.iter().all(Value::is_object) {
+        out.push_str("<p>");
+        scalar_list(out, path, key, items);
+        out.push_str("</p>");
+        return;
+    }
+    table(out, path, items);
+}
+
+/// A list of rows as a sortable table: the columns are the union of the rows' keys in order of
+/// first appearance (optional fields are absent from some rows).
+pub fn table(out: &mut String, path: &str, rows: &[Value]) {
+    let mut columns: Vec<&str> = Vec::new();
+    for row in rows {
+        for k in row.as_object().into_iter().flat_map(|o| o.keys()) {
+            if !columns.contains(&k.as_str()) {
+                columns.push(k);
+            }
+        }
+    }
+    let _ = write!(
+        out,
+        "<div class=\"scroll\"><table class=\"rows sortable\" data-rows=\"{}\"><thead><tr>",
+        rows.len()
+    );
+    for c in &columns {
+        let _ = write!(out, "<th title=\"sort by {0}\">{0}</th>", html(&title(c)));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for (i, row) in rows.iter().enumerate() {
+        let row_path = join(path, &i.to_string());
+        out.push_str("<tr>");
+        for c in &columns {
+            let v = row.get(*c).unwrap_or(&Value::Null);
+            let p = join(&row_path, c);
+            let class = if v.is_number() { " class=\"n\"" } else { "" };
+            let _ = write!(out, "<td{class} data-sort=\"{}\">", html(&sort_key(v)));
+            match v {
+                Value::Array(items) if items.iter().all(|x| !x.is_object()) => {
+                    scalar_list(out, &p, c, items)
+                }
+                Value::Array(items) => {
+                    let _ = write!(out, "<details><summary>{} rows</summary>", items.len());
+                    table(out, &p, items);
+                    out.push_str("</details>");
+                }
+                Value::Object(map) => {
+                    out.push_str("<details><summary>details</summary>");
+                    if !not_captured(out, map) {
+                        object(out, &p, map, 6);
+                    }
+                    out.push_str("</details>");
+                }
+                v => out.push_str(&scalar(&p, c, v)),
+            }
+            out.push_str("</td>");
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table></div>");
+}
