@@ -403,3 +403,67 @@ fn charts_section(out: &mut String, report: &Value) {
     figure(out, "Threads on and off CPU (top 24)", &body);
     out.push_str("</div></section>\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVIL: &str = "f</script><script>alert(1)</script><img src=x onerror=alert(2)>&'\"";
+
+    fn page(json: &Value) -> String {
+        let overview = OverviewData {
+            duration_ns: 10,
+            bin_ns: 1000,
+            bins: 1,
+            tracks: vec![],
+            ps_omitted: 0,
+            threads_omitted: 0,
+            slices_seen: 0,
+            max_slices: 10,
+            slices: Some(vec![]),
+            functions: vec![EVIL.to_string()],
+            goroutines: Default::default(),
+        };
+        render(&serde_json::to_string_pretty(json).unwrap(), &overview).unwrap()
+    }
+
+    #[test]
+    fn names_never_become_markup() {
+        let json = serde_json::json!({
+            "duration_ns": 10,
+            "goroutines": {"by_creation_site": [{"function": EVIL, "file": EVIL, "line": 1,
+                "created": 1, "exited": 0, "live_at_end": 1}]},
+            "recording": {"target": {"path": EVIL}, "warnings": [EVIL]},
+        });
+        let html = page(&json);
+        // Only the page's own four scripts, and no element from a name.
+        assert_eq!(html.matches("<script").count(), 4);
+        assert!(!html.contains("<img"));
+        assert!(html.contains("f&lt;/script&gt;&lt;script&gt;alert(1)"));
+        assert!(!html.contains("http://") && !html.contains("https://"));
+        assert!(html.starts_with(
+            "<!doctype html>\n<html lang=\"en\"><head><meta name=\"generator\" content=\"goroscope"
+        ));
+    }
+
+    #[test]
+    fn numbers_carry_their_json_path() {
+        let json = serde_json::json!({
+            "duration_ns": 1_500_000,
+            "sched_latency": {"count": 3, "p50_ns": 1200, "histogram": [{"le_ns": 2048, "count": 3}]},
+            "scheduler": {"idle": {"samples": {"global_runq": {"mean": 830.5}}}},
+        });
+        let html = page(&json);
+        for (path, value) in [
+            ("duration_ns", "1500000"),
+            ("sched_latency.count", "3"),
+            ("sched_latency.p50_ns", "1200"),
+            ("sched_latency.histogram.0.count", "3"),
+            ("sched_latency.histogram.0.le_ns", "2048"),
+            ("scheduler.idle.samples.global_runq.mean", "830.5"),
+        ] {
+            let attrs = format!("data-metric=\"{path}\" data-value=\"{value}\"");
+            assert!(html.contains(&attrs), "{attrs}");
+        }
+    }
+}

@@ -111,9 +111,14 @@ fn array(out: &mut String, path: &str, key: &str, items: &[Value]) {
     table(out, path, items);
 }
 
+/// Rows a table shows at most (a report of a program with a hundred thousand live goroutines
+/// lists each; the page shows the first ones, says so, and the embedded JSON holds them all).
+pub const MAX_ROWS: usize = 1000;
+
 /// A list of rows as a sortable table: the columns are the union of the rows' keys in order of
 /// first appearance (optional fields are absent from some rows).
-pub fn table(out: &mut String, path: &str, rows: &[Value]) {
+pub fn table(out: &mut String, path: &str, all_rows: &[Value]) {
+    let rows = &all_rows[..all_rows.len().min(MAX_ROWS)];
     let mut columns: Vec<&str> = Vec::new();
     for row in rows {
         for k in row.as_object().into_iter().flat_map(|o| o.keys()) {
@@ -162,4 +167,41 @@ pub fn table(out: &mut String, path: &str, rows: &[Value]) {
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table></div>");
+    if all_rows.len() > rows.len() {
+        let _ = write!(
+            out,
+            "<p class=\"note\">The first {} of {} rows (in the report's order; sorting sorts \
+             these). All of them are in the embedded JSON report and in <code>report \
+             --json</code>.</p>",
+            rows.len(),
+            all_rows.len()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_are_cut_and_say_so() {
+        let rows: Vec<Value> = (0..MAX_ROWS + 5)
+            .map(|i| serde_json::json!({"goid": i, "state": "waiting"}))
+            .collect();
+        let mut out = String::new();
+        table(&mut out, "goroutines.live", &rows);
+        assert_eq!(out.matches("<tr>").count(), MAX_ROWS + 1); // + the titles
+        assert!(out.contains(&format!("The first {MAX_ROWS} of {} rows", MAX_ROWS + 5)));
+        assert!(out.contains("data-metric=\"goroutines.live.999.goid\""));
+        assert!(!out.contains("goroutines.live.1000.goid"));
+    }
+
+    #[test]
+    fn a_part_not_captured_shows_why_and_no_numbers() {
+        let v = serde_json::json!({"captured": false, "why": "monitor <level>", "count": 0});
+        let mut out = String::new();
+        section(&mut out, "sched_latency", "sched_latency", &v, 2);
+        assert!(out.contains("Not captured: monitor &lt;level&gt;"), "{out}");
+        assert!(!out.contains("data-metric"), "{out}");
+    }
 }
