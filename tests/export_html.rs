@@ -46,6 +46,11 @@ fn report_html(rec: &Path, out: &Path) -> String {
 /// stdout, after checking its log holds no console message (the page writes none: any is an
 /// error or a warning).
 fn chromium(page: &Path, extra: &[&str]) -> Vec<u8> {
+    chromium_at(page, "", extra)
+}
+
+/// [`chromium`] on `page` + `fragment` (e.g. `#t=1,2`).
+fn chromium_at(page: &Path, fragment: &str, extra: &[&str]) -> Vec<u8> {
     // A profile of its own: Chromium refuses a profile another instance holds.
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -64,7 +69,7 @@ fn chromium(page: &Path, extra: &[&str]) -> Vec<u8> {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
-        .arg(format!("file://{}", page.display()))
+        .arg(format!("file://{}{fragment}", page.display()))
         .output()
         .expect("running chromium (Debian's chromium package: scripts/install-deps.sh)");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -76,7 +81,11 @@ fn chromium(page: &Path, extra: &[&str]) -> Vec<u8> {
 
 /// The page as Chromium leaves it after its scripts ran; checks the page's own error trap.
 fn dump_dom(page: &Path) -> String {
-    let dom = String::from_utf8(chromium(page, &["--dump-dom"])).expect("UTF-8 DOM");
+    dump_dom_at(page, "")
+}
+
+fn dump_dom_at(page: &Path, fragment: &str) -> String {
+    let dom = String::from_utf8(chromium_at(page, fragment, &["--dump-dom"])).expect("UTF-8 DOM");
     assert!(
         dom.contains("data-ready=\"1\""),
         "the page's script did not finish"
@@ -310,6 +319,7 @@ fn html_report_numbers_equal_the_json_report() {
         !dom.contains("Not captured: the"),
         "a default-level part marked not captured"
     );
+    zoomed_in_the_timeline_draws_that_window(&rec.with_extension("html"), &json);
 
     // Cut inside a chunk: still a page, which says so.
     let data = std::fs::read(&rec).unwrap();
@@ -324,6 +334,113 @@ fn html_report_numbers_equal_the_json_report() {
         "no warning on the page"
     );
     numbers_equal_the_report(&dom, &report_json(&cut));
+}
+
+/// `x` and `width` of the P slices the timeline drew (`<rect x=.. y=.. width=.. height=..
+/// fill="hsl(..)">`).
+fn p_slice_rects(dom: &str) -> Vec<(f64, f64)> {
+    let mut rects = Vec::new();
+    for part in dom.split("<rect ").skip(1) {
+        let tag = &part[..part.find('>').unwrap()];
+        if !tag.contains("fill=\"hsl(") {
+            continue;
+        }
+        let attr = |name: &str| -> f64 {
+            let from = tag.find(&format!(" {name}=\"")).map_or_else(
+                || tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2,
+                |at| at + name.len() + 3,
+            );
+            tag[from..from + tag[from..].find('"').unwrap()]
+                .parse()
+                .unwrap()
+        };
+        rects.push((attr("x"), attr("width")));
+    }
+    rects
+}
+
+/// The page opened at `#t=A,B` draws that window: its range, and only the P slices in it.
+fn zoomed_in_the_timeline_draws_that_window(page: &Path, json: &Value) {
+    let html = std::fs::read_to_string(page).unwrap();
+    let start = "<script type=\"application/json\" id=\"timeline-data\">";
+    let from = html.find(start).unwrap() + start.len();
+    let timeline: Value =
+        serde_json::from_str(&html[from..from + html[from..].find("</script>").unwrap()]).unwrap();
+    let dur = json["duration_ns"].as_u64().unwrap();
+    let (a, b) = (dur * 2 / 5, dur / 2);
+    let p_tracks: Vec<i64> = timeline["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t["kind"] == "p")
+        .map(|(i, _)| i as i64)
+        .collect();
+    let in_window = |s: &Value| {
+        let (track, st, d) = (
+            s[0].as_i64().unwrap(),
+            s[1].as_u64().unwrap(),
+            s[2].as_u64().unwrap(),
+        );
+        p_tracks.contains(&track) && st + d >= a && st <= b
+    };
+    let slices = timeline["slices"].as_array().unwrap();
+    let expected = slices.iter().filter(|s| in_window(s)).count();
+    let full = p_slice_rects(&dump_dom(page));
+    let zoomed = p_slice_rects(&dump_dom_at(page, &format!("#t={a},{b}")));
+    assert!(
+        !zoomed.is_empty() && zoomed.len() <= expected,
+        "{} rects, {expected} slices in the window",
+        zoomed.len()
+    );
+    // Drawn inside the plot (it starts 130 px from the left).
+    assert!(
+        zoomed.iter().all(|&(x, w)| x >= 129.9 && w >= 1.0),
+        "{zoomed:?}"
+    );
+    assert_ne!(full.len(), zoomed.len(), "the view did not change");
+}
+
+#[test]
+fn a_downsampled_timeline_draws_its_bins() {
+    let json = serde_json::json!({"duration_ns": 10_000_000, "version": 1});
+    let overview = OverviewData {
+        duration_ns: 10_000_000,
+        bin_ns: 10_000,
+        bins: 1000,
+        tracks: (0..3u16)
+            .map(|p| TrackData {
+                kind: "p",
+                id: i64::from(p),
+                label: format!("P{p}"),
+                busy_ns: 5_000_000,
+                slices: 100_000,
+                bins: (0..1000u16).map(|i| (i * 7 + p * 300) % 1001).collect(),
+            })
+            .collect(),
+        ps_omitted: 0,
+        threads_omitted: 2,
+        slices_seen: 300_000,
+        max_slices: 40_000,
+        slices: None,
+        functions: vec![],
+        goroutines: Default::default(),
+    };
+    let html = goroscope_export::html::render(&json.to_string(), &overview).unwrap();
+    let page = testsupport::scratch_path("export_html", "bins.html");
+    std::fs::write(&page, &html).unwrap();
+    let dom = dump_dom(&page);
+    assert!(dom.contains("data-downsampled=\"true\""));
+    assert!(dom.contains("Downsampled: the recording has 300000 slices, more than the 40000"));
+    assert!(dom.contains("Left out: 0 Ps and 2 threads"));
+    let bars = dom.matches("fill=\"var(--accent)\"").count();
+    // Three rows of 1000 bins on a plot narrower than 1000 px: one bar per pixel column at most.
+    assert!(bars > 300 && bars < 3 * 1000, "{bars} bars");
+    // 100 bins in the window, each wider than a pixel: one bar each (empty bins draw nothing).
+    let zoomed = dump_dom_at(&page, "#t=0,1000000");
+    let bars = zoomed.matches("fill=\"var(--accent)\"").count();
+    assert!((250..=303).contains(&bars), "{bars} bars");
+    screenshot_is_not_blank(&page);
 }
 
 #[test]

@@ -211,7 +211,8 @@ fn timeline(out: &mut String, report: &Value, o: &OverviewData) {
         "<section id=\"timeline\"><h2>Timeline of Ps and threads</h2>\
          <p class=\"help\">Each P row shows the goroutines it ran (a colour per goroutine), each \
          thread row its time on CPU (red edge: switched out involuntarily). Wheel or the buttons \
-         to zoom, drag to pan, double-click to reset.</p>\
+         to zoom, drag to pan, double-click to reset; <code>#t=START,END</code> (ns) after the \
+         file name opens a window of the trace.</p>\
          <div class=\"controls\"><button type=\"button\" data-zoom=\"in\">Zoom in</button> \
          <button type=\"button\" data-zoom=\"out\">Zoom out</button> \
          <button type=\"button\" data-zoom=\"reset\">Reset</button> \

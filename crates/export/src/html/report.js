@@ -78,6 +78,12 @@
   }
 
   var v0 = 0, v1 = dur;
+  // A view given in the address: #t=START,END (ns since the start of the trace).
+  var m = /^#t=(\d+),(\d+)$/.exec(window.location.hash);
+  if (m && Number(m[2]) > Number(m[1])) {
+    v0 = Math.max(0, Math.min(Number(m[1]), dur - 1));
+    v1 = Math.min(dur, Math.max(Number(m[2]), v0 + 1));
+  }
   var L = 130, ROW = 16, GAP = 3, TOP = 22;
 
   function niceStep(raw) {
