@@ -460,7 +460,10 @@ fn html_report_of_the_monitor_level_says_what_it_did_not_capture() {
         "{paths:?}"
     );
     assert!(!paths.iter().any(|p| p.starts_with("goroutines.created")));
+    // No rows drawn from what was not captured (without context switches the timeline's
+    // thread slices only say a thread existed).
     assert_eq!(dom.matches("class=\"track p\"").count(), 0);
+    assert_eq!(dom.matches("class=\"track thread\"").count(), 0);
     // What the monitor level does capture is there.
     assert!(paths.iter().any(|p| p == "scheduler.gomaxprocs.last"));
 }

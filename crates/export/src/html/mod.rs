@@ -242,6 +242,7 @@ fn timeline(out: &mut String, report: &Value, o: &OverviewData) {
     }
     let mut notes = Vec::new();
     match &o.slices {
+        _ if o.tracks.is_empty() => {}
         Some(s) => notes.push(format!(
             "Exact: all {} slices (P runs and thread on-CPU slices) are drawn.",
             s.len()
@@ -264,7 +265,8 @@ fn timeline(out: &mut String, report: &Value, o: &OverviewData) {
         ));
     }
     if o.tracks.is_empty() {
-        notes.push("Nothing to draw: the recording holds no P runs or thread slices.".into());
+        notes
+            .push("Nothing to draw: the recording holds no P runs or thread on-CPU slices.".into());
     }
     let _ = write!(
         out,

@@ -7,13 +7,16 @@
 //! - the exact slices are kept too while there are at most [`Limits::max_slices`] of them; past
 //!   that they are all dropped and the page draws the bins instead, and says so;
 //! - the page shows at most [`Limits::max_threads`] threads (the most on CPU) and
-//!   [`Limits::max_ps`] Ps, and says how many it left out.
+//!   [`Limits::max_ps`] Ps, and says how many it left out;
+//! - what the recording's level did not capture is left out, not drawn from the timeline's
+//!   defaults (without context switches a thread's slices only say it existed).
 
 use std::collections::{BTreeMap, HashMap};
 
 use goroscope_analysis::timeline::{
     Collector, InstantKind, ProcSlice, StackKey, ThreadEnd, ThreadSlice, TimelineRecord,
 };
+use goroscope_events::{Capability, Fact};
 use serde::Serialize;
 
 use crate::replay::LiveNames;
@@ -82,6 +85,9 @@ pub struct Overview {
     functions: Vec<String>,
     function_index: HashMap<u64, u32>,
     last_end: u64,
+    /// Whether the recording captured goroutine runs (P rows) and context switches (thread
+    /// rows): read from its header with the first record.
+    captured: Option<(bool, bool)>,
 }
 
 impl Overview {
@@ -105,7 +111,23 @@ impl Overview {
             functions: Vec::new(),
             function_index: HashMap::new(),
             last_end: 0,
+            captured: None,
         }
+    }
+
+    /// (P rows, thread rows) captured; unknown counts as captured (older recordings).
+    fn captured(&mut self) -> (bool, bool) {
+        *self.captured.get_or_insert_with(|| {
+            let names = self.names.borrow();
+            let Some(header) = names.header.as_ref() else {
+                return (true, true);
+            };
+            let c = header.capabilities();
+            (
+                c.get(Fact::GoroutineScheduling) != Capability::Absent,
+                c.get(Fact::ContextSwitches) != Capability::Absent,
+            )
+        })
     }
 
     fn origin(&mut self, first_ns: u64) -> u64 {
@@ -181,12 +203,15 @@ impl Overview {
 
     fn proc_slice(&mut self, s: &ProcSlice) {
         // Idle P time is the gap between runs.
-        if let Some(goid) = s.goid {
+        if let (Some(goid), (true, _)) = (s.goid, self.captured()) {
             self.add(TrackId::P(s.p), s.start_ns, s.end_ns, Some(goid), false);
         }
     }
 
     fn thread_slice(&mut self, s: &ThreadSlice) {
+        if !self.captured().1 {
+            return;
+        }
         if let Some(m) = s.m {
             self.tracks.entry(TrackId::Thread(s.tid)).or_default().m = Some(m);
         }
