@@ -464,8 +464,25 @@ fn html_report_of_the_monitor_level_says_what_it_did_not_capture() {
     // thread slices only say a thread existed).
     assert_eq!(dom.matches("class=\"track p\"").count(), 0);
     assert_eq!(dom.matches("class=\"track thread\"").count(), 0);
-    // What the monitor level does capture is there.
+    assert!(!paths
+        .iter()
+        .any(|p| p.ends_with("on_cpu_ns") || p.ends_with("wakeups")));
+    // What the monitor level does capture is there, with the goroutines from the snapshots.
     assert!(paths.iter().any(|p| p == "scheduler.gomaxprocs.last"));
+    assert!(paths.iter().any(|p| p == "threads.per_thread.0.tid"));
+    // (The rows are there when the last snapshot was read before the target exited.)
+    assert!(paths.iter().any(|p| p == "goroutines.live_at_end"));
+    let rows = |list: &str| json["goroutines"][list].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        rows("live") > 0,
+        paths.iter().any(|p| p == "goroutines.live.0.goid")
+    );
+    assert_eq!(
+        rows("by_creation_site") > 0,
+        paths
+            .iter()
+            .any(|p| p == "goroutines.by_creation_site.0.live_at_end")
+    );
 }
 
 /// What a page names from the program, made of everything HTML and scripts treat specially.

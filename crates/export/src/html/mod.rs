@@ -75,6 +75,8 @@ pub fn render(report_json: &str, overview: &OverviewData) -> Result<String> {
     timeline(&mut out, &report, overview);
     charts_section(&mut out, &report);
     out.push_str("<main>\n");
+    let mut report = report;
+    sections::mask_uncaptured(&mut report);
     let last = LAST;
     let keys = report.as_object().into_iter().flat_map(|o| o.iter());
     for (k, v) in keys.clone().filter(|(k, _)| !last.contains(&k.as_str())) {

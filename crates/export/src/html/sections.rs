@@ -12,6 +12,52 @@ use serde_json::{Map, Value};
 use super::escape::html;
 use super::values::{join, scalar, sort_key, title};
 
+/// Parts that say "not captured" for what the events would have given but still hold numbers
+/// from elsewhere: `goroutines` (live goroutines, sites and leaks from the goroutine snapshots;
+/// its meaningless `created` and `exited` are removed by [`mask_uncaptured`]).
+const PARTIAL: &[&str] = &["goroutines"];
+
+/// Removes from `report` (a copy the page renders; the embedded JSON keeps everything) the
+/// numbers that a part not captured holds as zeros standing for "not measured", as the text
+/// report leaves them out (docs/report-schema.md says which).
+pub fn mask_uncaptured(report: &mut Value) {
+    let uncaptured = |v: &Value| v.get("captured") == Some(&Value::Bool(false));
+    let strip = |v: Option<&mut Value>, keys: &[&str]| {
+        if let Some(Value::Object(o)) = v {
+            for k in keys {
+                o.shift_remove(*k);
+            }
+        }
+    };
+    let strip_rows = |v: Option<&mut Value>, keys: &[&str]| {
+        if let Some(Value::Array(rows)) = v {
+            for row in rows {
+                strip(Some(row), keys);
+            }
+        }
+    };
+    if report.get("goroutines").is_some_and(uncaptured) {
+        strip(report.get_mut("goroutines"), &["created", "exited"]);
+        strip_rows(
+            report.pointer_mut("/goroutines/by_creation_site"),
+            &["created", "exited"],
+        );
+    }
+    if report.pointer("/threads/cpu").is_some_and(uncaptured) {
+        strip(report.get_mut("threads"), &["inferred_switch_ins"]);
+        strip_rows(
+            report.pointer_mut("/threads/per_thread"),
+            &[
+                "on_cpu_ns",
+                "off_cpu_ns",
+                "involuntary_switches",
+                "voluntary_switches",
+                "wakeups",
+            ],
+        );
+    }
+}
+
 /// Renders section `key` (at `path`) of the report as HTML into `out`; `depth` picks the
 /// heading level (2 for a top-level section).
 pub fn section(out: &mut String, path: &str, key: &str, v: &Value, depth: usize) {
@@ -30,6 +76,13 @@ fn body(out: &mut String, path: &str, key: &str, v: &Value, depth: usize) {
     match v {
         Value::Object(map) => {
             if not_captured(out, map) {
+                if !PARTIAL.contains(&path) {
+                    return;
+                }
+                // What the part holds from elsewhere (the goroutine snapshots) still shows.
+                let mut rest = map.clone();
+                rest.remove("why");
+                object(out, path, &rest, depth);
                 return;
             }
             object(out, path, map, depth);
@@ -203,5 +256,46 @@ mod tests {
         section(&mut out, "sched_latency", "sched_latency", &v, 2);
         assert!(out.contains("Not captured: monitor &lt;level&gt;"), "{out}");
         assert!(!out.contains("data-metric"), "{out}");
+    }
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::*;
+
+    #[test]
+    fn uncaptured_zeros_are_not_shown_but_snapshot_numbers_are() {
+        let mut v = serde_json::json!({
+            "goroutines": {"created": 0, "exited": 0, "live_at_end": 807,
+                "by_creation_site": [{"function": "f", "created": 0, "exited": 0, "live_at_end": 800}],
+                "captured": false, "why": "monitor"},
+            "threads": {"created": 3, "inferred_switch_ins": 0,
+                "per_thread": [{"tid": 1, "on_cpu_ns": 0, "off_cpu_ns": 0, "wakeups": 0}],
+                "cpu": {"captured": false, "why": "no sched_switch"}},
+        });
+        mask_uncaptured(&mut v);
+        let mut out = String::new();
+        for k in ["goroutines", "threads"] {
+            section(&mut out, k, k, &v[k], 2);
+        }
+        assert!(out.contains("Not captured: monitor"), "{out}");
+        assert!(out.contains("Not captured: no sched_switch"), "{out}");
+        for shown in [
+            "goroutines.live_at_end",
+            "goroutines.by_creation_site.0.live_at_end",
+            "threads.created",
+            "threads.per_thread.0.tid",
+        ] {
+            assert!(out.contains(&format!("data-metric=\"{shown}\"")), "{shown}");
+        }
+        for hidden in [
+            "goroutines.created",
+            "by_creation_site.0.created",
+            "on_cpu_ns",
+            "wakeups",
+            "inferred",
+        ] {
+            assert!(!out.contains(hidden), "{hidden} shown");
+        }
     }
 }
