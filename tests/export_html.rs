@@ -320,6 +320,7 @@ fn html_report_numbers_equal_the_json_report() {
         "a default-level part marked not captured"
     );
     zoomed_in_the_timeline_draws_that_window(&rec.with_extension("html"), &json);
+    interactions_work(&rec.with_extension("html"));
 
     // Cut inside a chunk: still a page, which says so.
     let data = std::fs::read(&rec).unwrap();
@@ -334,6 +335,93 @@ fn html_report_numbers_equal_the_json_report() {
         "no warning on the page"
     );
     numbers_equal_the_report(&dom, &report_json(&cut));
+}
+
+/// Clicks every column title of every sortable table and turns the mouse wheel over the
+/// timeline, from a script added to a copy of the page; returns what it saw, as JSON.
+const INTERACT: &str = r#"(function () {
+  var res = { tables: 0, columns: 0, bad: [], before: '', zoomed: '', dragged: '' };
+  function ordered(keys, dir) {
+    for (var i = 1; i < keys.length; i++) {
+      var a = keys[i - 1], b = keys[i];
+      if (a === '' || b === '' || !isFinite(a) || !isFinite(b)) continue;
+      if (dir === 'desc' ? Number(a) < Number(b) : Number(a) > Number(b)) return false;
+    }
+    return true;
+  }
+  document.querySelectorAll('table.sortable').forEach(function (t, ti) {
+    res.tables++;
+    var ths = t.tHead.rows[0].cells;
+    for (var c = 0; c < ths.length; c++) {
+      ['desc', 'asc'].forEach(function (dir) {
+        ths[c].click();
+        var keys = Array.prototype.map.call(t.tBodies[0].rows, function (r) {
+          return r.cells[c].getAttribute('data-sort');
+        });
+        if (ths[c].getAttribute('data-dir') !== dir || !ordered(keys, dir)) {
+          res.bad.push(ti + ':' + c + ':' + dir);
+        }
+      });
+      res.columns++;
+    }
+  });
+  var host = document.getElementById('timeline-chart');
+  var range = document.getElementById('timeline-range');
+  res.before = range.textContent;
+  var r = host.getBoundingClientRect();
+  host.dispatchEvent(new WheelEvent('wheel', { deltaY: -100, clientX: r.left + 400,
+    clientY: r.top + 30, bubbles: true, cancelable: true }));
+  host.dispatchEvent(new WheelEvent('wheel', { deltaY: -100, clientX: r.left + 400,
+    clientY: r.top + 30, bubbles: true, cancelable: true }));
+  res.zoomed = range.textContent;
+  host.dispatchEvent(new MouseEvent('mousedown', { clientX: r.left + 500, bubbles: true }));
+  window.dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + 300, bubbles: true }));
+  window.dispatchEvent(new MouseEvent('mouseup', { bubbles: true }));
+  res.dragged = range.textContent;
+  var pre = document.createElement('pre');
+  pre.id = 'interaction-result';
+  pre.textContent = JSON.stringify(res);
+  document.body.appendChild(pre);
+})();"#;
+
+/// Sorting and zooming work in the browser: every column sorts both ways, the wheel narrows
+/// the timeline's window and a drag moves it.
+fn interactions_work(page: &Path) {
+    let html = std::fs::read_to_string(page).unwrap();
+    let copy = page.with_extension("interact.html");
+    std::fs::write(
+        &copy,
+        html.replace("</body>", &format!("<script>{INTERACT}</script></body>")),
+    )
+    .unwrap();
+    let dom = dump_dom(&copy);
+    let from = dom
+        .find("<pre id=\"interaction-result\">")
+        .expect("the script's result")
+        + "<pre id=\"interaction-result\">".len();
+    let text = &dom[from..from + dom[from..].find("</pre>").unwrap()];
+    let res: Value = serde_json::from_str(&text.replace("&amp;", "&")).unwrap();
+    assert!(res["tables"].as_u64().unwrap() >= 10, "{res}");
+    assert!(res["columns"].as_u64().unwrap() >= 50, "{res}");
+    assert_eq!(
+        res["bad"],
+        serde_json::json!([]),
+        "columns that did not sort: {res}"
+    );
+    let (before, zoomed, dragged) = (&res["before"], &res["zoomed"], &res["dragged"]);
+    assert!(before.as_str().unwrap().starts_with("0 ns – "), "{res}");
+    assert_ne!(before, zoomed, "the wheel did not zoom: {res}");
+    assert_ne!(zoomed, dragged, "the drag did not pan: {res}");
+    // A window of the same trace.
+    let of = |s: &Value| {
+        s.as_str()
+            .unwrap()
+            .rsplit(" of ")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(of(before), of(zoomed));
 }
 
 /// `x` and `width` of the P slices the timeline drew (`<rect x=.. y=.. width=.. height=..
