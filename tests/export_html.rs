@@ -72,6 +72,7 @@ fn chromium_at(page: &Path, fragment: &str, extra: &[&str]) -> Vec<u8> {
         .arg(format!("file://{}{fragment}", page.display()))
         .output()
         .expect("running chromium (Debian's chromium package: scripts/install-deps.sh)");
+    let _ = std::fs::remove_dir_all(&profile);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "chromium failed: {stderr}");
     let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
@@ -513,6 +514,10 @@ fn a_downsampled_timeline_draws_its_bins() {
         slices: None,
         functions: vec![],
         goroutines: Default::default(),
+        pauses_seen: 0,
+        max_pauses: 10,
+        pauses: Some(vec![]),
+        pause_reasons: vec![],
     };
     let html = goroscope_export::html::render(&json.to_string(), &overview).unwrap();
     let page = testsupport::scratch_path("export_html", "bins.html");
@@ -529,6 +534,30 @@ fn a_downsampled_timeline_draws_its_bins() {
     let bars = zoomed.matches("fill=\"var(--accent)\"").count();
     assert!((250..=303).contains(&bars), "{bars} bars");
     screenshot_is_not_blank(&page);
+}
+
+#[test]
+#[ignore = "needs root: records the sched fixture with BPF"]
+fn html_timeline_shows_the_stop_the_world_pauses_of_the_report() {
+    testsupport::require_root();
+    let rec = record("gc", "default");
+    let (dom, json, _) = check_page(&rec);
+    let html = std::fs::read_to_string(rec.with_extension("html")).unwrap();
+    let start = "<script type=\"application/json\" id=\"timeline-data\">";
+    let from = html.find(start).unwrap() + start.len();
+    let timeline: Value =
+        serde_json::from_str(&html[from..from + html[from..].find("</script>").unwrap()]).unwrap();
+    let stw = &json["scheduler"]["stop_the_world"];
+    let pauses = timeline["pauses"].as_array().unwrap();
+    // The pauses with both ends, as the report's section counts and sums them.
+    let complete = stw["count"].as_u64().unwrap() - stw["incomplete"].as_u64().unwrap();
+    assert!(complete >= 5, "{stw}");
+    assert_eq!(pauses.len() as u64, complete);
+    let total: u64 = pauses.iter().map(|p| p[1].as_u64().unwrap()).sum();
+    assert_eq!(total, stw["total_ns"].as_u64().unwrap());
+    // Drawn (some may share a pixel column, each is one band).
+    assert_eq!(dom.matches("class=\"stw\"").count() as u64, complete);
+    assert!(dom.contains(&format!("Red bands: the {complete} stop-the-world pauses.")));
 }
 
 #[test]
@@ -613,6 +642,10 @@ fn names_with_markup_are_shown_as_text() {
         slices: Some(vec![[0, 1000, 3000, 5, 0]]),
         functions: vec![EVIL.into()],
         goroutines: [(5, 0)].into_iter().collect(),
+        pauses_seen: 1,
+        max_pauses: 10,
+        pauses: Some(vec![[2000, 500, 0]]),
+        pause_reasons: vec![EVIL.into()],
     };
     let text = serde_json::to_string_pretty(&json).unwrap();
     let html = goroscope_export::html::render(&text, &overview).unwrap();
@@ -635,6 +668,7 @@ fn names_with_markup_are_shown_as_text() {
         dom.matches(shown).count()
     );
     assert!(dom.contains("G5 main.(*T[go.shape.string])&lt;/script&gt;"));
+    assert!(dom.contains("stop-the-world (main.(*T[go.shape.string])&lt;/script&gt;"));
     numbers_equal_the_report(&dom, &json);
 }
 

@@ -258,6 +258,15 @@ fn timeline(out: &mut String, report: &Value, o: &OverviewData) {
             goroscope_output::format::duration(o.bin_ns)
         )),
     }
+    match &o.pauses {
+        _ if o.tracks.is_empty() => {}
+        Some(p) if p.is_empty() => {}
+        Some(p) => notes.push(format!("Red bands: the {} stop-the-world pauses.", p.len())),
+        None => notes.push(format!(
+            "The {} stop-the-world pauses are more than the {} this page draws: none are drawn.",
+            o.pauses_seen, o.max_pauses
+        )),
+    }
     if o.ps_omitted > 0 || o.threads_omitted > 0 {
         notes.push(format!(
             "Left out: {} Ps and {} threads (only the {} threads most on CPU are shown).",
@@ -428,6 +437,10 @@ mod tests {
             slices: Some(vec![]),
             functions: vec![EVIL.to_string()],
             goroutines: Default::default(),
+            pauses_seen: 0,
+            max_pauses: 10,
+            pauses: Some(vec![]),
+            pause_reasons: vec![],
         };
         render(&serde_json::to_string_pretty(json).unwrap(), &overview).unwrap()
     }

@@ -8,6 +8,7 @@
 //!   that they are all dropped and the page draws the bins instead, and says so;
 //! - the page shows at most [`Limits::max_threads`] threads (the most on CPU) and
 //!   [`Limits::max_ps`] Ps, and says how many it left out;
+//! - stop-the-world pauses (begin to end) are kept, up to [`Limits::max_pauses`];
 //! - what the recording's level did not capture is left out, not drawn from the timeline's
 //!   defaults (without context switches a thread's slices only say it existed).
 
@@ -30,6 +31,8 @@ pub struct Limits {
     pub max_slices: usize,
     pub max_ps: usize,
     pub max_threads: usize,
+    /// Stop-the-world pauses drawn.
+    pub max_pauses: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +42,7 @@ impl Default for Limits {
             max_slices: 40_000,
             max_ps: 256,
             max_threads: 128,
+            max_pauses: 5_000,
         }
     }
 }
@@ -88,6 +92,12 @@ pub struct Overview {
     /// Whether the recording captured goroutine runs (P rows) and context switches (thread
     /// rows): read from its header with the first record.
     captured: Option<(bool, bool)>,
+    /// The pause begun and not yet ended: (begin ns after the origin, raw reason).
+    open_pause: Option<(u64, Option<u8>)>,
+    /// Complete pauses: (begin, end, index in `pause_reasons`); None past `max_pauses`.
+    pauses: Option<Vec<(u64, u64, u32)>>,
+    pauses_seen: u64,
+    pause_reasons: Vec<String>,
 }
 
 impl Overview {
@@ -112,6 +122,46 @@ impl Overview {
             function_index: HashMap::new(),
             last_end: 0,
             captured: None,
+            open_pause: None,
+            pauses: Some(Vec::new()),
+            pauses_seen: 0,
+            pause_reasons: Vec::new(),
+        }
+    }
+
+    /// A `StwBegin` (`Some(reason)`) or `StwEnd` (None) at `ts`: pairs make the pauses, as
+    /// the report's stop-the-world section counts its complete ones (a begin while one is open
+    /// means that one's end was lost; an end with none open, its begin).
+    fn pause(&mut self, ts: u64, begin: Option<Option<u8>>) {
+        let origin = self.origin(ts);
+        let at = ts.saturating_sub(origin);
+        match begin {
+            Some(reason) => self.open_pause = Some((at, reason)),
+            None => {
+                let Some((start, reason)) = self.open_pause.take() else {
+                    return;
+                };
+                self.pauses_seen += 1;
+                self.last_end = self.last_end.max(at);
+                let text = match reason {
+                    Some(r) => self.names.borrow().stw_reason(r),
+                    None => "reason not recorded".to_string(),
+                };
+                let index = match self.pause_reasons.iter().position(|r| *r == text) {
+                    Some(i) => i,
+                    None => {
+                        self.pause_reasons.push(text);
+                        self.pause_reasons.len() - 1
+                    }
+                } as u32;
+                if let Some(kept) = &mut self.pauses {
+                    if kept.len() < self.limits.max_pauses {
+                        kept.push((start, at.max(start), index));
+                    } else {
+                        self.pauses = None;
+                    }
+                }
+            }
         }
     }
 
@@ -329,8 +379,19 @@ impl Overview {
                 })
                 .collect()
         });
+        let pauses = self.pauses.as_ref().map(|kept| {
+            kept.iter()
+                .map(|&(start, end, reason)| {
+                    [shift(start) as i64, (end - start) as i64, i64::from(reason)]
+                })
+                .collect()
+        });
         OverviewData {
             duration_ns: span,
+            pauses_seen: self.pauses_seen,
+            max_pauses: self.limits.max_pauses,
+            pauses,
+            pause_reasons: self.pause_reasons,
             bin_ns: self.bin_ns,
             bins: used_bins,
             tracks,
@@ -350,11 +411,12 @@ impl Collector for Overview {
         match record {
             TimelineRecord::Proc(s) => self.proc_slice(&s),
             TimelineRecord::Thread(s) => self.thread_slice(&s),
-            TimelineRecord::Instant(i) => {
-                if let InstantKind::GoCreate { goid, start, .. } = i.kind {
-                    self.created(goid, start);
-                }
-            }
+            TimelineRecord::Instant(i) => match i.kind {
+                InstantKind::GoCreate { goid, start, .. } => self.created(goid, start),
+                InstantKind::StwBegin { reason } => self.pause(i.ts_ns, Some(reason)),
+                InstantKind::StwEnd => self.pause(i.ts_ns, None),
+                _ => {}
+            },
             _ => {}
         }
     }
@@ -381,6 +443,13 @@ pub struct OverviewData {
     pub functions: Vec<String>,
     /// goid → index in `functions`.
     pub goroutines: BTreeMap<u64, u32>,
+    /// Stop-the-world pauses with both ends seen.
+    pub pauses_seen: u64,
+    pub max_pauses: usize,
+    /// `[start, duration, index in pause_reasons]`; None when there were more than
+    /// `max_pauses`.
+    pub pauses: Option<Vec<[i64; 3]>>,
+    pub pause_reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

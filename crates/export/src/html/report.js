@@ -170,6 +170,16 @@
       if (data.slices) drawSlices(g, byTrack[i], y, k, tr.kind === 'p');
       else drawBins(g, tr.bins, y, k, PW);
     });
+    // Stop-the-world pauses: a band across every row.
+    (data.pauses || []).forEach(function (p) {
+      var start = p[0], end = p[0] + p[1];
+      if (end < v0 || start > v1 || !tracks.length) return;
+      var x0 = L + (Math.max(start, v0) - v0) * k, x1 = L + (Math.min(end, v1) - v0) * k;
+      var band = el('rect', { 'class': 'stw', x: x0.toFixed(1), y: TOP - 4,
+        width: Math.max(1, x1 - x0).toFixed(1), height: H - TOP + 4 }, svg);
+      tip(band, 'stop-the-world (' + (data.pause_reasons[p[2]] || '') + '): ' + fmtDur(p[1]) +
+        ' at ' + fmtDur(start));
+    });
     if (!tracks.length) {
       el('text', { x: 10, y: 40 }, svg).textContent = 'No P runs or thread slices recorded.';
     }
