@@ -1,7 +1,7 @@
 //! The self-contained HTML report (`goroscope report REC --html -o FILE.html`): one file with
 //! its styles and script inline and no reference to anything outside it (it opens offline, and
 //! can be mailed or attached to an issue), made of
-//! - the report's JSON exactly as `report --json` prints it, in a
+//! - the report's JSON as `report --json` prints it (the same values, without indentation), in a
 //!   `<script type="application/json" id="report-data">` (for people who want the data, and for
 //!   tests);
 //! - every section of the report, walked from that JSON ([`sections`]): tables of numbers,
@@ -52,6 +52,8 @@ window.addEventListener('unhandledrejection',function(e){goroscopeError('unhandl
 /// recording's `overview` timeline.
 pub fn render(report_json: &str, overview: &OverviewData) -> Result<String> {
     let report: Value = serde_json::from_str(report_json).context("reading the report's JSON")?;
+    // Embedded without the pretty printer's indentation (a third of a large report's bytes).
+    let compact = serde_json::to_string(&report).context("serializing the report")?;
     let overview_json =
         serde_json::to_string(overview).context("serializing the overview timeline")?;
     let mut out = String::with_capacity(report_json.len() * 4 + overview_json.len() + (64 << 10));
@@ -93,7 +95,7 @@ pub fn render(report_json: &str, overview: &OverviewData) -> Result<String> {
         "<script type=\"application/json\" id=\"report-data\">{}</script>\n\
          <script type=\"application/json\" id=\"timeline-data\">{}</script>\n\
          <script>{SCRIPT}</script>\n</body></html>\n",
-        escape::json_in_script(report_json.trim_end()),
+        escape::json_in_script(&compact),
         escape::json_in_script(&overview_json)
     );
     Ok(out)
