@@ -56,7 +56,7 @@ pub fn render(report_json: &str, overview: &OverviewData) -> Result<String> {
     let compact = serde_json::to_string(&report).context("serializing the report")?;
     let overview_json =
         serde_json::to_string(overview).context("serializing the overview timeline")?;
-    let mut out = String::with_capacity(report_json.len() * 4 + overview_json.len() + (64 << 10));
+    let mut out = String::with_capacity(report_json.len() * 2 + overview_json.len() + (64 << 10));
     let program = report
         .pointer("/recording/target/path")
         .and_then(Value::as_str)
@@ -79,14 +79,13 @@ pub fn render(report_json: &str, overview: &OverviewData) -> Result<String> {
     out.push_str("<main>\n");
     let mut report = report;
     sections::mask_uncaptured(&mut report);
-    let last = LAST;
     let keys = report.as_object().into_iter().flat_map(|o| o.iter());
-    for (k, v) in keys.clone().filter(|(k, _)| !last.contains(&k.as_str())) {
+    for (k, v) in keys.clone().filter(|(k, _)| !LAST.contains(&k.as_str())) {
         if v.is_object() || v.is_array() {
             sections::section(&mut out, k, k, v, 2);
         }
     }
-    for (k, v) in keys.filter(|(k, _)| last.contains(&k.as_str())) {
+    for (k, v) in keys.filter(|(k, _)| LAST.contains(&k.as_str())) {
         sections::section(&mut out, k, k, v, 2);
     }
     out.push_str("</main>\n");
