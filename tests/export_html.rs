@@ -600,6 +600,10 @@ fn html_report_of_the_monitor_level_says_what_it_did_not_capture() {
             .iter()
             .any(|p| p == "goroutines.by_creation_site.0.live_at_end")
     );
+    if rows("by_creation_site") > 0 {
+        assert!(dom.contains("Not captured: creations and exits: the monitor tracer level"));
+        assert!(dom.contains("aria-label=\"goroutines live at the end by creation site\""));
+    }
 }
 
 /// What a page names from the program, made of everything HTML and scripts treat specially.
