@@ -9,7 +9,8 @@
  * Cost: all but the kernel syscall pair are entry probes on functions that run at most once per
  * scheduling decision (most far less often); the two RET probes (stop/start the world) fire per
  * STW. The raw_syscalls pair fires on every system call of the traced process and is attached
- * only when user space asks for syscalls.
+ * only when user space asks for syscalls; with kernel aggregates on, sys_exit adds each call to
+ * kagg_syscalls (tracer_kagg.bpf.h), and emits a record only with GS_CFG_KERNEL_RECORDS.
  */
 
 static __always_inline int emit_sched(u32 type, u64 goid, u64 value, s32 p_id, s32 p_id2,
@@ -361,6 +362,10 @@ int BPF_PROG(gs_sys_exit, struct pt_regs *regs, long ret)
 	started = start->ts_ns;
 	nr = start->nr;
 	bpf_map_delete_elem(&syscalls_in_flight, &tid);
+	if (kagg_on())
+		kagg_syscall(tid, nr, ret, bpf_ktime_get_ns() - started);
+	if (!kernel_records_on())
+		return 0;
 	e = reserve(type, sizeof(*e));
 	if (!e)
 		return 0;
