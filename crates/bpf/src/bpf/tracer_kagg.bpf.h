@@ -115,8 +115,13 @@ static __always_inline struct gs_kagg_thread *kagg_thread(u32 tid)
 	return t;
 }
 
-/* Copies the kernel's own counters of `task` into its entry, as of `now`. */
-static __always_inline void kagg_copy_counters(struct gs_kagg_thread *t, void *task, u64 now)
+/*
+ * Copies the kernel's own counters of `task` into its entry, as of `now`; its name too when
+ * first seen or `name` (the iterator and the last switch-out: a launched target's main thread
+ * is first seen before its exec renames it).
+ */
+static __always_inline void kagg_copy_counters(struct gs_kagg_thread *t, void *task, u64 now,
+					       bool name)
 {
 	struct task_struct___kagg *k = task;
 
@@ -128,10 +133,10 @@ static __always_inline void kagg_copy_counters(struct gs_kagg_thread *t, void *t
 		t->pcount = BPF_CORE_READ(k, sched_info.pcount);
 		t->flags |= GS_KAGG_SCHED_INFO;
 	}
-	if (!t->start_ns) {
+	if (!t->start_ns)
 		t->start_ns = BPF_CORE_READ(k, start_time);
+	if (name || !t->comm[0])
 		BPF_CORE_READ_STR_INTO(&t->comm, k, comm);
-	}
 	t->read_ns = now;
 }
 
@@ -165,7 +170,7 @@ static __always_inline void kagg_switch(struct task_struct *prev, struct task_st
 	if (prev_ours) {
 		t = kagg_thread(prev->pid);
 		if (t) {
-			kagg_copy_counters(t, prev, now);
+			kagg_copy_counters(t, prev, now, prev_state & GS_TASK_DEAD);
 			t->runnable_ns = prev_state == 0 ? now : 0;
 			if (prev_state & GS_TASK_DEAD) {
 				t->exit_ns = now;
@@ -229,6 +234,6 @@ int gs_kagg_iter_task(struct bpf_iter__task *ctx)
 		return 0;
 	t = kagg_thread(task->pid);
 	if (t)
-		kagg_copy_counters(t, task, bpf_ktime_get_ns());
+		kagg_copy_counters(t, task, bpf_ktime_get_ns(), true);
 	return 0;
 }

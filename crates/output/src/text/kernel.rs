@@ -93,8 +93,8 @@ fn syscalls(r: &KernelReport, out: &mut String) -> std::fmt::Result {
     }
     writeln!(
         out,
-        "  {:<18} {:>8} {:>10} {:>6}  {}",
-        "SYSCALL", "CALLS", "TIME", "ERRORS", "LATENCY"
+        "  {:<18} {:>8} {:>10} {:>6}  LATENCY",
+        "SYSCALL", "CALLS", "TIME", "ERRORS"
     )?;
     for row in head(&r.syscalls) {
         writeln!(
@@ -111,8 +111,8 @@ fn syscalls(r: &KernelReport, out: &mut String) -> std::fmt::Result {
     writeln!(out, "  By thread:")?;
     writeln!(
         out,
-        "  {:>8} {:<18} {:>8} {:>10} {:>6}  {}",
-        "TID", "SYSCALL", "CALLS", "TIME", "ERRORS", "LATENCY"
+        "  {:>8} {:<18} {:>8} {:>10} {:>6}  LATENCY",
+        "TID", "SYSCALL", "CALLS", "TIME", "ERRORS"
     )?;
     for row in head(&r.syscalls_by_thread) {
         writeln!(
