@@ -77,8 +77,9 @@ pub(crate) struct KaggReader {
     since_ns: Option<u64>,
     /// Each thread's counters when first seen, if it started before the window.
     at_start: HashMap<u32, Option<ThreadCounters>>,
-    /// Threads that exited, final, with their syscalls (deleted from the maps).
-    exited: BTreeMap<u32, ThreadAggregate>,
+    /// Threads that exited, final, by (tid, start: the kernel may reuse a tid), with their
+    /// syscalls (deleted from the maps; a reused tid's are added to its predecessor's).
+    exited: BTreeMap<(u32, u64), ThreadAggregate>,
     exited_syscalls: BTreeMap<(u32, u32), SyscallAggregate>,
 }
 
@@ -141,7 +142,17 @@ impl KaggReader {
             };
             let row = syscall_aggregate(&k, &raw);
             if dead_tids.contains(&k.tid) {
-                self.exited_syscalls.insert((k.tid, k.nr), row);
+                match self.exited_syscalls.entry((k.tid, k.nr)) {
+                    std::collections::btree_map::Entry::Occupied(mut e) => {
+                        let sum = e.get_mut();
+                        sum.count += row.count;
+                        sum.errors += row.errors;
+                        sum.latency.merge(&row.latency);
+                    }
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(row);
+                    }
+                }
                 syscalls.delete(&key).context("pruning kagg_syscalls")?;
             } else {
                 rows.push(row);
@@ -149,7 +160,7 @@ impl KaggReader {
         }
         for (key, row) in dead {
             self.at_start.remove(&row.tid);
-            self.exited.insert(row.tid, row);
+            self.exited.insert((row.tid, row.started_ns), row);
             threads.delete(&key).context("pruning kagg_threads")?;
         }
         live.extend(self.exited.values().cloned());
