@@ -4,6 +4,7 @@
 //! switch, wake-up or kernel-syscall record at all, while its aggregates count the work: each
 //! thread's switches over the window equal the kernel's own deltas (/proc/PID/task/TID/status,
 //! read while the fixture is idle), and the syscalls it made (futex, nanosleep) are counted.
+//! And the maps are bounded: rows that do not fit are counted as lost, not dropped silently.
 
 mod bpf_support;
 
@@ -202,5 +203,47 @@ fn aggregates_only_emit_no_kernel_records_and_count_every_switch() {
         calls("futex") > 0 && calls("nanosleep") > 0,
         "{label}: {:?}",
         k.syscalls
+    );
+}
+
+/// Bounded maps: with room for 2 thread×syscall rows, the other calls are counted as lost (and
+/// the rows that fit still count every call of theirs).
+#[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
+fn a_full_map_counts_what_it_could_not_store() {
+    require_root();
+    let label = "go1.27/syscount/normal";
+    let binary = testsupport::program_fixture("syscount", "1.27", "normal");
+    let inspection = goinspect::inspect_file(&binary, &InspectOptions::default())
+        .unwrap_or_else(|e| panic!("{label}: goinspect: {e}"));
+    let mut storage = ObjectStorage::new();
+    let options = TracerOptions {
+        level: Level::Default,
+        kernel_records: Some(false),
+        aggregate_syscalls: 2,
+        ..TracerOptions::default()
+    };
+    // Pid-less, before it starts: the kernel tracepoints follow it from its first uprobe hit.
+    let mut tracer = Tracer::attach_with(&mut storage, &inspection, None, None, &binary, options)
+        .unwrap_or_else(|e| panic!("{label}: attaching the tracer: {e:#}"));
+    let ids = tracer.program_ids().expect("program ids");
+    let out = Command::new(&binary)
+        .arg("1000")
+        .output()
+        .expect("running the fixture");
+    assert!(out.status.success(), "{label}");
+    let k = tracer
+        .kernel_aggregates(monotonic_ns())
+        .expect("reading")
+        .expect("aggregates");
+    drop(tracer);
+    assert_unloaded(&ids);
+    assert_eq!(k.syscalls.len(), 2, "{label}: {:?}", k.syscalls);
+    assert!(k.lost.syscalls > 0, "{label}: {:?}", k.lost);
+    assert_eq!(k.lost.thread_updates, 0, "{label}: {:?}", k.lost);
+    eprintln!(
+        "{label}: {} calls stored in 2 rows, {} not stored (counted)",
+        k.syscalls.iter().map(|s| s.count).sum::<u64>(),
+        k.lost.syscalls
     );
 }

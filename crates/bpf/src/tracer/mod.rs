@@ -47,6 +47,10 @@ pub struct TracerOptions {
     /// One record per context switch, wake-up and kernel syscall: None as the level says
     /// ([`kernel_records`]); Some to force it (tests of the aggregates-only path).
     pub kernel_records: Option<bool>,
+    /// Bounds of the kernel aggregates' maps: threads, and thread×syscall-number rows (updates
+    /// beyond them are counted as lost, `AggregatesLost`).
+    pub aggregate_threads: u32,
+    pub aggregate_syscalls: u32,
 }
 
 impl Default for TracerOptions {
@@ -56,6 +60,8 @@ impl Default for TracerOptions {
             wakeup_bytes: DEFAULT_WAKEUP_BYTES,
             level: Level::Default,
             kernel_records: None,
+            aggregate_threads: 4096,
+            aggregate_syscalls: 8192,
         }
     }
 }
@@ -155,13 +161,20 @@ impl<'obj> Tracer<'obj> {
                 .set_max_entries(1)
                 .context("sizing the stack map")?;
         }
-        if !aggregates {
-            // Preallocated hash maps: don't reserve their few MiB when nothing fills them.
-            for map in [&mut open.maps.kagg_threads, &mut open.maps.kagg_syscalls] {
-                map.set_max_entries(1)
-                    .context("sizing the kernel aggregate maps")?;
-            }
-        }
+        // Preallocated hash maps: don't reserve their few MiB when nothing fills them.
+        let (threads, syscalls) = if aggregates {
+            (options.aggregate_threads, options.aggregate_syscalls)
+        } else {
+            (1, 1)
+        };
+        open.maps
+            .kagg_threads
+            .set_max_entries(threads.max(1))
+            .context("sizing the kernel aggregate maps")?;
+        open.maps
+            .kagg_syscalls
+            .set_max_entries(syscalls.max(1))
+            .context("sizing the kernel aggregate maps")?;
         let rodata = open
             .maps
             .rodata_data
