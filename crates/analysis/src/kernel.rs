@@ -181,6 +181,31 @@ impl BucketedLatency {
     }
 }
 
+/// Where the per-event parts (thread on/off CPU and switches from `sched_switch`, syscalls from
+/// the raw_syscalls records) were not captured but the aggregates were: their "not captured"
+/// says where the exact per-thread and per-syscall numbers are.
+pub fn point_to_aggregates(report: &mut crate::Report) {
+    if !report.kernel.coverage.captured {
+        return;
+    }
+    let add = |c: &mut Coverage, what: &str| {
+        if !c.captured {
+            c.why = Some(format!(
+                "{}; {what} are in the kernel aggregates (`kernel`)",
+                c.why_text()
+            ));
+        }
+    };
+    add(
+        &mut report.threads.cpu,
+        "each thread's exact on/off-CPU time and switches",
+    );
+    add(
+        &mut report.scheduler.syscalls.kernel.coverage,
+        "the system calls by name and thread, with counts, time and latency",
+    );
+}
+
 fn build(k: &KernelAggregates, readings: u64, coverage: Coverage) -> KernelReport {
     let add = |a: Option<u64>, b: Option<u64>| Some(a? + b?);
     let mut totals = KernelThreadTotals {
@@ -372,6 +397,32 @@ mod tests {
         assert_eq!(getppid.latency.max_le_ns, Some(1024));
         assert_eq!(r.syscalls_by_thread.len(), 2);
         assert_eq!(r.syscalls_by_thread[1].tid, Some(11));
+    }
+
+    #[test]
+    fn per_event_parts_not_captured_point_to_the_aggregates() {
+        use goroscope_events::{Capability, Event, EventKind};
+        let mut meta = Meta::new("go1.27.3").with_level(Level::Default);
+        // The new default: aggregates, no per-event switches or syscalls.
+        let mut c = Level::Default.capabilities();
+        c.set(Fact::ContextSwitches, Capability::Absent);
+        c.set(Fact::KernelSyscalls, Capability::Absent);
+        meta.capabilities = c;
+        let mut analyzer = crate::Analyzer::new(crate::Options::default());
+        analyzer.push(Event {
+            ts_ns: 1_000_000,
+            tid: 10,
+            cpu: 0,
+            kind: EventKind::MStart { m_id: 0 },
+        });
+        analyzer.observe_kernel_aggregates(&aggregates());
+        let r = analyzer.finish(&meta);
+        assert!(r.kernel.coverage.captured);
+        assert!(!r.threads.cpu.captured);
+        let why = r.threads.cpu.why_text();
+        assert!(why.contains("kernel aggregates"), "{why}");
+        let why = r.scheduler.syscalls.kernel.coverage.why_text();
+        assert!(why.contains("kernel aggregates"), "{why}");
     }
 
     #[test]

@@ -283,6 +283,7 @@ impl<C: Collector> Analyzer<C> {
         };
         report.runtime_metrics = self.runtime_stats.report(&own, start_ns);
         report.kernel = self.kernel.report(meta);
+        kernel::point_to_aggregates(&mut report);
         report
     }
 }
