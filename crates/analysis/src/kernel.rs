@@ -36,8 +36,14 @@ impl KernelAggregatesWindow {
         let what = "kernel-side aggregates of threads and system calls";
         let coverage = Coverage::of(meta, Fact::KernelAggregates, self.last.is_some(), what);
         let Some(k) = &self.last else {
+            // Absent although its level keeps them today: a file from before format 4.
+            let level_keeps = meta
+                .level
+                .is_some_and(|l| l.capabilities().get(Fact::KernelAggregates).captures());
             let coverage = if coverage.captured {
                 Coverage::no("no kernel aggregates in this recording")
+            } else if level_keeps {
+                Coverage::no("this recording predates kernel aggregates (recording format 4)")
             } else {
                 coverage
             };
@@ -438,5 +444,15 @@ mod tests {
         assert!(r.threads.is_empty());
         let r = w.report(&Meta::new("go1.27.3").with_level(Level::Default));
         assert!(!r.coverage.captured);
+        // A default-level file from before format 4 (the reader marks the fact absent).
+        let mut old = Meta::new("go1.27.3").with_level(Level::Default);
+        old.capabilities
+            .set(Fact::KernelAggregates, goroscope_events::Capability::Absent);
+        let r = w.report(&old);
+        assert!(
+            r.coverage.why_text().contains("predates"),
+            "{:?}",
+            r.coverage
+        );
     }
 }
