@@ -158,8 +158,11 @@ static __always_inline void kagg_wait_ends(struct gs_kagg_thread *t, u64 now)
 
 /*
  * sched_switch: `prev` leaves the CPU (ours when prev_ours), `next` gets it. A prev still
- * runnable (preempted) starts waiting for a CPU again; one that sleeps does not, and a stale
- * wake-up stamp (woken while it was still on its way out) is dropped.
+ * runnable (prev_state TASK_RUNNING: what the kernel's sched_info counts as queued) starts
+ * waiting for a CPU again; one that sleeps does not, and a stale wake-up stamp (woken while it
+ * was still on its way out) is dropped. Without the run queue's lock a wake-up racing with that
+ * switch-out can lose its stamp: the histogram then misses that wait (the exact total is the
+ * kernel's run_delay).
  */
 static __always_inline void kagg_switch(struct task_struct *prev, struct task_struct *next,
 					unsigned int prev_state, bool prev_ours, bool next_ours)
