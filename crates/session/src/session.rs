@@ -371,7 +371,7 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
     /// out the final stats and the captured stacks. Returns the drops.
     fn drain(&mut self) -> Result<u64> {
         // The kernel aggregates as of the stop (the maps would go on counting during the drain).
-        let aggregates = self.tracer.kernel_aggregates(monotonic_ns())?;
+        let aggregates = read_kernel_aggregates(self.tracer, self.consumers);
         // The last snapshot first: the probes are still attached, so the stream covers every
         // change up to it.
         let snapshots = self.snapshots.take().map(Snapshotter::finish);
@@ -464,10 +464,24 @@ fn deliver_kernel_aggregates(
     tracer: &mut Tracer<'_>,
     consumers: &mut [&mut dyn Consumer],
 ) -> Result<()> {
-    match tracer.kernel_aggregates(monotonic_ns())? {
+    match read_kernel_aggregates(tracer, consumers) {
         Some(k) => fan_out(consumers, |c| c.on_kernel_aggregates(&k)),
         None => Ok(()),
     }
+}
+
+/// The kernel aggregates now; None if the level keeps none, or (with a warning: the capture
+/// goes on, the next reading covers everything again) if the maps could not be read.
+fn read_kernel_aggregates(
+    tracer: &mut Tracer<'_>,
+    consumers: &mut [&mut dyn Consumer],
+) -> Option<goroscope_events::KernelAggregates> {
+    tracer
+        .kernel_aggregates(monotonic_ns())
+        .unwrap_or_else(|e| {
+            warn(consumers, &format!("reading the kernel aggregates: {e:#}"));
+            None
+        })
 }
 
 /// Calls `hook` on every consumer in turn; the first error stops.
