@@ -125,16 +125,17 @@ static __always_inline void kagg_copy_counters(struct gs_kagg_thread *t, void *t
 {
 	struct task_struct___kagg *k = task;
 
-	t->sum_exec_runtime = BPF_CORE_READ(k, se.sum_exec_runtime);
-	t->nvcsw = BPF_CORE_READ(k, nvcsw);
-	t->nivcsw = BPF_CORE_READ(k, nivcsw);
+	/* Plain loads: `task` is a trusted BTF pointer (tp_btf, iter/task), CO-RE relocates them. */
+	t->sum_exec_runtime = k->se.sum_exec_runtime;
+	t->nvcsw = k->nvcsw;
+	t->nivcsw = k->nivcsw;
 	if (bpf_core_field_exists(k->sched_info)) {
-		t->run_delay = BPF_CORE_READ(k, sched_info.run_delay);
-		t->pcount = BPF_CORE_READ(k, sched_info.pcount);
+		t->run_delay = k->sched_info.run_delay;
+		t->pcount = k->sched_info.pcount;
 		t->flags |= GS_KAGG_SCHED_INFO;
 	}
 	if (!t->start_ns)
-		t->start_ns = BPF_CORE_READ(k, start_time);
+		t->start_ns = k->start_time;
 	if (name || !t->comm[0])
 		BPF_CORE_READ_STR_INTO(&t->comm, k, comm);
 	t->read_ns = now;
