@@ -183,6 +183,14 @@ fn thread_counters_equal_the_kernels_own() {
             window, kernel_window,
             "{label}: per thread, the window's counts vs the kernel's deltas"
         );
+        // The fixture ends its work blocked in read(2) on stdin: a call in flight at the end.
+        let in_flight = json["kernel"]["syscalls_in_flight"]
+            .as_array()
+            .expect("kernel.syscalls_in_flight");
+        assert!(
+            in_flight.iter().any(|c| c["name"] == "read"),
+            "{label}: {in_flight:?}"
+        );
         let total = |c: &Counters, i: usize| c.values().map(|v| v[i]).sum::<u64>();
         let (v, nv) = (total(&kernel_window, 0), total(&kernel_window, 1));
         assert!(

@@ -333,6 +333,15 @@ struct gs_kagg_syscall {
 	__u64 hist[GS_KAGG_BUCKETS];
 };
 
+/*
+ * Value of `syscalls_in_flight` (key: __u32 tid): a system call a traced thread is in, what
+ * sys_exit needs from sys_enter; user space reads it for the calls still in flight at a reading.
+ */
+struct gs_syscall_start {
+	__u64 ts_ns; /* sys_enter */
+	__s64 nr;    /* x86-64 syscall number */
+};
+
 #ifndef __cplusplus
 #define GS_ASSERT_SIZE(type, n) _Static_assert(sizeof(type) == (n), #type " size is part of the ABI")
 GS_ASSERT_SIZE(struct gs_event_header, 24);
@@ -355,6 +364,7 @@ GS_ASSERT_SIZE(struct gs_config, 112);
 GS_ASSERT_SIZE(struct gs_kagg_thread, 432);
 GS_ASSERT_SIZE(struct gs_kagg_syscall_key, 8);
 GS_ASSERT_SIZE(struct gs_kagg_syscall, 344);
+GS_ASSERT_SIZE(struct gs_syscall_start, 16);
 #undef GS_ASSERT_SIZE
 #endif
 

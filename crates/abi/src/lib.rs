@@ -273,6 +273,14 @@ pub struct KaggSyscall {
     pub hist: [u64; KAGG_BUCKETS],
 }
 
+/// `struct gs_syscall_start`: a value of the `syscalls_in_flight` map (key: the tid as a u32).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct SyscallStart {
+    pub ts_ns: u64,
+    pub nr: i64,
+}
+
 impl Default for KaggSyscall {
     fn default() -> Self {
         // SAFETY: plain integers and arrays of them: all zeroes is a valid value.
@@ -513,6 +521,7 @@ const _: () = assert!(size_of::<Config>() == 112);
 const _: () = assert!(size_of::<KaggThread>() == 432);
 const _: () = assert!(size_of::<KaggSyscallKey>() == 8);
 const _: () = assert!(size_of::<KaggSyscall>() == 344);
+const _: () = assert!(size_of::<SyscallStart>() == 16);
 
 /// Plain-old-data ABI structs: only integer fields, `repr(C)`, no implicit padding, so every
 /// byte pattern of the right length is a valid value.
@@ -541,6 +550,7 @@ unsafe impl Plain for Config {}
 unsafe impl Plain for KaggThread {}
 unsafe impl Plain for KaggSyscallKey {}
 unsafe impl Plain for KaggSyscall {}
+unsafe impl Plain for SyscallStart {}
 
 /// Reads a `T` from the start of `bytes`, or None if `bytes` is shorter than `T`.
 pub fn read<T: Plain>(bytes: &[u8]) -> Option<T> {

@@ -336,9 +336,15 @@ fn rust_structs_match_the_c_header() {
             hist = "hist"
         ]
     );
+    check_struct!(
+        s,
+        SyscallStart,
+        "gs_syscall_start",
+        [ts_ns = "ts_ns", nr = "nr"]
+    );
     assert_eq!(
         s.len(),
-        20,
+        21,
         "a struct in goroscope.h has no Rust mirror: {:?}",
         s.keys()
     );

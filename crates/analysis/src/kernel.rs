@@ -77,8 +77,22 @@ pub struct KernelReport {
     pub syscalls: Vec<KernelSyscallRow>,
     /// Per thread and syscall number, by tid then most time first.
     pub syscalls_by_thread: Vec<KernelSyscallRow>,
+    /// System calls live threads were in at the last reading (not in the rows above), longest
+    /// first.
+    pub syscalls_in_flight: Vec<KernelInFlightRow>,
     /// Updates the kernel could not store (a bounded map was full).
     pub lost: AggregatesLost,
+}
+
+/// A system call a thread was in at the last reading.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KernelInFlightRow {
+    pub tid: u32,
+    pub nr: u32,
+    pub name: String,
+    /// How long it had been in it.
+    pub for_ns: u64,
 }
 
 /// What each part's numbers are.
@@ -272,9 +286,21 @@ fn build(k: &KernelAggregates, readings: u64, coverage: Coverage) -> KernelRepor
             b.nr,
         ))
     });
+    let mut syscalls_in_flight: Vec<KernelInFlightRow> = k
+        .in_flight
+        .iter()
+        .map(|c| KernelInFlightRow {
+            tid: c.tid,
+            nr: c.nr,
+            name: syscall_name(i64::from(c.nr)).into_owned(),
+            for_ns: k.ts_ns.saturating_sub(c.since_ns),
+        })
+        .collect();
+    syscalls_in_flight.sort_by(|a, b| b.for_ns.cmp(&a.for_ns).then(a.tid.cmp(&b.tid)));
     KernelReport {
         coverage,
         readings,
+        syscalls_in_flight,
         window_ns: k.ts_ns.saturating_sub(k.since_ns),
         precision: Precision::default(),
         threads,
@@ -365,6 +391,11 @@ mod tests {
                     }),
                 },
             ],
+            in_flight: vec![goroscope_events::InFlightSyscall {
+                tid: 10,
+                nr: 202,
+                since_ns: 3_000_000,
+            }],
             lost: AggregatesLost::default(),
         }
     }
@@ -403,6 +434,12 @@ mod tests {
         assert_eq!(getppid.latency.max_le_ns, Some(1024));
         assert_eq!(r.syscalls_by_thread.len(), 2);
         assert_eq!(r.syscalls_by_thread[1].tid, Some(11));
+        let waiting = &r.syscalls_in_flight;
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(
+            (waiting[0].name.as_str(), waiting[0].for_ns),
+            ("futex", 8_000_000)
+        );
     }
 
     #[test]

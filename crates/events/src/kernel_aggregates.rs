@@ -27,6 +27,9 @@ pub struct KernelAggregates {
     pub threads: Vec<ThreadAggregate>,
     /// System calls that returned since `since_ns`, by thread and number.
     pub syscalls: Vec<SyscallAggregate>,
+    /// System calls live threads were in at `ts_ns` (entered since the tracer was attached): not
+    /// in `syscalls` yet, by tid.
+    pub in_flight: Vec<InFlightSyscall>,
     /// What the kernel could not store because a map was full.
     pub lost: AggregatesLost,
 }
@@ -148,6 +151,17 @@ pub struct SyscallAggregate {
     pub errors: u64,
     /// Their latencies, sys_enter to sys_exit (count and sum are exact; buckets log2).
     pub latency: Log2Histogram,
+}
+
+/// A system call a thread was in at a reading.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InFlightSyscall {
+    pub tid: u32,
+    /// x86-64 syscall number.
+    pub nr: u32,
+    /// When it entered (CLOCK_MONOTONIC ns).
+    pub since_ns: u64,
 }
 
 /// Nanosecond values counted in power-of-two buckets: bucket 0 holds 0 and 1 ns, bucket `i`
@@ -330,6 +344,11 @@ mod tests {
                 count: 3,
                 errors: 0,
                 latency: Log2Histogram::from_dense(3, 300, &[0, 0, 0, 0, 0, 0, 3]),
+            }],
+            in_flight: vec![InFlightSyscall {
+                tid: 9,
+                nr: 202,
+                since_ns: 1,
             }],
             lost: AggregatesLost {
                 thread_updates: 0,

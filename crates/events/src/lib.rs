@@ -32,8 +32,8 @@ pub use event::{Event, EventKind};
 pub use facts::{CpuLimit, CpuStat, Throttling};
 pub use gstatus::{GState, GStatus};
 pub use kernel_aggregates::{
-    AggregatesLost, KernelAggregates, Log2Histogram, SyscallAggregate, ThreadAggregate,
-    ThreadCounters,
+    AggregatesLost, InFlightSyscall, KernelAggregates, Log2Histogram, SyscallAggregate,
+    ThreadAggregate, ThreadCounters,
 };
 pub use loss::LossReason;
 pub use meta::{Location, Meta, Symbolizer, TableSymbolizer, WaitReasons};

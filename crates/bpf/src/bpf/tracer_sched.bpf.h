@@ -314,25 +314,19 @@ int BPF_PROG(gs_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	return 0;
 }
 
-/* A system call in flight on a traced thread: what sys_exit needs from sys_enter. */
-struct syscall_start {
-	u64 ts_ns;
-	s64 nr;
-};
-
 /* LRU: a thread that exits inside a syscall (exit, execve) never deletes its entry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, u32);
-	__type(value, struct syscall_start);
+	__type(value, struct gs_syscall_start);
 } syscalls_in_flight SEC(".maps");
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(gs_sys_enter, struct pt_regs *regs, long id)
 {
 	u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct syscall_start start;
+	struct gs_syscall_start start;
 	u32 tid = (u32)pid_tgid;
 
 	if (!tgid_traced(pid_tgid >> 32))
@@ -348,7 +342,7 @@ int BPF_PROG(gs_sys_exit, struct pt_regs *regs, long ret)
 {
 	const u32 type = GS_EV_KSYSCALL;
 	u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct syscall_start *start;
+	struct gs_syscall_start *start;
 	struct gs_ev_syscall *e;
 	u32 tid = (u32)pid_tgid;
 	u64 started;

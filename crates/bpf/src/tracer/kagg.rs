@@ -12,10 +12,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read as _;
 
 use anyhow::{Context, Result};
-use goroscope_abi::{self as abi, KaggSyscall, KaggSyscallKey, KaggThread};
+use goroscope_abi::{self as abi, KaggSyscall, KaggSyscallKey, KaggThread, SyscallStart};
 use goroscope_events::{
-    AggregatesLost, KernelAggregates, Log2Histogram, SyscallAggregate, ThreadAggregate,
-    ThreadCounters,
+    AggregatesLost, InFlightSyscall, KernelAggregates, Log2Histogram, SyscallAggregate,
+    ThreadAggregate, ThreadCounters,
 };
 use libbpf_rs::{Link, MapCore, MapFlags};
 
@@ -63,11 +63,29 @@ pub(crate) fn decode_thread_entry(key: &[u8], value: &[u8]) -> Option<(u32, Kagg
     Some((tid, abi::read::<KaggThread>(value)?))
 }
 
+/// A `syscalls_in_flight` entry: the call thread `tid` is in.
+pub(crate) fn decode_in_flight(key: &[u8], value: &[u8]) -> Option<InFlightSyscall> {
+    let tid = u32::from_ne_bytes(key.get(..4)?.try_into().ok()?);
+    let start = abi::read::<SyscallStart>(value)?;
+    Some(InFlightSyscall {
+        tid,
+        nr: u32::try_from(start.nr).ok()?,
+        since_ns: start.ts_ns,
+    })
+}
+
 pub(crate) fn decode_syscall_entry(
     key: &[u8],
     value: &[u8],
 ) -> Option<(KaggSyscallKey, KaggSyscall)> {
     Some((abi::read(key)?, abi::read(value)?))
+}
+
+/// The maps a reading reads.
+pub(crate) struct Maps<'a> {
+    pub threads: &'a dyn MapCore,
+    pub syscalls: &'a dyn MapCore,
+    pub in_flight: &'a dyn MapCore,
 }
 
 /// What the reader keeps between readings.
@@ -90,10 +108,14 @@ impl KaggReader {
         &mut self,
         now_ns: u64,
         iter: Option<&Link>,
-        threads: &dyn MapCore,
-        syscalls: &dyn MapCore,
+        maps: Maps<'_>,
         lost: AggregatesLost,
     ) -> Result<KernelAggregates> {
+        let Maps {
+            threads,
+            syscalls,
+            in_flight,
+        } = maps;
         if let Some(link) = iter {
             let mut it = libbpf_rs::Iter::new(link).context("creating the task iterator")?;
             let mut sink = Vec::new();
@@ -163,6 +185,21 @@ impl KaggReader {
             self.exited.insert((row.tid, row.started_ns), row);
             threads.delete(&key).context("pruning kagg_threads")?;
         }
+        // Calls the live threads are in (an exited thread's entry is stale: the LRU map keeps
+        // it until evicted).
+        let live_tids: std::collections::HashSet<u32> = live.iter().map(|t| t.tid).collect();
+        let mut calls = Vec::new();
+        for (key, value) in in_flight.keys().filter_map(|key| {
+            let value = in_flight.lookup(&key, MapFlags::ANY).ok()??;
+            Some((key, value))
+        }) {
+            if let Some(call) = decode_in_flight(&key, &value) {
+                if live_tids.contains(&call.tid) && call.since_ns <= now_ns {
+                    calls.push(call);
+                }
+            }
+        }
+        calls.sort_by_key(|c| c.tid);
         live.extend(self.exited.values().cloned());
         live.sort_by_key(|t| t.tid);
         rows.extend(self.exited_syscalls.values().cloned());
@@ -172,6 +209,7 @@ impl KaggReader {
             since_ns,
             threads: live,
             syscalls: rows,
+            in_flight: calls,
             lost,
         })
     }
@@ -264,5 +302,25 @@ mod tests {
         assert_eq!(row.latency.quantile_bucket(0.99), Some((256, Some(512))));
         assert_eq!(row.latency.quantile_bucket(0.999).unwrap().1, None);
         assert!(decode_syscall_entry(&[0; 7], abi::bytes_of(&s)).is_none());
+    }
+
+    #[test]
+    fn an_in_flight_entry_decodes_to_its_thread_call_and_start() {
+        let start = SyscallStart {
+            ts_ns: 1_234,
+            nr: 202,
+        };
+        let call = decode_in_flight(&7u32.to_ne_bytes(), abi::bytes_of(&start)).unwrap();
+        assert_eq!(
+            call,
+            InFlightSyscall {
+                tid: 7,
+                nr: 202,
+                since_ns: 1_234
+            }
+        );
+        let odd = SyscallStart { ts_ns: 1, nr: -1 };
+        assert!(decode_in_flight(&7u32.to_ne_bytes(), abi::bytes_of(&odd)).is_none());
+        assert!(decode_in_flight(&[7, 0], abi::bytes_of(&start)).is_none());
     }
 }

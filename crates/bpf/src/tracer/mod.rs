@@ -313,14 +313,13 @@ impl<'obj> Tracer<'obj> {
             thread_updates: stats.kagg_threads_full,
             syscalls: stats.kagg_syscalls_full,
         };
+        let maps = kagg::Maps {
+            threads: &self.skel.maps.kagg_threads,
+            syscalls: &self.skel.maps.kagg_syscalls,
+            in_flight: &self.skel.maps.syscalls_in_flight,
+        };
         reader
-            .read(
-                now_ns,
-                self.kagg_iter.as_ref(),
-                &self.skel.maps.kagg_threads,
-                &self.skel.maps.kagg_syscalls,
-                lost,
-            )
+            .read(now_ns, self.kagg_iter.as_ref(), maps, lost)
             .map(Some)
     }
 

@@ -126,7 +126,35 @@ fn syscalls(r: &KernelReport, out: &mut String) -> std::fmt::Result {
             latency(&row.latency)
         )?;
     }
-    more_rows(out, &r.syscalls_by_thread)
+    more_rows(out, &r.syscalls_by_thread)?;
+    in_flight(r, out)
+}
+
+/// "In flight at the end: futex on 5 threads (longest 2.10 s), read on 1 (1.00 s)".
+fn in_flight(r: &KernelReport, out: &mut String) -> std::fmt::Result {
+    if r.syscalls_in_flight.is_empty() {
+        return Ok(());
+    }
+    // Rows are longest first: the first of each name is its longest.
+    let mut by_name: Vec<(&str, u64, u64)> = Vec::new();
+    for row in &r.syscalls_in_flight {
+        match by_name.iter_mut().find(|(n, _, _)| *n == row.name) {
+            Some(entry) => entry.1 += 1,
+            None => by_name.push((&row.name, 1, row.for_ns)),
+        }
+    }
+    let parts: Vec<String> = by_name
+        .iter()
+        .map(|(name, n, longest)| {
+            let threads = if *n == 1 { "thread" } else { "threads" };
+            format!("{name} on {n} {threads} (longest {})", duration(*longest))
+        })
+        .collect();
+    writeln!(
+        out,
+        "  In flight at the end (not in the rows above): {}",
+        parts.join(", ")
+    )
 }
 
 /// "n N, mean …, p50 ≤ …, p90 ≤ …, p99 ≤ …" (bucket upper bounds; "> 550 s" past the last one).

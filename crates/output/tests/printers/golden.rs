@@ -302,8 +302,8 @@ fn monitor_level_says_what_it_did_not_capture() {
 fn kernel_aggregates_threads_and_syscalls() {
     use goroscope_analysis::Analyzer;
     use goroscope_events::{
-        AggregatesLost, KernelAggregates, Log2Histogram, SyscallAggregate, ThreadAggregate,
-        ThreadCounters,
+        AggregatesLost, InFlightSyscall, KernelAggregates, Log2Histogram, SyscallAggregate,
+        ThreadAggregate, ThreadCounters,
     };
     let counters = |read_ns: u64, on_cpu: u64, v: u64, nv: u64, delay: u64| ThreadCounters {
         read_ns,
@@ -368,6 +368,18 @@ fn kernel_aggregates_threads_and_syscalls() {
                 count: 50,
                 errors: 1,
                 latency: hist(50, 39, 600_000 * MS),
+            },
+        ],
+        in_flight: vec![
+            InFlightSyscall {
+                tid: 100,
+                nr: 202,
+                since_ns: 400 * MS,
+            },
+            InFlightSyscall {
+                tid: 102,
+                nr: 202,
+                since_ns: 990 * MS,
             },
         ],
         lost: AggregatesLost {
