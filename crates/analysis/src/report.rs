@@ -44,6 +44,10 @@ pub struct Report {
     /// "not captured" below it): crate::sampled. Absent from older JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sched_latency_sampled: Option<crate::sampled::SampledReport>,
+    /// Threads and system calls from the kernel-side aggregates (`captured: false` with why at
+    /// levels that keep none).
+    #[serde(default)]
+    pub kernel: crate::kernel::KernelReport,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

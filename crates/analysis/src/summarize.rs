@@ -283,6 +283,7 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
         runtime_metrics: None,
         // Filled by the analyzer too (sampled.rs).
         sched_latency_sampled: None,
+        kernel: Default::default(),
     }
 }
 

@@ -80,8 +80,7 @@ impl Level {
     /// | goroutine_states       | mem     | mem     | mem  |
     /// | runtime_metrics        | mem     | mem     | mem  |
     /// | sampled_scheduling     | -       | 1/8     | 1/8  |
-    ///
-    /// (The kernel aggregates of issue 11 part 2 get their own row, captured from `default`.)
+    /// | kernel_aggregates      | -       | all     | all  |
     pub fn capabilities(self) -> Capabilities {
         use Capability::{Absent, Complete, Snapshot};
         let from = |lowest: Level| if self >= lowest { Complete } else { Absent };
@@ -100,6 +99,8 @@ impl Level {
                     one_in: G_TRACKING_PERIOD,
                 },
                 Fact::SampledScheduling => Absent,
+                // Kernel-side aggregates in BPF maps (exact counters of every thread).
+                Fact::KernelAggregates => from(Level::Default),
                 Fact::PreemptRequests
                 | Fact::PHandoffs
                 | Fact::LockOsThread
@@ -131,6 +132,7 @@ impl Level {
             other => other.capabilities(),
         };
         c.set(Fact::SampledScheduling, Capability::Absent);
+        c.set(Fact::KernelAggregates, Capability::Absent);
         c
     }
 
@@ -214,11 +216,13 @@ pub enum Fact {
     /// the runtime's measured wait, the goroutine's site, start function and stop stack
     /// (`go_sample` events).
     SampledScheduling,
-    // Issue 11 part 2 (kernel aggregates in BPF maps) adds its fact here.
+    /// Per-thread on/off-CPU time, switches and kernel run-queue delay, and syscalls by thread
+    /// and number, aggregated in BPF maps (`KernelAggregates`, read about once a second).
+    KernelAggregates,
 }
 
 impl Fact {
-    pub const ALL: [Fact; 20] = [
+    pub const ALL: [Fact; 21] = [
         Fact::GoroutineScheduling,
         Fact::StatusChanges,
         Fact::ParkStacks,
@@ -239,6 +243,7 @@ impl Fact {
         Fact::GoroutineStates,
         Fact::RuntimeMetrics,
         Fact::SampledScheduling,
+        Fact::KernelAggregates,
     ];
 
     /// The key in the JSON.
@@ -264,6 +269,7 @@ impl Fact {
             Fact::GoroutineStates => "goroutine_states",
             Fact::RuntimeMetrics => "runtime_metrics",
             Fact::SampledScheduling => "sampled_scheduling",
+            Fact::KernelAggregates => "kernel_aggregates",
         }
     }
 
@@ -458,7 +464,10 @@ mod tests {
         ];
         expect(Level::Full, &[]);
         expect(Level::Default, &full_only);
-        expect(Level::Monitor, &full_only);
+        expect(
+            Level::Monitor,
+            &[&full_only[..], &[Fact::KernelAggregates]].concat(),
+        );
         assert_eq!(
             Level::lowest_capturing(Fact::KernelSyscalls),
             Some(Level::Full)

@@ -20,6 +20,8 @@ pub const MEMORY_CHUNKS_VERSION: u32 = 3;
 /// level (go_sample events), `full` every event. In older files `default`
 /// was every event but status changes and park stacks ([`goroscope_events::Level::legacy_capabilities`]).
 pub const SAMPLED_LEVELS_VERSION: u32 = 4;
+/// The first format version with kernel-aggregate chunks. Older files hold none.
+pub const KERNEL_AGGREGATES_VERSION: u32 = 4;
 
 /// Upper bound on a chunk's compressed and uncompressed payload, and on the header: a corrupt
 /// length must not make the reader allocate gigabytes.
@@ -47,6 +49,9 @@ pub enum ChunkType {
     /// JSON [`goroscope_events::RuntimeStats`]: the runtime's own statistics at one moment
     /// (version 3+).
     RuntimeStats = 7,
+    /// JSON [`goroscope_events::KernelAggregates`]: the kernel-side aggregates of the target's
+    /// threads and syscalls since the recording started (version 4+).
+    KernelAggregates = 8,
 }
 
 impl ChunkType {
@@ -59,6 +64,7 @@ impl ChunkType {
             5 => ChunkType::Stacks,
             6 => ChunkType::Goroutines,
             7 => ChunkType::RuntimeStats,
+            8 => ChunkType::KernelAggregates,
             _ => return None,
         })
     }

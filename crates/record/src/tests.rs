@@ -798,3 +798,56 @@ fn version_3_default_keeps_its_old_meaning() {
     assert_eq!(old.get(Fact::ParkStacks), Capability::Absent);
     assert_eq!(old.get(Fact::SampledScheduling), Capability::Absent);
 }
+
+/// Format 4 added kernel-aggregate chunks: they come back whole, and a version 3 file (which
+/// cannot hold them) says they are absent whatever its level says.
+#[test]
+fn kernel_aggregate_chunks_round_trip_and_older_files_have_none() {
+    use goroscope_events::{KernelAggregates, Log2Histogram, SyscallAggregate, ThreadAggregate};
+    let k = KernelAggregates {
+        ts_ns: 300,
+        since_ns: 100,
+        threads: vec![ThreadAggregate {
+            tid: 5,
+            comm: "app".into(),
+            ..Default::default()
+        }],
+        syscalls: vec![SyscallAggregate {
+            tid: 5,
+            nr: 0,
+            count: 2,
+            errors: 0,
+            latency: Log2Histogram::from_dense(2, 10, &[0, 0, 2]),
+        }],
+        ..Default::default()
+    };
+    let events = every_kind();
+    let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
+    w.write_events(&events).unwrap();
+    w.write_kernel_aggregates(&k).unwrap();
+    let mut bytes = w.into_inner();
+    let mut r = Reader::new(Cursor::new(bytes.clone())).unwrap();
+    let mut got = Vec::new();
+    while let Some(chunk) = r.next_chunk().unwrap() {
+        if let Chunk::KernelAggregates(read) = chunk {
+            got.push(*read);
+        }
+    }
+    assert_eq!(got, vec![k]);
+    let (read, _) = read_all(&bytes).unwrap();
+    assert_eq!(read, events);
+    assert_eq!(
+        Reader::new(Cursor::new(&bytes[..]))
+            .unwrap()
+            .meta()
+            .capabilities
+            .get(Fact::KernelAggregates),
+        header().capabilities().get(Fact::KernelAggregates)
+    );
+    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
+    let r = Reader::new(Cursor::new(&bytes[..])).unwrap();
+    assert_eq!(
+        r.meta().capabilities.get(Fact::KernelAggregates),
+        Capability::Absent
+    );
+}
