@@ -125,6 +125,18 @@ pub struct LeakRow {
     pub start_function: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_wrapper: Option<String>,
+    /// Growth by site: how many goroutines waited with this site and wait reason in each
+    /// goroutine snapshot (at most 64, evenly thinned, the first and the last kept), in time
+    /// order. Empty without snapshots.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<CountAt>,
+}
+
+/// A count at a time (ns since the trace start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountAt {
+    pub at_ns: u64,
+    pub count: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

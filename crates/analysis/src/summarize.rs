@@ -120,6 +120,7 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
             blocked_at: None,
             start_function: None,
             start_wrapper: None,
+            history: Vec::new(),
         })
         .collect();
     leaked.sort_by_key(|l| std::cmp::Reverse(l.count)); // stable: ties stay in location order

@@ -1,0 +1,160 @@
+//! The rules over synthetic reports: an empty report of a `full` recording, with the fields a
+//! rule reads set by hand.
+
+use goroscope_events::{Level, Meta};
+
+use super::*;
+use crate::{Analyzer, CountAt, LeakRow, LiveRow, Options, SnapshotSummary};
+
+fn empty() -> Report {
+    let meta = Meta::new("go1.27.3").with_level(Level::Full);
+    let mut r = Analyzer::new(Options {
+        start_ns: Some(0),
+        end_ns: Some(10_000_000_000),
+        ..Options::default()
+    })
+    .finish(&meta);
+    r.duration_ns = 10_000_000_000;
+    r.scheduler.gomaxprocs.max = Some(2);
+    r
+}
+
+fn with_snapshots(mut r: Report) -> Report {
+    r.capture.set(
+        goroscope_events::Fact::GoroutineStates,
+        goroscope_events::Capability::Snapshot,
+    );
+    r.goroutines.snapshots = Some(SnapshotSummary {
+        count: 11,
+        last_ts_ns: 10_000_000_000,
+        last_read_ns: 1000,
+        last_goroutines: 10,
+        last_allglen: 10,
+        last_skipped: 0,
+        last_partial: false,
+        only_in_snapshot: 0,
+    });
+    r
+}
+
+fn leak_row(function: &str, counts: &[u64]) -> LeakRow {
+    LeakRow {
+        function: function.into(),
+        file: "/src/main.go".into(),
+        line: 31,
+        wait_reason: "chan send".into(),
+        count: *counts.last().unwrap(),
+        oldest_blocked_ns: Some(9_000_000_000),
+        median_blocked_ns: Some(4_000_000_000),
+        ages_known: Some(1),
+        blocked_at: Some("main.handle.func1 (/src/main.go:33)".into()),
+        start_function: Some("main.handle.func1".into()),
+        start_wrapper: None,
+        history: counts
+            .iter()
+            .enumerate()
+            .map(|(i, &count)| CountAt {
+                at_ns: i as u64 * 1_000_000_000,
+                count,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn an_empty_report_has_no_findings() {
+    let d = diagnose(&with_snapshots(empty()));
+    assert!(d.findings.is_empty(), "{:#?}", d.findings);
+    assert_eq!(d.rules.len(), RULES.len());
+    assert_eq!(d.worst(), None);
+}
+
+#[test]
+fn a_growing_site_is_a_leak_and_a_flat_pool_is_not() {
+    let mut r = with_snapshots(empty());
+    r.goroutines.leaked = vec![
+        leak_row("main.pool", &[8, 8, 8, 8, 8, 8]),
+        leak_row("main.handle", &[0, 20, 40, 60, 80, 100]),
+        leak_row("runtime.gcBgMarkStartWorkers", &[0, 10, 20, 30, 40, 50]),
+    ];
+    let d = diagnose(&r);
+    assert_eq!(d.findings.len(), 1, "{:#?}", d.findings);
+    let f = &d.findings[0];
+    assert_eq!(f.id, "goroutine_leak");
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(f.site.as_ref().unwrap().function, "main.handle");
+    assert!(f.summary.contains("+60 in the last 3.0 s"), "{}", f.summary);
+    assert_eq!(f.confidence, Confidence::Snapshot);
+}
+
+#[test]
+fn without_snapshots_the_leak_rule_says_not_captured() {
+    let mut r = empty();
+    r.goroutines.leaked = vec![leak_row("main.handle", &[0, 20, 40, 60])];
+    let d = diagnose(&r);
+    assert!(d.findings.iter().all(|f| f.id != "goroutine_leak"));
+    let rule = d.rules.iter().find(|o| o.id == "goroutine_leak").unwrap();
+    assert!(
+        matches!(rule.status, RuleStatus::NotCaptured { .. }),
+        "{rule:?}"
+    );
+}
+
+fn mutex_waiter(goid: u64) -> LiveRow {
+    LiveRow {
+        goid,
+        state: "waiting".into(),
+        wait_reason: Some("semacquire".into()),
+        function: "main.main".into(),
+        file: "/src/main.go".into(),
+        line: 50,
+        preexisting: false,
+        only_in_snapshot: false,
+        blocked_ns: Some(1000),
+        start_function: Some("main.worker".into()),
+        start_wrapper: None,
+        parent_goid: Some(1),
+        locked_m: None,
+        stack: vec![
+            "runtime.gopark (/go/src/runtime/proc.go:435)".into(),
+            "sync.runtime_SemacquireMutex (/go/src/runtime/sema.go:95)".into(),
+            "sync.(*Mutex).lockSlow (/go/src/sync/mutex.go:173)".into(),
+            "sync.(*Mutex).Lock (/go/src/sync/mutex.go:92)".into(),
+            "main.(*account).deposit (/src/main.go:20)".into(),
+            "main.worker (/src/main.go:40)".into(),
+        ],
+    }
+}
+
+#[test]
+fn mutex_waiters_in_a_snapshot_name_the_lock_site_on_go_1_19() {
+    let mut r = with_snapshots(empty());
+    r.goroutines.live = (1..=4).map(mutex_waiter).collect();
+    let d = diagnose(&r);
+    let f = &d.findings[0];
+    assert_eq!(f.id, "lock_convoy");
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(f.confidence, Confidence::Snapshot);
+    let site = f.site.as_ref().unwrap();
+    assert_eq!(site.function, "main.(*account).deposit");
+    assert_eq!((site.file.as_str(), site.line), ("/src/main.go", 20));
+}
+
+#[test]
+fn findings_rank_by_severity_then_impact() {
+    let mut r = with_snapshots(empty());
+    r.goroutines.live = (1..=4).map(mutex_waiter).collect();
+    r.goroutines.leaked = vec![leak_row("main.handle", &[0, 2000, 4000, 6000, 8000, 10000])];
+    // A stop-the-world share of 25%: critical, first.
+    r.scheduler.stop_the_world.total_ns = 2_500_000_000;
+    r.scheduler.stop_the_world.count = 10;
+    let d = diagnose(&r);
+    let ids: Vec<&str> = d.findings.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["goroutine_leak", "gc_pauses", "lock_convoy"],
+        "{:#?}",
+        d.findings
+    );
+    assert_eq!(d.worst(), Some(Severity::Critical));
+}
