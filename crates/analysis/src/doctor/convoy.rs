@@ -7,7 +7,7 @@
 //!
 //! Severity from the average waiters: ≥ 0.5 warning, ≥ max(2, GOMAXPROCS) critical, ≥ 0.05
 //! info; without the runtime's total (Go 1.19), ≥ 3 waiters in the last snapshot is a warning.
-//! impact = min(1, average waiters / GOMAXPROCS).
+//! impact = min(1, average waiters (else the last snapshot's) / GOMAXPROCS).
 
 use std::collections::BTreeMap;
 
@@ -122,7 +122,7 @@ fn check(report: &Report) -> Check {
         evidence.push(Evidence::measure(
             "goroutines waiting for a lock, on average",
             (avg * 100.0).round() / 100.0,
-            "count",
+            "goroutines",
             "wait / window",
         ));
     }
@@ -169,7 +169,7 @@ fn check(report: &Report) -> Check {
         id: RULE.id.to_string(),
         title: format!("Lock convoy at {where_}"),
         severity,
-        impact: average.map_or(0.1, |a| (a / gomaxprocs).min(1.0)),
+        impact: (average.unwrap_or(waiters.len() as f64) / gomaxprocs).min(1.0),
         summary,
         site,
         evidence,

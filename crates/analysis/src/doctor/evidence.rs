@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::CountAt;
+
 /// A source location: a goroutine creation site, or a function.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Site {
@@ -50,6 +52,13 @@ pub enum Evidence {
         role: String,
         #[serde(flatten)]
         site: Site,
+    },
+    /// A count over time (ns since the trace start), e.g. a site's blocked goroutines at each
+    /// goroutine snapshot.
+    Series {
+        what: String,
+        points: Vec<CountAt>,
+        source: String,
     },
     /// A goroutine's stack, innermost frame first ("function (file:line)").
     Stack { role: String, frames: Vec<String> },

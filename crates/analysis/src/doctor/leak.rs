@@ -75,7 +75,12 @@ fn growth(row: &LeakRow) -> Option<(u64, u64, u64)> {
 fn finding(row: &LeakRow, snapshots: u64) -> Option<Finding> {
     let site = Site::new(&row.function, &row.file, row.line);
     let (severity, impact, summary) = match growth(row) {
-        Some((mid, last, dt)) if last >= mid + MIN_GROWTH.max(last / 10) => {
+        // Growing, and (when the ages are known) blocked for good: the oldest has waited at
+        // least since the middle snapshot (a busy lock's waiters come and go within ms).
+        Some((mid, last, dt))
+            if last >= mid + MIN_GROWTH.max(last / 10)
+                && row.oldest_blocked_ns.is_none_or(|age| age >= dt) =>
+        {
             let gained = last - mid;
             let rate = gained as f64 / (dt as f64 / 1e9).max(1e-3);
             let severity = if last >= 10_000 {
@@ -125,14 +130,10 @@ fn finding(row: &LeakRow, snapshots: u64) -> Option<Finding> {
         Evidence::site("created at", site.clone()),
     ];
     if !row.history.is_empty() {
-        let series: Vec<String> = row
-            .history
-            .iter()
-            .map(|p| format!("{} at {}", p.count, ms(p.at_ns)))
-            .collect();
-        evidence.push(Evidence::Stack {
-            role: "count per snapshot (goroutines.leaked[].history)".to_string(),
-            frames: series,
+        evidence.push(Evidence::Series {
+            what: "blocked goroutines per snapshot".to_string(),
+            points: row.history.clone(),
+            source: "goroutines.leaked[].history".to_string(),
         });
     }
     if let Some(oldest) = row.oldest_blocked_ns {

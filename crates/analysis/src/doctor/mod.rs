@@ -223,13 +223,13 @@ fn is_runtime(function: &str) -> bool {
     function.starts_with("runtime.") || function.starts_with("runtime/")
 }
 
-/// GOMAXPROCS as the report knows it: the highest seen, else the last sample, else the
-/// runtime's own gauge.
+/// GOMAXPROCS at the end as the report knows it: the last value seen, else the last sample,
+/// else the runtime's own gauge.
 fn gomaxprocs(report: &Report) -> Option<i32> {
     report
         .scheduler
         .gomaxprocs
-        .max
+        .last
         .or(report.scheduler.idle.ps.gomaxprocs_at_end)
         .or_else(|| {
             let m = report.runtime_metrics.as_ref()?;

@@ -24,7 +24,8 @@ fn check(report: &Report) -> Check {
     let Some(quota) = limit.limit.quota_cpus else {
         return Check::Clean; // no quota: nothing to be over
     };
-    let Some(gomaxprocs) = super::gomaxprocs(report) else {
+    // The highest value: a program over its quota part of the time is throttled then.
+    let Some(gomaxprocs) = procs.max.or_else(|| super::gomaxprocs(report)) else {
         return Check::NotCaptured("GOMAXPROCS was not captured".into());
     };
     let over = procs

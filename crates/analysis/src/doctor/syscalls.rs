@@ -26,13 +26,16 @@ fn check(report: &Report) -> Check {
             h.coverage.why_text()
         ));
     }
-    // GC stop-the-world hand-offs are the GC's, not the syscalls'.
-    let handoffs = h.total.saturating_sub(h.by_cause.gc_stw);
+    // Hand-offs for a GC stop-the-world are the GC's, and those of a locked goroutine's M
+    // (stoplockedm) LockOSThread's: neither is a syscall's.
+    let handoffs = h
+        .total
+        .saturating_sub(h.by_cause.gc_stw + h.by_cause.stoplockedm);
     let secs = report.duration_ns as f64 / 1e9;
     let rate = share(handoffs as f64, secs);
     let threads = h
         .threads_started
-        .saturating_sub(h.threads_started_by_cause.gc_stw);
+        .saturating_sub(h.threads_started_by_cause.gc_stw + h.threads_started_by_cause.stoplockedm);
     let severity = if rate >= 1000.0 {
         Severity::Critical
     } else if rate >= 100.0 || threads >= 10 {
@@ -44,9 +47,9 @@ fn check(report: &Report) -> Check {
     };
     let mut evidence = vec![
         Evidence::count(
-            "P hand-offs (GC's excluded)",
+            "P hand-offs (GC's and LockOSThread's excluded)",
             handoffs,
-            "scheduler.syscalls.handoffs.total - by_cause.gc_stw",
+            "scheduler.syscalls.handoffs.total - by_cause.gc_stw - by_cause.stoplockedm",
         ),
         Evidence::measure(
             "hand-offs per second",
