@@ -38,6 +38,16 @@ fn check(report: &Report) -> Check {
     else {
         return Check::Clean;
     };
+    // A goroutine created before the trace has no start function in the slices: the last
+    // goroutine snapshot knows it, and where it was created.
+    let live = report.goroutines.live.iter().find(|r| r.goid == hog.goid);
+    let function = match (
+        hog.function.as_str(),
+        live.and_then(|r| r.start_function.as_deref()),
+    ) {
+        ("(unknown)", Some(start)) => start.to_string(),
+        (f, _) => f.to_string(),
+    };
     let lat = &report.sched_latency;
     let waited = lat.coverage.captured && (lat.p99_ns >= 5_000_000 || lat.max_ns >= 10_000_000);
     let severity = match waited {
@@ -52,7 +62,7 @@ fn check(report: &Report) -> Check {
     )
     .min(1.0);
     let mut evidence = vec![
-        Evidence::site("runs", Site::function(&hog.function)),
+        Evidence::site("runs", Site::function(&function)),
         Evidence::count("goroutine", hog.goid, "time_slices.top_goroutines[].goid"),
         Evidence::ns(
             "longest run without stopping",
@@ -75,6 +85,12 @@ fn check(report: &Report) -> Check {
             "time_slices.top_goroutines[].sysmon_requests",
         ),
     ];
+    if let Some(row) = live.filter(|r| !r.function.is_empty() && r.line != 0) {
+        evidence.push(Evidence::site(
+            "created at",
+            Site::new(&row.function, &row.file, row.line),
+        ));
+    }
     if lat.coverage.captured {
         evidence.push(Evidence::ns(
             "others' runnable→running wait, p99",
@@ -103,7 +119,7 @@ fn check(report: &Report) -> Check {
         id: RULE.id.to_string(),
         title: format!(
             "CPU hog: {} runs {} without yielding",
-            hog.function,
+            function,
             ms(hog.max_slice_ns)
         ),
         severity,
@@ -112,13 +128,13 @@ fn check(report: &Report) -> Check {
             "goroutine {} ({}) ran up to {} at a time and was preempted by signal {} times; \
              meanwhile runnable goroutines waited up to {} (p99 {}) at GOMAXPROCS {gomaxprocs}",
             hog.goid,
-            hog.function,
+            function,
             ms(hog.max_slice_ns),
             hog.async_preemptions,
             ms(lat.max_ns),
             ms(lat.p99_ns)
         ),
-        site: Some(Site::function(&hog.function)),
+        site: Some(Site::function(&function)),
         evidence,
         confidence: Confidence::Exact,
         confidence_why: "every time slice and async preemption seen by goroscope's probes \
@@ -130,7 +146,7 @@ fn check(report: &Report) -> Check {
              runtime.Gosched() between them (or hand chunks to a channel), move the batch work \
              to its own process or lower its concurrency below GOMAXPROCS so latency-sensitive \
              goroutines always find a free P; a larger GOMAXPROCS (when CPUs allow) also helps.",
-            hog.function
+            function
         ),
     }])
 }

@@ -3,9 +3,12 @@
 //! the next period). Evidence: GOMAXPROCS (`scheduler.gomaxprocs`), the quota and the cgroup's
 //! throttled periods and time over the recording (`cpu.stat`).
 //!
-//! Severity: over the quota and throttled in ≥ 25% of the periods, critical; over it and
-//! throttled at all (or throttled in ≥ 10% of the periods while not over it), warning; over it
-//! without throttling seen, info. impact = throttled periods / periods.
+//! Severity: over the quota and throttled in ≥ 25% of the periods, critical; over it (a
+//! misconfiguration whether or not this recording caught the program busy enough to be
+//! throttled: on a loaded machine it may not get even its quota), or throttled in ≥ 10% of the
+//! periods while not over it, warning.
+//! impact = max(throttled periods / periods, 1 − quota / GOMAXPROCS: the share of the Ps the
+//! quota cannot back).
 
 use super::{share, Check, Confidence, Evidence, Finding, Rule, Severity};
 use crate::Report;
@@ -36,13 +39,13 @@ fn check(report: &Report) -> Check {
         (t.periods, t.throttled_periods, t.throttled_us)
     });
     let ratio = share(throttled_periods as f64, periods as f64);
-    let severity = match (over, throttled_periods > 0) {
-        (true, true) if ratio >= 0.25 => Severity::Critical,
-        (true, true) => Severity::Warning,
-        (false, true) if ratio >= 0.10 => Severity::Warning,
-        (true, false) => Severity::Info,
-        _ => return Check::Clean,
+    let severity = match over {
+        true if ratio >= 0.25 => Severity::Critical,
+        true => Severity::Warning,
+        false if ratio >= 0.10 => Severity::Warning,
+        false => return Check::Clean,
     };
+    let unbacked = (1.0 - quota / f64::from(gomaxprocs)).max(0.0);
     let fit = (quota.floor() as i64).max(1);
     let mut evidence = vec![
         Evidence::count("GOMAXPROCS", gomaxprocs as u64, "scheduler.gomaxprocs.max"),
@@ -122,7 +125,7 @@ fn check(report: &Report) -> Check {
             format!("CPU quota of {quota} CPUs throttles the program")
         },
         severity,
-        impact: ratio.min(1.0),
+        impact: ratio.max(unbacked).min(1.0),
         summary,
         site: None,
         evidence,
