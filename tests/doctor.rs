@@ -2,7 +2,14 @@
 //! (testdata/go/doctor): each scenario produces one scheduling pathology (or none) and the
 //! doctor must name it FIRST, with the site the fixture's source marks (`// doctor:...-site`),
 //! on the oldest and newest Go of the matrix, stripped; healthy scenarios must get nothing
-//! above `info`. Launched (`-- CMD`), attached (`-p`, the CPU quota test) and from a recording.
+//! above `info`. Launched (`-- CMD`), attached (`-p`, the CPU quota and contention tests) and
+//! from a recording.
+//!
+//! The machine the tests run on is shared (2 cores, several builds at once): the doctor then
+//! rightly reports `kernel_cpu_contention` — the fixture's threads wait for a CPU behind other
+//! processes — and may rank it first. That finding is about the machine, not the fixture, so
+//! "first" below means first among the other findings, except in the contention test itself,
+//! which makes the contention on purpose.
 
 mod bpf_support;
 
@@ -79,9 +86,17 @@ fn ids(d: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The first finding, asserted to be `id`.
+/// The machine's own contention (see the module doc).
+const MACHINE: &str = "kernel_cpu_contention";
+
+/// The first finding (the machine's contention aside unless asked for), asserted to be `id`.
 fn first<'a>(d: &'a Value, id: &str, label: &str) -> &'a Value {
-    let f = &d["findings"][0];
+    let f = d["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| id == MACHINE || f["id"] != MACHINE)
+        .unwrap_or_else(|| panic!("{label}: no findings: {d:#}"));
     assert_eq!(
         f["id"], id,
         "{label}: first finding is not {id}: {:#}",
@@ -290,10 +305,16 @@ fn healthy_programs_get_nothing_above_info_and_exit_0() {
         for scenario in ["pool", "idle"] {
             let label = format!("go{minor} {scenario}");
             let (d, code, stderr) = launched(minor, scenario, &[]);
+            let mut machine_only = false;
             for f in d["findings"].as_array().unwrap() {
+                if f["id"] == MACHINE {
+                    machine_only |= f["severity"] != "info";
+                    continue;
+                }
                 assert_eq!(f["severity"], "info", "{label}: {f:#}");
             }
-            assert_eq!(code, 0, "{label}: {stderr}");
+            // Exit 0, unless the busy machine's contention reached --fail-on warning.
+            assert_eq!(code, i32::from(machine_only), "{label}: {stderr}");
             assert_eq!(d["recording"]["live"], true, "{label}");
         }
     }
@@ -339,7 +360,7 @@ fn a_recording_gets_the_same_first_finding_and_fail_on_sets_the_status() {
         .expect("goroscope doctor");
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
-        text.contains("1. [warning] Goroutine leak: chan send at main.leakyHandle"),
+        text.contains("[warning] Goroutine leak: chan send at main.leakyHandle"),
         "{text}"
     );
 }
@@ -447,5 +468,44 @@ fn gomaxprocs_2_in_half_a_cpu_is_named_first_when_attached() {
         assert_eq!(code, 1, "{label}: {stderr}");
         assert_eq!(d["recording"]["mode"], "attach", "{label}");
         drop(cg);
+    }
+}
+
+#[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
+fn a_competitor_pinned_on_the_same_cpu_is_named_first_when_attached() {
+    require_root();
+    for minor in VERSIONS {
+        let label = format!("go{minor} compute pinned to CPU 0 beside another compute");
+        let bin = fixture(minor);
+        let spawn = |gomaxprocs: Option<&str>, secs: &str| {
+            let mut cmd = Command::new("taskset");
+            cmd.args(["-c", "0"])
+                .arg(&bin)
+                .args(["-scenario", "compute", "-d", secs])
+                .stdout(Stdio::null());
+            if let Some(n) = gomaxprocs {
+                cmd.env("GOMAXPROCS", n);
+            }
+            cmd.spawn().expect("taskset")
+        };
+        let mut competitor = spawn(None, "6s");
+        let mut target = spawn(Some("1"), "5s");
+        std::thread::sleep(Duration::from_millis(300));
+        let (d, code, stderr) = doctor(&["-p", &target.id().to_string(), "-d", "3s"], &label);
+        let _ = target.wait();
+        let _ = competitor.wait();
+        let f = first(&d, MACHINE, &label);
+        assert_eq!(
+            d["findings"][0]["id"], MACHINE,
+            "{label}: {:#}",
+            d["findings"]
+        );
+        let evidence = f["evidence"].to_string();
+        assert!(
+            evidence.contains("\"CPUs the process may use (affinity, cpuset)\",\"value\":1.0"),
+            "{label}: {f:#}"
+        );
+        assert_eq!(code, 1, "{label}: {stderr}");
     }
 }

@@ -205,6 +205,10 @@ pub struct ThreadRow {
     pub involuntary_switches: u64,
     pub voluntary_switches: u64,
     pub wakeups: u64,
+    /// Time runnable but not running (the kernel's run-queue delay): from each involuntary
+    /// switch-out or wake-up to the next switch-in.
+    #[serde(default)]
+    pub runqueue_wait_ns: u64,
     pub goid_at_end: Option<u64>,
 }
 

@@ -161,21 +161,29 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
         .iter()
         .map(|t| {
             let (on, off) = t.cpu_ns_at(inputs.end_ns);
-            let (on, off, invol, vol, wakeups) = if cpu_captured {
+            let (on, off, invol, vol, wakeups, runq) = if cpu_captured {
                 (
                     on,
                     off,
                     t.involuntary_switches,
                     t.voluntary_switches,
                     t.wakeups,
+                    t.runqueue_wait_ns,
                 )
             } else {
-                (0, 0, 0, 0, 0)
+                (0, 0, 0, 0, 0, 0)
             };
-            (t, on, off, invol, vol, wakeups)
+            (t, on, off, invol, vol, (wakeups, runq))
         })
         .map(
-            |(t, on_cpu_ns, off_cpu_ns, involuntary_switches, voluntary_switches, wakeups)| {
+            |(
+                t,
+                on_cpu_ns,
+                off_cpu_ns,
+                involuntary_switches,
+                voluntary_switches,
+                (wakeups, runqueue_wait_ns),
+            )| {
                 ThreadRow {
                     tid: t.tid,
                     m_id: t.m_id,
@@ -186,6 +194,7 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
                     involuntary_switches,
                     voluntary_switches,
                     wakeups,
+                    runqueue_wait_ns,
                     goid_at_end: if t.exit_ns.is_none() {
                         gs.running_on(t.tid)
                     } else {

@@ -10,6 +10,8 @@
 //	lockthread  goroutines that call runtime.LockOSThread and exit locked (main.lockedTask)
 //	syscalls    16 goroutines writing and fsyncing files (blocking syscalls) in -dir
 //	burn        2 goroutines computing, for a CPU-quota test (run in a cgroup with GOMAXPROCS=2)
+//	compute     one goroutine computing in ~1 ms chunks with runtime.Gosched between them (no
+//	            hog), for a CPU-contention test (pinned with taskset beside a competitor)
 //	pool        healthy: 4 workers take small jobs from a channel, one every millisecond
 //	idle        healthy: an HTTP server on loopback answering a request every 100 ms
 //
@@ -33,7 +35,7 @@ import (
 )
 
 var (
-	scenario = flag.String("scenario", "", "leak|convoy|gc|hog|lockthread|syscalls|burn|pool|idle")
+	scenario = flag.String("scenario", "", "leak|convoy|gc|hog|lockthread|syscalls|burn|compute|pool|idle")
 	duration = flag.Duration("d", 5*time.Second, "how long to run")
 	dir      = flag.String("dir", os.TempDir(), "syscalls: where to write files")
 )
@@ -44,7 +46,7 @@ func main() {
 	flag.Parse()
 	run, ok := map[string]func(deadline time.Time){
 		"leak": leak, "convoy": convoy, "gc": gcLoop, "hog": hogScenario,
-		"lockthread": lockthread, "syscalls": syscalls, "burn": burn, "pool": pool, "idle": idle,
+		"lockthread": lockthread, "syscalls": syscalls, "burn": burn, "compute": compute, "pool": pool, "idle": idle,
 	}[*scenario]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "doctor: unknown -scenario %q\n", *scenario)
@@ -261,6 +263,22 @@ func burn(deadline time.Time) {
 		}()
 	}
 	wg.Wait()
+}
+
+// --- compute (for the CPU contention test) ---
+
+func compute(deadline time.Time) {
+	done := make(chan int)
+	go func() {
+		chunks := 0
+		for time.Now().Before(deadline) {
+			work(200000)
+			chunks++
+			runtime.Gosched()
+		}
+		done <- chunks
+	}()
+	truth["chunks"] = <-done
 }
 
 // --- healthy ---

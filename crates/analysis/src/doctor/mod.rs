@@ -9,6 +9,7 @@
 //! how much of the program it affects), then by rule order. Printed by goroscope-output
 //! (`doctor` text and JSON; docs/doctor.md documents the JSON).
 
+mod contention;
 mod convoy;
 mod evidence;
 mod gc;
@@ -157,6 +158,7 @@ pub const RULES: &[Rule] = &[
     gc::RULE,
     lockthread::RULE,
     syscalls::RULE,
+    contention::RULE,
 ];
 
 /// Runs every rule over `report` and ranks the findings.

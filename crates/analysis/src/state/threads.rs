@@ -83,6 +83,11 @@ pub struct Thread {
     pub involuntary_switches: u64,
     pub voluntary_switches: u64,
     pub wakeups: u64,
+    /// Time runnable but not running: from an involuntary switch-out (preempted by the kernel)
+    /// or a wake-up to the next switch-in — the kernel's run-queue delay.
+    pub runqueue_wait_ns: u64,
+    /// Runnable since (an involuntary switch-out or a wake-up while off CPU), until switched in.
+    runnable_since: Option<u64>,
 }
 
 impl Thread {
@@ -175,6 +180,9 @@ impl Threads {
                 {
                     if t.exit_ns.is_none() {
                         t.wakeups += 1;
+                        if matches!(t.cpu, Cpu::Off(_)) && t.runnable_since.is_none() {
+                            t.runnable_since = Some(ts);
+                        }
                     }
                 }
             }
@@ -336,6 +344,8 @@ impl Threads {
             involuntary_switches: 0,
             voluntary_switches: 0,
             wakeups: 0,
+            runqueue_wait_ns: 0,
+            runnable_since: None,
         });
         let i = self.all.len() - 1;
         self.by_tid.insert(tid, i);
@@ -361,6 +371,7 @@ impl Threads {
             return;
         }
         t.exit_ns = Some(ts);
+        t.runnable_since = None;
         self.exited += 1;
         // Still on CPU until its final switch-out; if it was not, its life ends here.
         match t.cpu {
@@ -387,9 +398,11 @@ impl Threads {
         let Some(t) = self.all.get_mut(i) else { return };
         let how = if prev_state == 0 {
             t.involuntary_switches += 1;
+            t.runnable_since = Some(ts);
             ThreadEnd::Involuntary
         } else {
             t.voluntary_switches += 1;
+            t.runnable_since = None;
             ThreadEnd::Voluntary
         };
         let since = match t.cpu {
@@ -422,6 +435,9 @@ impl Threads {
         if let Some(since) = since {
             t.off_cpu_ns += ts.saturating_sub(since);
             t.emit(since, ts, false, ThreadEnd::SwitchedIn, out);
+        }
+        if let Some(runnable) = t.runnable_since.take() {
+            t.runqueue_wait_ns += ts.saturating_sub(runnable);
         }
         t.cpu = Cpu::On(ts);
     }
