@@ -189,3 +189,101 @@ pub fn render_doctor_json<R: Serialize>(
     s.push('\n');
     Ok(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use goroscope_analysis::doctor::{
+        Confidence, Diagnosis, Evidence, Finding, RuleOutcome, RuleStatus, Severity, Site,
+    };
+    use goroscope_analysis::CountAt;
+
+    use super::*;
+
+    fn diagnosis(findings: Vec<Finding>) -> Diagnosis {
+        Diagnosis {
+            version: 1,
+            go_version: "go1.27.3".into(),
+            duration_ns: 3_000_000_000,
+            findings,
+            rules: vec![
+                RuleOutcome {
+                    id: "cpu_hog".into(),
+                    title: "hog".into(),
+                    status: RuleStatus::NotCaptured {
+                        why: "the monitor level does not capture time slices".into(),
+                    },
+                },
+                RuleOutcome {
+                    id: "lock_convoy".into(),
+                    title: "convoy".into(),
+                    status: RuleStatus::Clean,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_clean_program_gets_no_findings_and_the_rules_that_could_not_run() {
+        let text = render_doctor_text(&diagnosis(vec![]), Some("monitor"));
+        assert_eq!(
+            text,
+            "goroscope doctor: go1.27.3, 3.00 s traced at --level monitor: no findings\n\n\
+             Checked, nothing found: lock_convoy\n\
+             Not checked: cpu_hog — the monitor level does not capture time slices\n"
+        );
+    }
+
+    #[test]
+    fn a_finding_shows_its_site_evidence_confidence_and_fix() {
+        let f = Finding {
+            id: "goroutine_leak".into(),
+            title: "Goroutine leak: chan send at main.handle".into(),
+            severity: Severity::Warning,
+            impact: 0.1,
+            summary: "100 goroutines".into(),
+            site: Some(Site::new("main.handle", "/src/main.go", 31)),
+            evidence: vec![
+                Evidence::count("goroutines blocked at the end", 100, "x"),
+                Evidence::Series {
+                    what: "blocked goroutines per snapshot".into(),
+                    points: vec![
+                        CountAt { at_ns: 0, count: 0 },
+                        CountAt {
+                            at_ns: 2_000_000_000,
+                            count: 100,
+                        },
+                    ],
+                    source: "y".into(),
+                },
+                Evidence::ns("blocked for (oldest)", 2_500_000_000, "z"),
+            ],
+            confidence: Confidence::Snapshot,
+            confidence_why: "snapshots".into(),
+            fix: "Give it a way out.".into(),
+        };
+        let text = render_doctor_text(&diagnosis(vec![f.clone()]), None);
+        assert!(
+            text.starts_with("goroscope doctor: go1.27.3, 3.00 s traced: 1 finding\n\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "1. [warning] Goroutine leak: chan send at main.handle\n   100 goroutines\n   \
+             site         main.handle (/src/main.go:31)\n   \
+             evidence     goroutines blocked at the end: 100\n                \
+             blocked goroutines per snapshot: 0 → 100 (from 0 ns to 2.00 s)\n                \
+             blocked for (oldest): 2.50 s\n   \
+             confidence   snapshot — snapshots\n   \
+             fix          Give it a way out.\n"
+            ),
+            "{text}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&render_doctor_json(&diagnosis(vec![f]), &"rec").unwrap())
+                .unwrap();
+        assert_eq!(json["findings"][0]["evidence"][1]["kind"], "series");
+        assert_eq!(json["findings"][0]["severity"], "warning");
+        assert_eq!(json["rules"][0]["status"], "not_captured");
+        assert_eq!(json["recording"], "rec");
+    }
+}

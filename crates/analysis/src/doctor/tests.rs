@@ -158,3 +158,162 @@ fn findings_rank_by_severity_then_impact() {
     );
     assert_eq!(d.worst(), Some(Severity::Critical));
 }
+
+fn only(d: &Diagnosis, id: &str) -> Finding {
+    let found: Vec<&Finding> = d.findings.iter().filter(|f| f.id == id).collect();
+    assert_eq!(found.len(), 1, "{id}: {:#?}", d.findings);
+    found[0].clone()
+}
+
+#[test]
+fn gomaxprocs_over_the_quota_is_a_warning_then_critical_when_throttled_often() {
+    use crate::sched::procs::CpuLimitReport;
+    use goroscope_events::{CpuLimit, Throttling};
+    let mut r = empty();
+    r.scheduler.gomaxprocs.over_quota = Some(true);
+    r.scheduler.gomaxprocs.cpu_limit = Some(CpuLimitReport {
+        limit: CpuLimit {
+            quota_cpus: Some(0.5),
+            online_cpus: 2,
+            ..CpuLimit::default()
+        },
+        throttled: Some(Throttling {
+            periods: 30,
+            throttled_periods: 2,
+            throttled_us: 20_000,
+        }),
+    });
+    let f = only(&diagnose(&r), "gomaxprocs_over_quota");
+    assert_eq!(f.severity, Severity::Warning);
+    assert!((f.impact - 0.75).abs() < 1e-9, "1 - 0.5 / 2: {}", f.impact);
+    assert!(f.fix.contains("GOMAXPROCS=1"), "{}", f.fix);
+    if let Some(l) = r.scheduler.gomaxprocs.cpu_limit.as_mut() {
+        l.throttled = Some(Throttling {
+            periods: 30,
+            throttled_periods: 29,
+            throttled_us: 1_400_000,
+        });
+    }
+    assert_eq!(
+        only(&diagnose(&r), "gomaxprocs_over_quota").severity,
+        Severity::Critical
+    );
+    // No quota: nothing to be over; no CPU limit recorded: not captured.
+    if let Some(l) = r.scheduler.gomaxprocs.cpu_limit.as_mut() {
+        l.limit.quota_cpus = None;
+    }
+    r.scheduler.gomaxprocs.over_quota = None;
+    assert!(diagnose(&r).findings.is_empty());
+    r.scheduler.gomaxprocs.cpu_limit = None;
+    let d = diagnose(&r);
+    let rule = d
+        .rules
+        .iter()
+        .find(|o| o.id == "gomaxprocs_over_quota")
+        .unwrap();
+    assert!(matches!(rule.status, RuleStatus::NotCaptured { .. }));
+}
+
+#[test]
+fn a_hog_needs_long_slices_async_preemptions_and_waiting_others() {
+    use crate::sched::preemption::TopGoroutine;
+    let mut r = empty();
+    r.scheduler.preemption.time_slices.top_goroutines = vec![
+        TopGoroutine {
+            goid: 7,
+            function: "main.spin".into(),
+            slices: 100,
+            running_ns: 5_000_000_000,
+            max_slice_ns: 30_000_000,
+            async_preemptions: 90,
+            sysmon_requests: 90,
+        },
+        TopGoroutine {
+            goid: 3,
+            function: "runtime.gcBgMarkWorker".into(),
+            slices: 10,
+            running_ns: 500_000_000,
+            max_slice_ns: 90_000_000,
+            async_preemptions: 200,
+            sysmon_requests: 10,
+        },
+    ];
+    // Nobody waited: an info.
+    assert_eq!(only(&diagnose(&r), "cpu_hog").severity, Severity::Info);
+    r.sched_latency.p99_ns = 15_000_000;
+    r.sched_latency.max_ns = 25_000_000;
+    let f = only(&diagnose(&r), "cpu_hog");
+    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(
+        f.site.unwrap().function,
+        "main.spin",
+        "the runtime's worker is left out"
+    );
+}
+
+#[test]
+fn forced_gc_cycles_name_runtime_gc() {
+    let mut r = empty();
+    r.scheduler.stop_the_world.count = 600;
+    r.scheduler.stop_the_world.total_ns = 60_000_000;
+    r.scheduler.stop_the_world.max_ns = 400_000;
+    r.scheduler.stop_the_world.gc.cycles = 300;
+    r.scheduler.stop_the_world.gc.gc_start_calls.cycle = 300;
+    let f = only(&diagnose(&r), "gc_pauses");
+    assert_eq!(f.severity, Severity::Warning, "30 cycles a second");
+    assert_eq!(f.site.unwrap().function, "runtime.GC");
+    r.scheduler.stop_the_world.gc.cycles = 10;
+    r.scheduler.stop_the_world.gc.gc_start_calls.cycle = 0;
+    r.scheduler.stop_the_world.total_ns = 1_000_000;
+    assert!(diagnose(&r).findings.iter().all(|f| f.id != "gc_pauses"));
+}
+
+#[test]
+fn threads_destroyed_by_locked_exits_and_syscall_handoffs() {
+    let mut r = empty();
+    r.scheduler.locking.exited_locked.goroutines = 50;
+    r.scheduler.locking.exited_locked.threads_destroyed = 50;
+    r.scheduler.syscalls.handoffs.total = 2_000;
+    r.scheduler.syscalls.handoffs.by_cause.stoplockedm = 1_950;
+    let d = diagnose(&r);
+    assert_eq!(only(&d, "lockosthread_churn").severity, Severity::Warning);
+    assert!(
+        d.findings.iter().all(|f| f.id != "syscall_handoffs"),
+        "a locked M's hand-offs are not a syscall's: {:#?}",
+        d.findings
+    );
+    r.scheduler.syscalls.handoffs.by_cause.stoplockedm = 0;
+    assert_eq!(
+        only(&diagnose(&r), "syscall_handoffs").severity,
+        Severity::Warning,
+        "200 a second"
+    );
+}
+
+#[test]
+fn threads_queued_in_the_kernel_are_contention_and_need_context_switches() {
+    let mut r = empty();
+    r.threads.per_thread = vec![crate::ThreadRow {
+        tid: 10,
+        m_id: Some(0),
+        origin: "preexisting".into(),
+        exited: false,
+        on_cpu_ns: 4_000_000_000,
+        off_cpu_ns: 6_000_000_000,
+        involuntary_switches: 400,
+        voluntary_switches: 10,
+        wakeups: 10,
+        runqueue_wait_ns: 5_000_000_000,
+        goid_at_end: None,
+    }];
+    let f = only(&diagnose(&r), "kernel_cpu_contention");
+    assert_eq!(f.severity, Severity::Critical, "5 s of 9 s waiting");
+    r.threads.cpu = crate::sched::coverage::Coverage::no("monitor");
+    let d = diagnose(&r);
+    let rule = d
+        .rules
+        .iter()
+        .find(|o| o.id == "kernel_cpu_contention")
+        .unwrap();
+    assert!(matches!(rule.status, RuleStatus::NotCaptured { .. }));
+}
