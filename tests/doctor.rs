@@ -509,3 +509,20 @@ fn a_competitor_pinned_on_the_same_cpu_is_named_first_when_attached() {
         assert_eq!(code, 1, "{label}: {stderr}");
     }
 }
+
+#[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
+fn a_burst_of_goroutines_piling_up_in_the_run_queues_is_named_first() {
+    require_root();
+    for minor in VERSIONS {
+        let label = format!("go{minor} burst");
+        let (d, _, _) = launched(minor, "burst", &[]);
+        let f = first(&d, "runqueue_pileup", &label);
+        assert_site(
+            f,
+            "main.burst",
+            Some(marked_line("doctor:burst-site")),
+            &label,
+        );
+    }
+}

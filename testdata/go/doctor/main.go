@@ -12,6 +12,7 @@
 //	burn        2 goroutines computing, for a CPU-quota test (run in a cgroup with GOMAXPROCS=2)
 //	compute     one goroutine computing in ~1 ms chunks with runtime.Gosched between them (no
 //	            hog), for a CPU-contention test (pinned with taskset beside a competitor)
+//	burst       every 20 ms, 20,000 goroutines started at once (main.burst): the run queues pile up
 //	pool        healthy: 4 workers take small jobs from a channel, one every millisecond
 //	idle        healthy: an HTTP server on loopback answering a request every 100 ms
 //
@@ -35,7 +36,7 @@ import (
 )
 
 var (
-	scenario = flag.String("scenario", "", "leak|convoy|gc|hog|lockthread|syscalls|burn|compute|pool|idle")
+	scenario = flag.String("scenario", "", "leak|convoy|gc|hog|lockthread|syscalls|burn|compute|burst|pool|idle")
 	duration = flag.Duration("d", 5*time.Second, "how long to run")
 	dir      = flag.String("dir", os.TempDir(), "syscalls: where to write files")
 )
@@ -46,7 +47,7 @@ func main() {
 	flag.Parse()
 	run, ok := map[string]func(deadline time.Time){
 		"leak": leak, "convoy": convoy, "gc": gcLoop, "hog": hogScenario,
-		"lockthread": lockthread, "syscalls": syscalls, "burn": burn, "compute": compute, "pool": pool, "idle": idle,
+		"lockthread": lockthread, "syscalls": syscalls, "burn": burn, "compute": compute, "burst": burst, "pool": pool, "idle": idle,
 	}[*scenario]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "doctor: unknown -scenario %q\n", *scenario)
@@ -279,6 +280,26 @@ func compute(deadline time.Time) {
 		done <- chunks
 	}()
 	truth["chunks"] = <-done
+}
+
+// --- burst ---
+
+func burst(deadline time.Time) {
+	var wg sync.WaitGroup
+	bursts := 0
+	for time.Now().Before(deadline) {
+		for i := 0; i < 20000; i++ {
+			wg.Add(1)
+			go func() { // doctor:burst-site
+				work(2000)
+				wg.Done()
+			}()
+		}
+		wg.Wait()
+		bursts++
+		time.Sleep(20 * time.Millisecond)
+	}
+	truth["bursts"] = bursts
 }
 
 // --- healthy ---

@@ -17,6 +17,7 @@ mod hog;
 mod leak;
 mod lockthread;
 mod quota;
+mod runqueue;
 mod syscalls;
 
 #[cfg(test)]
@@ -159,6 +160,7 @@ pub const RULES: &[Rule] = &[
     lockthread::RULE,
     syscalls::RULE,
     contention::RULE,
+    runqueue::RULE,
 ];
 
 /// Runs every rule over `report` and ranks the findings.

@@ -16,6 +16,7 @@ fn empty() -> Report {
     .finish(&meta);
     r.duration_ns = 10_000_000_000;
     r.scheduler.gomaxprocs.max = Some(2);
+    r.scheduler.gomaxprocs.last = Some(2);
     r
 }
 
@@ -316,4 +317,44 @@ fn threads_queued_in_the_kernel_are_contention_and_need_context_switches() {
         .find(|o| o.id == "kernel_cpu_contention")
         .unwrap();
     assert!(matches!(rule.status, RuleStatus::NotCaptured { .. }));
+}
+
+#[test]
+fn a_long_global_queue_names_the_site_that_created_the_most() {
+    let mut r = empty();
+    let samples = &mut r.scheduler.idle.samples;
+    samples.coverage = crate::sched::coverage::Coverage::yes();
+    samples.count = 300;
+    samples.global_runq.mean = 3.0;
+    samples.global_runq.max = 40;
+    r.sched_latency.p99_ns = 50_000_000;
+    assert!(
+        diagnose(&r).findings.is_empty(),
+        "3 on average at GOMAXPROCS 2 is no pile-up: {:#?}",
+        diagnose(&r).findings
+    );
+    r.scheduler.idle.samples.global_runq.mean = 200.0;
+    r.scheduler.idle.samples.global_runq.max = 3000;
+    r.goroutines.by_creation_site = vec![
+        crate::SiteRow {
+            function: "main.burst".into(),
+            file: "/src/main.go".into(),
+            line: 290,
+            created: 50_000,
+            exited: 50_000,
+            live_at_end: 0,
+        },
+        crate::SiteRow {
+            function: "main.main".into(),
+            file: "/src/main.go".into(),
+            line: 20,
+            created: 3,
+            exited: 0,
+            live_at_end: 3,
+        },
+    ];
+    let f = only(&diagnose(&r), "runqueue_pileup");
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(f.site.unwrap().line, 290);
+    assert_eq!(f.confidence, Confidence::Sampled);
 }

@@ -325,6 +325,9 @@ impl Threads {
                 t.off_cpu_ns += ts.saturating_sub(since);
                 t.emit(since, ts, false, ThreadEnd::SwitchedIn, out);
                 t.cpu = Cpu::On(ts);
+                if let Some(runnable) = t.runnable_since.take() {
+                    t.runqueue_wait_ns += ts.saturating_sub(runnable);
+                }
                 self.inferred_switch_ins += 1;
             }
             Cpu::On(_) | Cpu::Gone => {}
