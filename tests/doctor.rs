@@ -526,3 +526,34 @@ fn a_burst_of_goroutines_piling_up_in_the_run_queues_is_named_first() {
         );
     }
 }
+
+/// `goroscope doctor ARGS` without root: its exit code and stderr.
+fn doctor_plain(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_goroscope"))
+        .arg("doctor")
+        .args(args)
+        .output()
+        .expect("running goroscope doctor");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn usage_errors_exit_2_and_a_missing_recording_1() {
+    let (code, stderr) = doctor_plain(&[]);
+    assert_eq!(code, 2, "no target: {stderr}");
+    let (code, stderr) = doctor_plain(&["--fail-on", "bogus", "x.rec"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("[possible values: info, warning, critical, never]"),
+        "{stderr}"
+    );
+    let (code, stderr) = doctor_plain(&["-p", "1", "x.rec"]);
+    assert_eq!(code, 2, "a pid and a recording: {stderr}");
+    let missing = testsupport::scratch_path("doctor", "missing.rec");
+    let (code, stderr) = doctor_plain(&[missing.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("missing.rec"), "{stderr}");
+}
