@@ -6,12 +6,15 @@
 //! and the CPUs the process may use against GOMAXPROCS (`scheduler.gomaxprocs.usable_cpus`).
 //!
 //! share = run-queue wait / (run-queue wait + on-CPU time), over threads that wanted a CPU at
-//! least 10% of the traced time in all. Severity: share ≥ 50% critical, ≥ 20% warning, ≥ 10%
+//! least 10% of the traced time and 100 ms in all. Severity: share ≥ 50% critical, ≥ 20% warning, ≥ 10%
 //! info; capped at info when the cgroup was throttled (then `gomaxprocs_over_quota` explains
 //! it). impact = share.
 
 use super::{share, Check, Confidence, Evidence, Finding, Rule, Severity};
 use crate::Report;
+
+/// Below this much wanted CPU time in all, a share says nothing (a program that exits at once).
+const MIN_WANTED_NS: u64 = 100_000_000;
 
 pub const RULE: Rule = Rule {
     id: "kernel_cpu_contention",
@@ -35,8 +38,8 @@ fn check(report: &Report) -> Check {
         .map(|t| t.involuntary_switches)
         .sum();
     let wanted = waited + on;
-    if (wanted as f64) < report.duration_ns as f64 * 0.10 {
-        return Check::Clean; // mostly idle: too little demand to tell
+    if (wanted as f64) < report.duration_ns as f64 * 0.10 || wanted < MIN_WANTED_NS {
+        return Check::Clean; // mostly idle, or too short to tell
     }
     let ratio = share(waited as f64, wanted as f64);
     let procs = &report.scheduler.gomaxprocs;
