@@ -6,9 +6,9 @@
 //! and the CPUs the process may use against GOMAXPROCS (`scheduler.gomaxprocs.usable_cpus`).
 //!
 //! share = run-queue wait / (run-queue wait + on-CPU time), over threads that wanted a CPU at
-//! least 10% of the traced time and 100 ms in all. Severity: share ≥ 50% critical, ≥ 20% warning, ≥ 10%
-//! info; capped at info when the cgroup was throttled (then `gomaxprocs_over_quota` explains
-//! it). impact = share.
+//! least 10% of the traced time and 100 ms in all. Severity: share ≥ 50% critical, ≥ 20%
+//! warning, ≥ 10% info; capped at info when the cgroup was throttled (then
+//! `gomaxprocs_over_quota` explains it). impact = share.
 
 use super::{share, Check, Confidence, Evidence, Finding, Rule, Severity};
 use crate::Report;

@@ -3,7 +3,9 @@
 //! the "sync.Mutex and RWMutex wait" scalar of `runtime_metrics`) over the window gives the
 //! average number of goroutines waiting for a lock; the last goroutine snapshot says who waits
 //! where (wait reason `sync.Mutex.Lock`/`sync.RWMutex.*`, or on Go 1.19 `semacquire` with a
-//! `sync.(*Mutex)` frame), and the innermost frame of the program's own code names the lock.
+//! `sync.(*Mutex)` frame), and the innermost frame of the program's own code names the lock;
+//! when that instant caught no waiter, the park stacks of `--level full`
+//! (`scheduler.latency_by_stack`) name it.
 //!
 //! Severity from the average waiters: ≥ 0.5 warning, ≥ max(2, GOMAXPROCS) critical, ≥ 0.05
 //! info; without the runtime's total (Go 1.19), ≥ 3 waiters in the last snapshot is a warning.
@@ -52,7 +54,13 @@ fn parse_frame(frame: &str) -> Site {
 
 /// The innermost frame outside the standard library: where the program takes the lock.
 fn lock_site(row: &LiveRow) -> Option<&String> {
-    row.stack.iter().find(|f| {
+    program_frame(&row.stack)
+}
+
+/// The innermost frame ("function (file:line)") of the program's own code: a package path whose
+/// first element has a dot, or `main`.
+fn program_frame(frames: &[String]) -> Option<&String> {
+    frames.iter().find(|f| {
         let function = f.split(" (").next().unwrap_or(f);
         let after_slash = function.rfind('/').map_or(0, |i| i + 1);
         let first = function[..after_slash + function[after_slash..].find('.').unwrap_or(0)]
@@ -61,6 +69,23 @@ fn lock_site(row: &LiveRow) -> Option<&String> {
             .unwrap_or("");
         first.contains('.') || first == "main"
     })
+}
+
+/// At `--level full`, the park stacks the runnable→running waits are charged to: the mutex
+/// stack with the most wait, when the last snapshot caught no waiter.
+fn from_park_stacks(report: &Report) -> Option<(&String, u64)> {
+    report
+        .scheduler
+        .latency_by_stack
+        .by_stack
+        .iter()
+        .filter(|s| {
+            s.frames
+                .iter()
+                .any(|f| f.contains("sync.(*Mutex)") || f.contains("sync.(*RWMutex)"))
+        })
+        .max_by_key(|s| s.total_ns)
+        .and_then(|s| Some((program_frame(&s.frames)?, s.count)))
 }
 
 fn check(report: &Report) -> Check {
@@ -107,6 +132,11 @@ fn check(report: &Report) -> Check {
         .iter()
         .max_by_key(|(frame, n)| (**n, std::cmp::Reverse(**frame)))
         .map(|(f, n)| (*f, *n));
+    let parked = if top.is_none() {
+        from_park_stacks(report)
+    } else {
+        None
+    };
     let mut evidence = Vec::new();
     if let (Some(avg), Some((wait, window))) = (average, metric) {
         evidence.push(Evidence::ns(
@@ -131,14 +161,25 @@ fn check(report: &Report) -> Check {
         waiters.len() as u64,
         "goroutines.live[].wait_reason",
     ));
-    let site = top.map(|(frame, n)| {
-        evidence.push(Evidence::count(
-            &format!("of which waiting at {frame}"),
-            n,
-            "goroutines.live[].stack",
-        ));
-        parse_frame(frame)
-    });
+    let site = match (top, parked) {
+        (Some((frame, n)), _) => {
+            evidence.push(Evidence::count(
+                &format!("of which waiting at {frame}"),
+                n,
+                "goroutines.live[].stack",
+            ));
+            Some(parse_frame(frame))
+        }
+        (None, Some((frame, waits))) => {
+            evidence.push(Evidence::count(
+                &format!("runnable waits after parking on a mutex at {frame}"),
+                waits,
+                "scheduler.latency_by_stack.by_stack[].count",
+            ));
+            Some(parse_frame(frame))
+        }
+        (None, None) => None,
+    };
     if let Some(w) = waiters
         .iter()
         .find(|w| top.is_some_and(|(f, _)| lock_site(w) == Some(&f.to_string())))
@@ -149,11 +190,10 @@ fn check(report: &Report) -> Check {
             Site::new(&w.function, &w.file, w.line),
         ));
     }
-    let where_ = site
-        .as_ref()
-        .map_or("(no waiter in the last snapshot)".to_string(), |s| {
-            s.function.clone()
-        });
+    let where_ = site.as_ref().map_or(
+        "(no waiter seen: record at --level full for park stacks)".to_string(),
+        |s| s.function.clone(),
+    );
     let summary = match average {
         Some(avg) => format!(
             "on average {avg:.2} goroutines were blocked on a sync.Mutex/RWMutex (GOMAXPROCS \

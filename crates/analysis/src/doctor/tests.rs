@@ -358,3 +358,49 @@ fn a_long_global_queue_names_the_site_that_created_the_most() {
     assert_eq!(f.site.unwrap().line, 290);
     assert_eq!(f.confidence, Confidence::Sampled);
 }
+
+/// The runtime's statistics with `sync.Mutex and RWMutex wait` grown by `wait_ns` over 1 s.
+fn mutex_wait(wait_ns: u64) -> crate::runtime_metrics::RuntimeMetricsReport {
+    let q = serde_json::json!({"count": 0, "p50_ns": null, "p90_ns": null, "p99_ns": null});
+    serde_json::from_value(serde_json::json!({
+        "readings": 2, "from_ns": 0, "to_ns": 1_000_000_000u64, "histograms": [],
+        "scalars": [{"name": "sync.Mutex and RWMutex wait", "source": "sched.totalMutexWaitTime",
+                     "unit": "ns", "at_start": 0, "at_end": wait_ns, "delta": wait_ns}],
+        "vs_goroscope": {
+            "sched_latency": {"runtime": q, "goroscope": q},
+            "stw_pauses": {"runtime_gc": null, "runtime_other": null, "goroscope": 0,
+                           "goroscope_total_ns": 0, "goroscope_max_ns": 0},
+            "goroutines_created": {"runtime": 0, "goroscope": 0},
+            "gc_cycles": {"runtime": 0, "goroscope": 0}
+        }
+    }))
+    .expect("a runtime_metrics report")
+}
+
+#[test]
+fn without_a_waiter_in_the_snapshot_the_full_levels_park_stacks_name_the_lock() {
+    let mut r = with_snapshots(empty());
+    r.runtime_metrics = Some(mutex_wait(3_000_000_000));
+    let f = only(&diagnose(&r), "lock_convoy");
+    assert_eq!(
+        f.severity,
+        Severity::Critical,
+        "3 waiters on average at GOMAXPROCS 2"
+    );
+    assert!(f.site.is_none(), "no waiter seen, no park stacks: {f:#?}");
+    r.scheduler.latency_by_stack.by_stack = vec![crate::sched::stacks::StackRow {
+        frames: mutex_waiter(1).stack,
+        first_user_function: "main.(*account).deposit".into(),
+        first_run: false,
+        count: 500,
+        total_ns: 900_000_000,
+        max_ns: 5_000_000,
+    }];
+    let f = only(&diagnose(&r), "lock_convoy");
+    assert_eq!(f.site.unwrap().function, "main.(*account).deposit");
+    // A little contention is an info, none is clean.
+    r.runtime_metrics = Some(mutex_wait(100_000_000));
+    assert_eq!(only(&diagnose(&r), "lock_convoy").severity, Severity::Info);
+    r.runtime_metrics = Some(mutex_wait(1_000_000));
+    assert!(diagnose(&r).findings.is_empty());
+}
