@@ -209,6 +209,12 @@ pub struct ThreadRow {
     /// switch-out or wake-up to the next switch-in.
     #[serde(default)]
     pub runqueue_wait_ns: u64,
+    /// Of `runqueue_wait_ns`, the waits after an involuntary switch-out.
+    #[serde(default)]
+    pub preempted_wait_ns: u64,
+    /// Waits from a wake-up to the switch-in (their time: `runqueue_wait_ns - preempted_wait_ns`).
+    #[serde(default)]
+    pub wakeup_waits: u64,
     pub goid_at_end: Option<u64>,
 }
 

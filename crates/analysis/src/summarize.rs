@@ -168,10 +168,10 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
                     t.involuntary_switches,
                     t.voluntary_switches,
                     t.wakeups,
-                    t.runqueue_wait_ns,
+                    (t.runqueue_wait_ns, t.preempted_wait_ns, t.wakeup_waits),
                 )
             } else {
-                (0, 0, 0, 0, 0, 0)
+                (0, 0, 0, 0, 0, (0, 0, 0))
             };
             (t, on, off, invol, vol, (wakeups, runq))
         })
@@ -182,7 +182,7 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
                 off_cpu_ns,
                 involuntary_switches,
                 voluntary_switches,
-                (wakeups, runqueue_wait_ns),
+                (wakeups, (runqueue_wait_ns, preempted_wait_ns, wakeup_waits)),
             )| {
                 ThreadRow {
                     tid: t.tid,
@@ -195,6 +195,8 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
                     voluntary_switches,
                     wakeups,
                     runqueue_wait_ns,
+                    preempted_wait_ns,
+                    wakeup_waits,
                     goid_at_end: if t.exit_ns.is_none() {
                         gs.running_on(t.tid)
                     } else {

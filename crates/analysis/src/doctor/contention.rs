@@ -1,14 +1,17 @@
-//! Kernel CPU contention: the program's threads were runnable but not running — preempted by
-//! the kernel or woken and still queued — because other processes (or the program's own
-//! threads beyond its CPUs) competed for the same CPUs. Evidence: the kernel run-queue delay of
-//! every thread (`threads.per_thread[].runqueue_wait_ns`, from `sched_switch` and
-//! `sched_wakeup`), its share of the time the threads wanted a CPU, the involuntary switches,
-//! and the CPUs the process may use against GOMAXPROCS (`scheduler.gomaxprocs.usable_cpus`).
+//! Kernel CPU contention: the program's threads were runnable but not running because other
+//! processes (or the program's own threads beyond its CPUs) competed for the same CPUs.
+//! Evidence, from `sched_switch` and `sched_wakeup` (`threads.per_thread[]`): the time threads
+//! waited after the kernel preempted them (`preempted_wait_ns`: an involuntary switch-out to the
+//! next switch-in — on an idle machine a thread is not preempted, so this is contention), the
+//! mean wait from a wake-up to running (`runqueue_wait_ns - preempted_wait_ns` over
+//! `wakeup_waits`: tens of µs when a CPU is free, a time slice when none is), and the CPUs the
+//! process may use against GOMAXPROCS (`scheduler.gomaxprocs.usable_cpus`).
 //!
-//! share = run-queue wait / (run-queue wait + on-CPU time), over threads that wanted a CPU at
-//! least 10% of the traced time and 100 ms in all. Severity: share ≥ 50% critical, ≥ 20%
-//! warning, ≥ 10% info; capped at info when the cgroup was throttled (then
-//! `gomaxprocs_over_quota` explains it). impact = share.
+//! share = preempted wait / (preempted wait + on-CPU time), over threads that ran or waited
+//! 100 ms in all, counted when the preempted waits reach 5% of the traced time (the mean
+//! wake-up wait when there were 100 wake-ups). Severity: share ≥ 50% or a mean wake-up wait ≥ 5 ms, critical; ≥ 20% or
+//! ≥ 1 ms, warning; ≥ 10% or ≥ 200 µs, info; capped at info when the cgroup was throttled
+//! (then `gomaxprocs_over_quota` explains it). impact = max(share, mean wake-up wait / 10 ms).
 
 use super::{share, Check, Confidence, Evidence, Finding, Rule, Severity};
 use crate::Report;
@@ -30,29 +33,36 @@ fn check(report: &Report) -> Check {
             threads.cpu.why_text()
         ));
     }
-    let waited: u64 = threads.per_thread.iter().map(|t| t.runqueue_wait_ns).sum();
-    let on: u64 = threads.per_thread.iter().map(|t| t.on_cpu_ns).sum();
-    let involuntary: u64 = threads
-        .per_thread
-        .iter()
-        .map(|t| t.involuntary_switches)
-        .sum();
-    let wanted = waited + on;
-    if (wanted as f64) < report.duration_ns as f64 * 0.10 || wanted < MIN_WANTED_NS {
+    let rows = &threads.per_thread;
+    let waited: u64 = rows.iter().map(|t| t.runqueue_wait_ns).sum();
+    let preempted: u64 = rows.iter().map(|t| t.preempted_wait_ns).sum();
+    let wakeup_waits: u64 = rows.iter().map(|t| t.wakeup_waits).sum();
+    let on: u64 = rows.iter().map(|t| t.on_cpu_ns).sum();
+    let involuntary: u64 = rows.iter().map(|t| t.involuntary_switches).sum();
+    if waited + on < MIN_WANTED_NS {
         return Check::Clean; // mostly idle, or too short to tell
     }
-    let ratio = share(waited as f64, wanted as f64);
+    let ratio = share(preempted as f64, (preempted + on) as f64);
+    let wakeup_mean = share((waited - preempted.min(waited)) as f64, wakeup_waits as f64);
+    // A share of almost nothing is noise: the preempted waits must add up to 5% of the traced
+    // time (a twentieth of a thread waiting all along), the wake-ups to 100.
+    let ratio = if (preempted as f64) < report.duration_ns as f64 * 0.05 {
+        0.0
+    } else {
+        ratio
+    };
+    let wakeup_mean = if wakeup_waits < 100 { 0.0 } else { wakeup_mean };
     let procs = &report.scheduler.gomaxprocs;
     let throttled = procs
         .cpu_limit
         .as_ref()
         .and_then(|l| l.throttled.as_ref())
         .is_some_and(|t| t.throttled_periods > 0);
-    let severity = if ratio >= 0.50 {
+    let severity = if ratio >= 0.50 || wakeup_mean >= 5e6 {
         Severity::Critical
-    } else if ratio >= 0.20 {
+    } else if ratio >= 0.20 || wakeup_mean >= 1e6 {
         Severity::Warning
-    } else if ratio >= 0.10 {
+    } else if ratio >= 0.10 || wakeup_mean >= 2e5 {
         Severity::Info
     } else {
         return Check::Clean;
@@ -69,16 +79,31 @@ fn check(report: &Report) -> Check {
             waited,
             "Σ threads.per_thread[].runqueue_wait_ns",
         ),
+        Evidence::ns(
+            "… after the kernel preempted them",
+            preempted,
+            "Σ threads.per_thread[].preempted_wait_ns",
+        ),
         Evidence::ns("time threads ran", on, "Σ threads.per_thread[].on_cpu_ns"),
         Evidence::percent(
-            "of the time they wanted a CPU, waiting",
+            "preempted wait / (preempted wait + running)",
             ratio * 100.0,
-            "wait / (wait + on-CPU)",
+            "the share of the time a running thread wanted its CPU back",
         ),
         Evidence::count(
             "involuntary switches (preempted by the kernel)",
             involuntary,
             "Σ threads.per_thread[].involuntary_switches",
+        ),
+        Evidence::ns(
+            "mean wait from a wake-up to running",
+            wakeup_mean as u64,
+            "Σ (runqueue_wait_ns - preempted_wait_ns) / Σ wakeup_waits",
+        ),
+        Evidence::count(
+            "wake-ups waited for",
+            wakeup_waits,
+            "Σ threads.per_thread[].wakeup_waits",
         ),
     ];
     if let Some(n) = gomaxprocs {
@@ -109,10 +134,11 @@ fn check(report: &Report) -> Check {
             tid: t.tid,
             m_id: t.m_id,
             note: format!(
-                "waited {:.1} ms for a CPU, ran {:.1} ms, preempted {} times",
+                "waited {:.1} ms for a CPU ({:.1} ms after {} preemptions), ran {:.1} ms",
                 t.runqueue_wait_ns as f64 / 1e6,
-                t.on_cpu_ns as f64 / 1e6,
-                t.involuntary_switches
+                t.preempted_wait_ns as f64 / 1e6,
+                t.involuntary_switches,
+                t.on_cpu_ns as f64 / 1e6
             ),
         });
     }
@@ -135,17 +161,23 @@ fn check(report: &Report) -> Check {
     Check::Findings(vec![Finding {
         id: RULE.id.to_string(),
         title: format!(
-            "CPU contention: threads waited for a CPU {:.0}% of the time they wanted one",
-            ratio * 100.0
+            "CPU contention: threads waited {:.0} ms for a CPU ({:.0}% after preemption, \
+             {} per wake-up)",
+            waited as f64 / 1e6,
+            ratio * 100.0,
+            super::ms(wakeup_mean as u64)
         ),
         severity,
-        impact: ratio.min(1.0),
+        impact: ratio.max(wakeup_mean / 1e7).min(1.0),
         summary: format!(
             "the program's threads were runnable but not running for {:.0} ms while they ran \
-             {:.0} ms ({:.0}% waiting), preempted by the kernel {involuntary} times{}",
+             {:.0} ms: preempted by the kernel {involuntary} times and waited {:.0} ms for their \
+             CPU back ({:.0}%), and waited {} on average from a wake-up to running{}",
             waited as f64 / 1e6,
             on as f64 / 1e6,
+            preempted as f64 / 1e6,
             ratio * 100.0,
+            super::ms(wakeup_mean as u64),
             if throttled {
                 "; the cgroup was throttled meanwhile (see gomaxprocs_over_quota)"
             } else {

@@ -305,10 +305,31 @@ fn threads_queued_in_the_kernel_are_contention_and_need_context_switches() {
         voluntary_switches: 10,
         wakeups: 10,
         runqueue_wait_ns: 5_000_000_000,
+        preempted_wait_ns: 4_990_000_000,
+        wakeup_waits: 10,
         goid_at_end: None,
     }];
     let f = only(&diagnose(&r), "kernel_cpu_contention");
-    assert_eq!(f.severity, Severity::Critical, "5 s of 9 s waiting");
+    assert_eq!(
+        f.severity,
+        Severity::Critical,
+        "4.99 s of 8.99 s waiting after preemption"
+    );
+    // Wake-up latency alone: 20 µs per wake-up is a free CPU; 2 ms is a busy one.
+    r.threads.per_thread[0].preempted_wait_ns = 0;
+    r.threads.per_thread[0].runqueue_wait_ns = 100_000 * 20_000;
+    r.threads.per_thread[0].wakeup_waits = 100_000;
+    assert!(
+        diagnose(&r).findings.is_empty(),
+        "{:#?}",
+        diagnose(&r).findings
+    );
+    r.threads.per_thread[0].runqueue_wait_ns = 1_000 * 2_000_000;
+    r.threads.per_thread[0].wakeup_waits = 1_000;
+    assert_eq!(
+        only(&diagnose(&r), "kernel_cpu_contention").severity,
+        Severity::Warning
+    );
     r.threads.cpu = crate::sched::coverage::Coverage::no("monitor");
     let d = diagnose(&r);
     let rule = d

@@ -230,5 +230,6 @@ fn runqueue_wait_runs_from_a_preemption_or_a_wakeup_to_the_switch_in() {
     let r = run_with(s.build(), &meta(&[]), options);
     let t = rows(&r, 50)[0];
     assert_eq!(t.runqueue_wait_ns, 850);
+    assert_eq!((t.preempted_wait_ns, t.wakeup_waits), (600, 1));
     assert_eq!((t.involuntary_switches, t.voluntary_switches), (1, 1));
 }
