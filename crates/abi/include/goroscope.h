@@ -19,7 +19,7 @@
 #define GOROSCOPE_ABI_H
 
 /* Bumped whenever a struct or enum below changes meaning or size. */
-#define GS_ABI_VERSION 2
+#define GS_ABI_VERSION 3
 
 /* Event types: `gs_event_header.type`. 0 is never used, so zeroed memory is not an event. */
 enum gs_event_type {
@@ -230,7 +230,10 @@ struct gs_ev_signal {
 #define GS_STAT_SUBMITTED 0
 #define GS_STAT_RESERVE_FAILED 32
 #define GS_STAT_READ_FAILED 64
-#define GS_STAT__COUNT 96
+/* Kernel aggregates (GS_CFG_KERNEL_AGGREGATES): updates lost because their map was full. */
+#define GS_STAT_KAGG_THREADS_FULL 96  /* a thread's entry could not be created in kagg_threads */
+#define GS_STAT_KAGG_SYSCALLS_FULL 97 /* a syscall not counted: kagg_syscalls was full */
+#define GS_STAT__COUNT 98
 
 /* Offsets a layout does not have (e.g. g.parentGoid before Go 1.21). */
 #define GS_OFFSET_NONE 0xffffffffu
@@ -240,6 +243,8 @@ struct gs_ev_signal {
 #define GS_CFG_STW_HAS_REASON 4u      /* stopTheWorldWithSema(reason) (Go 1.21+): read RAX */
 #define GS_CFG_SYSCALL_KEEPS_P 8u     /* Go 1.26+: m.p stays set in a syscall (no _Psyscall) */
 #define GS_CFG_PARK_STACKS 16u        /* capture the user stack at every gopark (full level) */
+#define GS_CFG_KERNEL_AGGREGATES 32u  /* sched_switch/wakeup/sys_exit update the kagg_* maps */
+#define GS_CFG_KERNEL_RECORDS 64u     /* ... and emit one record per switch, wakeup, syscall */
 
 /*
  * Read-only configuration (`const volatile struct gs_config cfg` in the BPF object), written by
@@ -277,6 +282,66 @@ struct gs_config {
 	__u32 _pad;
 };
 
+/*
+ * Kernel-side aggregates: with GS_CFG_KERNEL_AGGREGATES the scheduler and syscall tracepoints
+ * update two hash maps instead of (or, with GS_CFG_KERNEL_RECORDS too, beside) emitting records;
+ * user space reads them about once a second and at the end (crates/bpf/src/tracer/kagg.rs).
+ *
+ * Histograms are log2 of nanoseconds: bucket 0 holds 0 and 1 ns, bucket i (1 <= i < last)
+ * holds [2^i, 2^(i+1)) ns, the last bucket everything from 2^(GS_KAGG_BUCKETS-1) ns (550 s) up.
+ */
+#define GS_KAGG_BUCKETS 40
+
+/* gs_kagg_thread.flags */
+#define GS_KAGG_SCHED_INFO 1u /* run_delay and pcount are the kernel's (CONFIG_SCHED_INFO) */
+#define GS_KAGG_DEAD 2u       /* the thread switched out for the last time (TASK_DEAD) */
+
+/*
+ * Value of `kagg_threads`, key: __u32 tid of the traced process. The kernel's own counters of
+ * the task (exact, cumulative since the thread started) are copied from its task_struct when it
+ * switches out and when user space runs the task iterator (gs_kagg_iter_task) before reading;
+ * the runnable-wait histogram is measured here from sched_wakeup / preemption to sched_switch.
+ */
+struct gs_kagg_thread {
+	__u64 read_ns;          /* bpf_ktime_get_ns() when the counters below were copied */
+	__u64 sum_exec_runtime; /* task->se.sum_exec_runtime: ns on a CPU */
+	__u64 run_delay;        /* task->sched_info.run_delay: ns runnable, waiting for a CPU */
+	__u64 pcount;           /* task->sched_info.pcount: times it got a CPU */
+	__u64 nvcsw;            /* task->nvcsw: voluntary context switches */
+	__u64 nivcsw;           /* task->nivcsw: involuntary context switches */
+	__u64 start_ns;         /* task->start_time (CLOCK_MONOTONIC) */
+	__u64 exit_ns;          /* when it switched out dead (GS_KAGG_DEAD); 0 while it lives */
+	__u64 flags;            /* GS_KAGG_* */
+	__u64 runnable_ns;      /* BPF's own: when it became runnable (woken, preempted); 0: not */
+	__u64 wait_count;       /* runnable -> on CPU waits measured */
+	__u64 wait_sum_ns;
+	__u64 wait_hist[GS_KAGG_BUCKETS];
+	__u8 comm[16];
+};
+
+/* Key of `kagg_syscalls`. */
+struct gs_kagg_syscall_key {
+	__u32 tid;
+	__u32 nr; /* x86-64 syscall number */
+};
+
+/* Value of `kagg_syscalls`: system calls that returned, from sys_enter to sys_exit. */
+struct gs_kagg_syscall {
+	__u64 count;
+	__u64 errors; /* returned a negative value (-errno) */
+	__u64 sum_ns;
+	__u64 hist[GS_KAGG_BUCKETS];
+};
+
+/*
+ * Value of `syscalls_in_flight` (key: __u32 tid): a system call a traced thread is in, what
+ * sys_exit needs from sys_enter; user space reads it for the calls still in flight at a reading.
+ */
+struct gs_syscall_start {
+	__u64 ts_ns; /* sys_enter */
+	__s64 nr;    /* x86-64 syscall number */
+};
+
 #ifndef __cplusplus
 #define GS_ASSERT_SIZE(type, n) _Static_assert(sizeof(type) == (n), #type " size is part of the ABI")
 GS_ASSERT_SIZE(struct gs_event_header, 24);
@@ -296,6 +361,10 @@ GS_ASSERT_SIZE(struct gs_ev_sched, 56);
 GS_ASSERT_SIZE(struct gs_ev_syscall, 48);
 GS_ASSERT_SIZE(struct gs_ev_signal, 40);
 GS_ASSERT_SIZE(struct gs_config, 112);
+GS_ASSERT_SIZE(struct gs_kagg_thread, 432);
+GS_ASSERT_SIZE(struct gs_kagg_syscall_key, 8);
+GS_ASSERT_SIZE(struct gs_kagg_syscall, 344);
+GS_ASSERT_SIZE(struct gs_syscall_start, 16);
 #undef GS_ASSERT_SIZE
 #endif
 

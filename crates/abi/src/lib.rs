@@ -9,7 +9,7 @@
 use std::mem::size_of;
 
 /// `GS_ABI_VERSION`: bumped whenever a struct or enum changes meaning or size.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// The C header, for tools that want to show or check it.
 pub const HEADER: &str = include_str!("../include/goroscope.h");
@@ -206,7 +206,10 @@ pub const STAT_STRIDE: u32 = 32;
 pub const STAT_SUBMITTED: u32 = 0;
 pub const STAT_RESERVE_FAILED: u32 = 32;
 pub const STAT_READ_FAILED: u32 = 64;
-pub const STAT_COUNT: u32 = 96;
+/// Kernel aggregates: updates lost because `kagg_threads` / `kagg_syscalls` was full.
+pub const STAT_KAGG_THREADS_FULL: u32 = 96;
+pub const STAT_KAGG_SYSCALLS_FULL: u32 = 97;
+pub const STAT_COUNT: u32 = 98;
 
 /// `GS_OFFSET_NONE`: a field the layout does not have.
 pub const OFFSET_NONE: u32 = 0xffff_ffff;
@@ -216,6 +219,74 @@ pub const CFG_FOLLOW_UPROBE_HITS: u32 = 2;
 pub const CFG_STW_HAS_REASON: u32 = 4;
 pub const CFG_SYSCALL_KEEPS_P: u32 = 8;
 pub const CFG_PARK_STACKS: u32 = 16;
+pub const CFG_KERNEL_AGGREGATES: u32 = 32;
+pub const CFG_KERNEL_RECORDS: u32 = 64;
+
+/// `GS_KAGG_BUCKETS`: buckets of the kernel aggregates' log2 histograms of nanoseconds.
+pub const KAGG_BUCKETS: usize = 40;
+/// `GS_KAGG_*` flags of [`KaggThread::flags`].
+pub const KAGG_SCHED_INFO: u64 = 1;
+pub const KAGG_DEAD: u64 = 2;
+
+/// `struct gs_kagg_thread`: a value of the `kagg_threads` map (key: the tid as a u32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct KaggThread {
+    pub read_ns: u64,
+    pub sum_exec_runtime: u64,
+    pub run_delay: u64,
+    pub pcount: u64,
+    pub nvcsw: u64,
+    pub nivcsw: u64,
+    pub start_ns: u64,
+    pub exit_ns: u64,
+    pub flags: u64,
+    pub runnable_ns: u64,
+    pub wait_count: u64,
+    pub wait_sum_ns: u64,
+    pub wait_hist: [u64; KAGG_BUCKETS],
+    pub comm: [u8; 16],
+}
+
+impl Default for KaggThread {
+    fn default() -> Self {
+        // SAFETY: plain integers and arrays of them: all zeroes is a valid value.
+        unsafe { std::mem::zeroed() }
+    }
+}
+
+/// `struct gs_kagg_syscall_key`: a key of the `kagg_syscalls` map.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(C)]
+pub struct KaggSyscallKey {
+    pub tid: u32,
+    pub nr: u32,
+}
+
+/// `struct gs_kagg_syscall`: a value of the `kagg_syscalls` map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct KaggSyscall {
+    pub count: u64,
+    pub errors: u64,
+    pub sum_ns: u64,
+    pub hist: [u64; KAGG_BUCKETS],
+}
+
+/// `struct gs_syscall_start`: a value of the `syscalls_in_flight` map (key: the tid as a u32).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct SyscallStart {
+    pub ts_ns: u64,
+    pub nr: i64,
+}
+
+impl Default for KaggSyscall {
+    fn default() -> Self {
+        // SAFETY: plain integers and arrays of them: all zeroes is a valid value.
+        unsafe { std::mem::zeroed() }
+    }
+}
 
 /// `struct gs_event_header`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -447,6 +518,10 @@ const _: () = assert!(size_of::<Sched>() == 56);
 const _: () = assert!(size_of::<KernelSyscall>() == 48);
 const _: () = assert!(size_of::<Signal>() == 40);
 const _: () = assert!(size_of::<Config>() == 112);
+const _: () = assert!(size_of::<KaggThread>() == 432);
+const _: () = assert!(size_of::<KaggSyscallKey>() == 8);
+const _: () = assert!(size_of::<KaggSyscall>() == 344);
+const _: () = assert!(size_of::<SyscallStart>() == 16);
 
 /// Plain-old-data ABI structs: only integer fields, `repr(C)`, no implicit padding, so every
 /// byte pattern of the right length is a valid value.
@@ -472,6 +547,10 @@ unsafe impl Plain for Sched {}
 unsafe impl Plain for KernelSyscall {}
 unsafe impl Plain for Signal {}
 unsafe impl Plain for Config {}
+unsafe impl Plain for KaggThread {}
+unsafe impl Plain for KaggSyscallKey {}
+unsafe impl Plain for KaggSyscall {}
+unsafe impl Plain for SyscallStart {}
 
 /// Reads a `T` from the start of `bytes`, or None if `bytes` is shorter than `T`.
 pub fn read<T: Plain>(bytes: &[u8]) -> Option<T> {

@@ -24,7 +24,18 @@ fn c_structs() -> BTreeMap<String, (Vec<(String, usize)>, usize)> {
                 continue;
             };
             let (ty, field) = decl.rsplit_once(' ').expect("type and field name");
-            let size = match ty.trim() {
+            // An array `name[N]`, N a number or a #define of the header.
+            let (field, count) = match field.split_once('[') {
+                Some((f, n)) => {
+                    let n = n.trim_end_matches(']');
+                    (
+                        f,
+                        n.parse::<usize>().unwrap_or_else(|_| c_value(n) as usize),
+                    )
+                }
+                None => (field, 1),
+            };
+            let elem = match ty.trim() {
                 "__u64" | "__s64" => 8,
                 "__u32" | "__s32" => 4,
                 "__u16" | "__s16" => 2,
@@ -32,7 +43,7 @@ fn c_structs() -> BTreeMap<String, (Vec<(String, usize)>, usize)> {
                 "struct gs_event_header" => 24,
                 other => panic!("unexpected type {other} in {name}"),
             };
-            let align = size.min(8);
+            let (size, align) = (elem * count, elem.min(8));
             assert_eq!(
                 offset % align,
                 0,
@@ -287,9 +298,53 @@ fn rust_structs_match_the_c_header() {
             pad = "_pad"
         ]
     );
+    check_struct!(
+        s,
+        KaggThread,
+        "gs_kagg_thread",
+        [
+            read_ns = "read_ns",
+            sum_exec_runtime = "sum_exec_runtime",
+            run_delay = "run_delay",
+            pcount = "pcount",
+            nvcsw = "nvcsw",
+            nivcsw = "nivcsw",
+            start_ns = "start_ns",
+            exit_ns = "exit_ns",
+            flags = "flags",
+            runnable_ns = "runnable_ns",
+            wait_count = "wait_count",
+            wait_sum_ns = "wait_sum_ns",
+            wait_hist = "wait_hist",
+            comm = "comm"
+        ]
+    );
+    check_struct!(
+        s,
+        KaggSyscallKey,
+        "gs_kagg_syscall_key",
+        [tid = "tid", nr = "nr"]
+    );
+    check_struct!(
+        s,
+        KaggSyscall,
+        "gs_kagg_syscall",
+        [
+            count = "count",
+            errors = "errors",
+            sum_ns = "sum_ns",
+            hist = "hist"
+        ]
+    );
+    check_struct!(
+        s,
+        SyscallStart,
+        "gs_syscall_start",
+        [ts_ns = "ts_ns", nr = "nr"]
+    );
     assert_eq!(
         s.len(),
-        17,
+        21,
         "a struct in goroscope.h has no Rust mirror: {:?}",
         s.keys()
     );
@@ -358,6 +413,10 @@ fn event_types_and_constants_match_the_c_header() {
         (CFG_SYSCALL_KEEPS_P, "GS_CFG_SYSCALL_KEEPS_P"),
         (CFG_PARK_STACKS, "GS_CFG_PARK_STACKS"),
         (CFG_STW_HAS_REASON, "GS_CFG_STW_HAS_REASON"),
+        (CFG_KERNEL_AGGREGATES, "GS_CFG_KERNEL_AGGREGATES"),
+        (CFG_KERNEL_RECORDS, "GS_CFG_KERNEL_RECORDS"),
+        (STAT_KAGG_THREADS_FULL, "GS_STAT_KAGG_THREADS_FULL"),
+        (STAT_KAGG_SYSCALLS_FULL, "GS_STAT_KAGG_SYSCALLS_FULL"),
     ] {
         assert_eq!(u64::from(rust), c_value(c), "{c}");
     }
@@ -371,6 +430,9 @@ fn event_types_and_constants_match_the_c_header() {
     assert_eq!(u64::from(STAT_COUNT), c_value("GS_STAT__COUNT"));
     assert_eq!(u64::from(OFFSET_NONE), c_value("GS_OFFSET_NONE"));
     assert_eq!(STACK_DEPTH as u64, c_value("GS_STACK_DEPTH"));
+    assert_eq!(KAGG_BUCKETS as u64, c_value("GS_KAGG_BUCKETS"));
+    assert_eq!(KAGG_SCHED_INFO, c_value("GS_KAGG_SCHED_INFO"));
+    assert_eq!(KAGG_DEAD, c_value("GS_KAGG_DEAD"));
     // A negative define, written in parentheses: compare the text.
     assert!(HEADER.contains(&format!("#define GS_STACK_NONE ({STACK_NONE})")));
     assert_eq!(

@@ -13,6 +13,7 @@ mod anomalies;
 mod counts;
 pub mod doctor;
 mod error;
+pub mod kernel;
 mod latency;
 mod reorder;
 mod report;
@@ -35,7 +36,7 @@ pub use report::*;
 pub use sites::{PREEXISTING_FUNCTION, STARTUP_FUNCTION, UNKNOWN_FUNCTION};
 
 use goroscope_events::{
-    CpuLimit, CpuStat, Event, EventSource, GoroutineSnapshot, Meta, RuntimeStats,
+    CpuLimit, CpuStat, Event, EventSource, GoroutineSnapshot, KernelAggregates, Meta, RuntimeStats,
 };
 
 use counts::EventCounts;
@@ -105,6 +106,7 @@ pub struct Analyzer<C: Collector = NoCollector> {
     cpu_limit: Option<CpuLimit>,
     cpu_stat: Option<CpuStat>,
     runtime_stats: RuntimeStatsWindow,
+    kernel: kernel::KernelAggregatesWindow,
     snapshots: snapshots::Snapshots,
     timeline: Sink<C>,
 }
@@ -123,6 +125,7 @@ impl Analyzer {
             cpu_limit: None,
             cpu_stat: None,
             runtime_stats: RuntimeStatsWindow::default(),
+            kernel: kernel::KernelAggregatesWindow::default(),
             snapshots: snapshots::Snapshots::default(),
             timeline: Sink::new(NoCollector),
         }
@@ -143,6 +146,7 @@ impl<C: Collector> Analyzer<C> {
             cpu_limit: self.cpu_limit,
             cpu_stat: self.cpu_stat,
             runtime_stats: self.runtime_stats,
+            kernel: self.kernel,
             snapshots: self.snapshots,
             timeline: Sink::new(collector),
         }
@@ -165,6 +169,12 @@ impl<C: Collector> Analyzer<C> {
     /// report's `runtime_metrics` compares the first with the last.
     pub fn observe_runtime_stats(&mut self, stats: &RuntimeStats) {
         self.runtime_stats.observe(stats);
+    }
+
+    /// A reading of the kernel-side aggregates (cumulative: the report's `kernel` section is
+    /// built from the last one).
+    pub fn observe_kernel_aggregates(&mut self, aggregates: &KernelAggregates) {
+        self.kernel.observe(aggregates);
     }
 
     pub fn push(&mut self, event: Event) {
@@ -273,6 +283,8 @@ impl<C: Collector> Analyzer<C> {
             gc_cycles: stw.gc.cycles,
         };
         report.runtime_metrics = self.runtime_stats.report(&own, start_ns);
+        report.kernel = self.kernel.report(meta);
+        kernel::point_to_aggregates(&mut report);
         report
     }
 }

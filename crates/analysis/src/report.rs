@@ -40,6 +40,10 @@ pub struct Report {
     /// they were read have none, and their JSON no such field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime_metrics: Option<crate::runtime_metrics::RuntimeMetricsReport>,
+    /// Threads and system calls from the kernel-side aggregates (`captured: false` with why at
+    /// levels that keep none).
+    #[serde(default)]
+    pub kernel: crate::kernel::KernelReport,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

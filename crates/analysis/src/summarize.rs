@@ -293,6 +293,7 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
         scheduler,
         // Filled by the analyzer, which holds the readings (runtime_metrics.rs).
         runtime_metrics: None,
+        kernel: Default::default(),
     }
 }
 

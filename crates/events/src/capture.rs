@@ -76,6 +76,7 @@ impl Level {
     /// | sched_counters         | mem     | mem     | mem  |
     /// | goroutine_states       | mem     | mem     | mem  |
     /// | runtime_metrics        | mem     | mem     | mem  |
+    /// | kernel_aggregates      | -       | all     | all  |
     pub fn capabilities(self) -> Capabilities {
         use Capability::{Absent, Complete, Snapshot};
         let from = |lowest: Level| if self >= lowest { Complete } else { Absent };
@@ -87,6 +88,8 @@ impl Level {
                 | Fact::KernelSyscalls
                 | Fact::ContextSwitches
                 | Fact::IdleMs => from(Level::Default),
+                // Kernel-side aggregates in BPF maps (exact counters of every thread).
+                Fact::KernelAggregates => from(Level::Default),
                 Fact::StatusChanges | Fact::ParkStacks => from(Level::Full),
                 Fact::PreemptRequests
                 | Fact::PHandoffs
@@ -177,10 +180,13 @@ pub enum Fact {
     /// The runtime's own statistics (`runtime/metrics`' scheduler histograms, mutex wait,
     /// goroutines created, threads, GC cycles), read about once a second and at the end.
     RuntimeMetrics,
+    /// Per-thread on/off-CPU time, switches and kernel run-queue delay, and syscalls by thread
+    /// and number, aggregated in BPF maps (`KernelAggregates`, read about once a second).
+    KernelAggregates,
 }
 
 impl Fact {
-    pub const ALL: [Fact; 19] = [
+    pub const ALL: [Fact; 20] = [
         Fact::GoroutineScheduling,
         Fact::StatusChanges,
         Fact::ParkStacks,
@@ -200,6 +206,7 @@ impl Fact {
         Fact::SchedCounters,
         Fact::GoroutineStates,
         Fact::RuntimeMetrics,
+        Fact::KernelAggregates,
     ];
 
     /// The key in the JSON.
@@ -224,6 +231,7 @@ impl Fact {
             Fact::SchedCounters => "sched_counters",
             Fact::GoroutineStates => "goroutine_states",
             Fact::RuntimeMetrics => "runtime_metrics",
+            Fact::KernelAggregates => "kernel_aggregates",
         }
     }
 
@@ -402,6 +410,7 @@ mod tests {
         };
         let full_only = [Fact::StatusChanges, Fact::ParkStacks];
         let default_and_up = [
+            Fact::KernelAggregates,
             Fact::GoroutineScheduling,
             Fact::RuntimeSyscalls,
             Fact::KernelSyscalls,

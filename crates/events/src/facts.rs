@@ -8,6 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The kernel-side aggregates of the process's threads and syscalls, also facts gathered beside
+/// the events (defined in [`crate::kernel_aggregates`]).
+pub use crate::kernel_aggregates::KernelAggregates;
+
 /// The CPU limits of one process, for the recording header.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]

@@ -8,7 +8,8 @@
 //! Beside the events: what a recording captured ([`Level`], [`Capabilities`]), the facts about
 //! the process gathered outside the stream ([`facts`], and every goroutine at a moment:
 //! [`GoroutineSnapshot`]), the runtime's own statistics read from its memory ([`runtime_stats`],
-//! with the runtime's [`time_histogram`] layout), and x86-64 syscall names ([`syscall_names`]),
+//! with the runtime's [`time_histogram`] layout), the kernel-side aggregates of its threads
+//! ([`kernel_aggregates`]: on/off-CPU, switches, run-queue delay, syscalls), and x86-64 syscall names ([`syscall_names`]),
 //! so that every crate reads them with the same types.
 
 mod capture;
@@ -16,6 +17,7 @@ mod error;
 mod event;
 pub mod facts;
 mod gstatus;
+pub mod kernel_aggregates;
 mod loss;
 mod meta;
 pub mod runtime_stats;
@@ -29,6 +31,10 @@ pub use error::SourceError;
 pub use event::{Event, EventKind};
 pub use facts::{CpuLimit, CpuStat, Throttling};
 pub use gstatus::{GState, GStatus};
+pub use kernel_aggregates::{
+    AggregatesLost, InFlightSyscall, KernelAggregates, Log2Histogram, SyscallAggregate,
+    ThreadAggregate, ThreadCounters,
+};
 pub use loss::LossReason;
 pub use meta::{Location, Meta, Symbolizer, TableSymbolizer, WaitReasons};
 pub use runtime_stats::RuntimeStats;

@@ -6,14 +6,17 @@ pub const MAGIC: [u8; 8] = *b"\x89GSREC\r\n";
 
 /// The format version this build writes. Bump it (and the change log in
 /// docs/recording-format.md) on any incompatible change.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
-/// The oldest format version this build still reads (version 3 only added chunk types).
+/// The oldest format version this build still reads (versions 3 and 4 only added chunk types).
 pub const OLDEST_READABLE_VERSION: u32 = 2;
 
 /// The first format version with chunks read from the target's memory: goroutine snapshots and
 /// runtime statistics. Older files hold neither, whatever their level says.
 pub const MEMORY_CHUNKS_VERSION: u32 = 3;
+
+/// The first format version with kernel-aggregate chunks. Older files hold none.
+pub const KERNEL_AGGREGATES_VERSION: u32 = 4;
 
 /// Upper bound on a chunk's compressed and uncompressed payload, and on the header: a corrupt
 /// length must not make the reader allocate gigabytes.
@@ -41,6 +44,9 @@ pub enum ChunkType {
     /// JSON [`goroscope_events::RuntimeStats`]: the runtime's own statistics at one moment
     /// (version 3+).
     RuntimeStats = 7,
+    /// JSON [`goroscope_events::KernelAggregates`]: the kernel-side aggregates of the target's
+    /// threads and syscalls since the recording started (version 4+).
+    KernelAggregates = 8,
 }
 
 impl ChunkType {
@@ -53,6 +59,7 @@ impl ChunkType {
             5 => ChunkType::Stacks,
             6 => ChunkType::Goroutines,
             7 => ChunkType::RuntimeStats,
+            8 => ChunkType::KernelAggregates,
             _ => return None,
         })
     }

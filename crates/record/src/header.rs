@@ -59,6 +59,13 @@ impl Header {
         c.set(Fact::RuntimeMetrics, Capability::Absent);
         self.capabilities = Some(c);
     }
+
+    /// For a file whose format predates kernel-aggregate chunks (before version 4).
+    pub(crate) fn mark_kernel_aggregates_absent(&mut self) {
+        let mut c = self.capabilities();
+        c.set(Fact::KernelAggregates, Capability::Absent);
+        self.capabilities = Some(c);
+    }
 }
 
 /// The traced program.

@@ -11,12 +11,13 @@ use std::io::{BufReader, ErrorKind, Read};
 use std::path::Path;
 
 use goroscope_events::{
-    Event, EventKind, EventSource, GoroutineSnapshot, LossReason, Meta, RuntimeStats, SourceError,
+    Event, EventKind, EventSource, GoroutineSnapshot, KernelAggregates, LossReason, Meta,
+    RuntimeStats, SourceError,
 };
 
 use crate::format::{
-    chunk_crc, ChunkType, CHUNK_HEADER_BYTES, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES,
-    MEMORY_CHUNKS_VERSION, OLDEST_READABLE_VERSION,
+    chunk_crc, ChunkType, CHUNK_HEADER_BYTES, FORMAT_VERSION, KERNEL_AGGREGATES_VERSION, MAGIC,
+    MAX_CHUNK_BYTES, MEMORY_CHUNKS_VERSION, OLDEST_READABLE_VERSION,
 };
 use crate::{
     decode_events, EndRecord, Error, Header, MetaTables, StackEntry, StatsRecord, SymbolEntry,
@@ -34,6 +35,8 @@ pub enum Chunk {
     Goroutines(Box<GoroutineSnapshot>),
     /// One reading of the runtime's own statistics.
     RuntimeStats(Box<RuntimeStats>),
+    /// One reading of the kernel aggregates (cumulative: the last one covers the recording).
+    KernelAggregates(Box<KernelAggregates>),
 }
 
 /// What reading found besides the events.
@@ -267,6 +270,9 @@ impl<R: Read> Reader<R> {
         if version < MEMORY_CHUNKS_VERSION {
             header.mark_memory_chunks_absent();
         }
+        if version < KERNEL_AGGREGATES_VERSION {
+            header.mark_kernel_aggregates_absent();
+        }
         Ok(Reader {
             input,
             buf: Vec::new(),
@@ -478,6 +484,10 @@ impl<R: Read> Reader<R> {
             ChunkType::RuntimeStats => {
                 let stats: RuntimeStats = serde_json::from_slice(&raw).map_err(json_err)?;
                 Chunk::RuntimeStats(Box::new(stats))
+            }
+            ChunkType::KernelAggregates => {
+                let k: KernelAggregates = serde_json::from_slice(&raw).map_err(json_err)?;
+                Chunk::KernelAggregates(Box::new(k))
             }
             ChunkType::End => {
                 let end: EndRecord = serde_json::from_slice(&raw).map_err(json_err)?;

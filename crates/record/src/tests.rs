@@ -645,7 +645,7 @@ fn a_file_cut_inside_a_snapshot_keeps_the_snapshots_before_it() {
 fn version_2_files_still_read_and_hold_no_memory_chunks() {
     let mut old = small_file(&every_kind());
     assert_eq!(old[8..12], FORMAT_VERSION.to_le_bytes());
-    assert_eq!(FORMAT_VERSION, 3);
+    assert_eq!(FORMAT_VERSION, 4);
     let current = Reader::new(Cursor::new(&old[..]))
         .unwrap()
         .meta()
@@ -675,7 +675,7 @@ fn version_2_files_still_read_and_hold_no_memory_chunks() {
         .to_string();
     assert_eq!(
         e,
-        "unsupported format version 1 (this goroscope reads versions 2–3)"
+        "unsupported format version 1 (this goroscope reads versions 2–4)"
     );
 }
 
@@ -742,4 +742,57 @@ fn runtime_stats_chunks_round_trip() {
     );
     let (read, _) = read_all(&bytes).unwrap();
     assert_eq!(read, events);
+}
+
+/// Format 4 added kernel-aggregate chunks: they come back whole, and a version 3 file (which
+/// cannot hold them) says they are absent whatever its level says.
+#[test]
+fn kernel_aggregate_chunks_round_trip_and_older_files_have_none() {
+    use goroscope_events::{KernelAggregates, Log2Histogram, SyscallAggregate, ThreadAggregate};
+    let k = KernelAggregates {
+        ts_ns: 300,
+        since_ns: 100,
+        threads: vec![ThreadAggregate {
+            tid: 5,
+            comm: "app".into(),
+            ..Default::default()
+        }],
+        syscalls: vec![SyscallAggregate {
+            tid: 5,
+            nr: 0,
+            count: 2,
+            errors: 0,
+            latency: Log2Histogram::from_dense(2, 10, &[0, 0, 2]),
+        }],
+        ..Default::default()
+    };
+    let events = every_kind();
+    let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
+    w.write_events(&events).unwrap();
+    w.write_kernel_aggregates(&k).unwrap();
+    let mut bytes = w.into_inner();
+    let mut r = Reader::new(Cursor::new(bytes.clone())).unwrap();
+    let mut got = Vec::new();
+    while let Some(chunk) = r.next_chunk().unwrap() {
+        if let Chunk::KernelAggregates(read) = chunk {
+            got.push(*read);
+        }
+    }
+    assert_eq!(got, vec![k]);
+    let (read, _) = read_all(&bytes).unwrap();
+    assert_eq!(read, events);
+    assert_eq!(
+        Reader::new(Cursor::new(&bytes[..]))
+            .unwrap()
+            .meta()
+            .capabilities
+            .get(Fact::KernelAggregates),
+        header().capabilities().get(Fact::KernelAggregates)
+    );
+    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
+    let r = Reader::new(Cursor::new(&bytes[..])).unwrap();
+    assert_eq!(
+        r.meta().capabilities.get(Fact::KernelAggregates),
+        Capability::Absent
+    );
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
-use goroscope_events::{Event, GoroutineSnapshot, RuntimeStats};
+use goroscope_events::{Event, GoroutineSnapshot, KernelAggregates, RuntimeStats};
 
 use crate::format::{chunk_crc, ChunkType, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES};
 use crate::{
@@ -92,6 +92,11 @@ impl<W: Write> ChunkWriter<W> {
         self.write_json(ChunkType::RuntimeStats, stats)
     }
 
+    /// One reading of the kernel aggregates (cumulative since the recording started).
+    pub fn write_kernel_aggregates(&mut self, k: &KernelAggregates) -> Result<(), Error> {
+        self.write_json(ChunkType::KernelAggregates, k)
+    }
+
     pub fn write_end(&mut self, end: &EndRecord) -> Result<(), Error> {
         self.write_json(ChunkType::End, end)
     }
@@ -162,6 +167,7 @@ enum Message {
     Stacks(Vec<StackEntry>),
     Stats(StatsRecord),
     RuntimeStats(Box<RuntimeStats>),
+    KernelAggregates(Box<KernelAggregates>),
     End(EndRecord),
     Goroutines(Box<GoroutineSnapshot>),
 }
@@ -197,6 +203,7 @@ impl RecordingWriter {
                         Message::Stacks(stacks) => w.write_stacks(&stacks)?,
                         Message::Stats(stats) => w.write_stats(&stats)?,
                         Message::RuntimeStats(stats) => w.write_runtime_stats(&stats)?,
+                        Message::KernelAggregates(k) => w.write_kernel_aggregates(&k)?,
                         Message::End(end) => w.write_end(&end)?,
                         Message::Goroutines(snapshot) => w.write_goroutines(&snapshot)?,
                     }
@@ -260,6 +267,12 @@ impl RecordingWriter {
     /// One reading of the runtime's statistics (about once a second and once at the end).
     pub fn runtime_stats(&mut self, stats: RuntimeStats) -> Result<(), Error> {
         self.send(Message::RuntimeStats(Box::new(stats)))
+    }
+
+    /// One reading of the kernel aggregates (once at the start, about once a second, and once
+    /// at the end).
+    pub fn kernel_aggregates(&mut self, k: KernelAggregates) -> Result<(), Error> {
+        self.send(Message::KernelAggregates(Box::new(k)))
     }
 
     /// Writes the end chunk, closes the file and returns what was written (or the first write

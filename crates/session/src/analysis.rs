@@ -8,7 +8,7 @@
 use anyhow::{Context as _, Result};
 use goroscope_analysis::timeline::{Collector, NoCollector};
 use goroscope_analysis::{Analyzer, Options, Report};
-use goroscope_events::{Event, GoroutineSnapshot, RuntimeStats};
+use goroscope_events::{Event, GoroutineSnapshot, KernelAggregates, RuntimeStats};
 use goroscope_record::{Header, MetaTables, StackEntry, StatsRecord, SymbolEntry};
 
 use crate::consumer::{Consumer, SessionEnd};
@@ -140,6 +140,11 @@ impl<C: Collector> Consumer for Analysis<C> {
 
     fn on_runtime_stats(&mut self, stats: &RuntimeStats) -> Result<()> {
         self.analyzer()?.observe_runtime_stats(stats);
+        Ok(())
+    }
+
+    fn on_kernel_aggregates(&mut self, aggregates: &KernelAggregates) -> Result<()> {
+        self.analyzer()?.observe_kernel_aggregates(aggregates);
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
-use goroscope_events::{Event, EventKind, GoroutineSnapshot, RuntimeStats};
+use goroscope_events::{Event, EventKind, GoroutineSnapshot, KernelAggregates, RuntimeStats};
 use goroscope_record::{EndRecord, Header, StackEntry, StatsRecord, SymbolEntry};
 
 /// Receives what a session captures. Only [`Consumer::on_batch`] is required; every other hook
@@ -56,6 +56,14 @@ pub trait Consumer {
     /// A reading of the runtime's own statistics from the target's memory: about once a second
     /// while live and once at the end (after the last batch), in time order.
     fn on_runtime_stats(&mut self, _stats: &RuntimeStats) -> Result<()> {
+        Ok(())
+    }
+
+    /// A reading of the kernel-side aggregates (per-thread on/off-CPU, switches, run-queue
+    /// delay; syscalls by thread and number), cumulative since the first reading: once when the
+    /// tracer is attached, about once a second, and once at the stop (after the last batch).
+    /// Only at levels that keep them.
+    fn on_kernel_aggregates(&mut self, _aggregates: &KernelAggregates) -> Result<()> {
         Ok(())
     }
 

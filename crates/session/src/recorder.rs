@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use goroscope_events::{Event, GoroutineSnapshot, RuntimeStats};
+use goroscope_events::{Event, GoroutineSnapshot, KernelAggregates, RuntimeStats};
 use goroscope_record::{
     Header, RecordingWriter, StackEntry, StatsRecord, SymbolEntry, WriterTotals,
 };
@@ -113,6 +113,13 @@ impl Consumer for Recorder {
     fn on_runtime_stats(&mut self, stats: &RuntimeStats) -> Result<()> {
         self.flush()?;
         self.writer()?.runtime_stats(stats.clone())?;
+        Ok(())
+    }
+
+    /// Also in time order among the events (chunk type 8).
+    fn on_kernel_aggregates(&mut self, aggregates: &KernelAggregates) -> Result<()> {
+        self.flush()?;
+        self.writer()?.kernel_aggregates(aggregates.clone())?;
         Ok(())
     }
 

@@ -43,6 +43,7 @@ pub fn replay(path: &Path, consumers: &mut [&mut dyn Consumer]) -> Result<Replay
                 Chunk::Stats(stats) => consumer.on_stats(stats)?,
                 Chunk::Goroutines(snapshot) => consumer.on_goroutines(snapshot)?,
                 Chunk::RuntimeStats(stats) => consumer.on_runtime_stats(stats)?,
+                Chunk::KernelAggregates(k) => consumer.on_kernel_aggregates(k)?,
                 // Handed to `finish`, after everything else.
                 Chunk::End(_) => {}
             }

@@ -121,6 +121,14 @@ impl Session {
                 return Err(e);
             }
         }
+        // The first reading of the kernel aggregates marks the window's start (before a
+        // launched target runs its first instruction).
+        if let Err(e) = deliver_kernel_aggregates(&mut tracer, consumers) {
+            if let Some(child) = held {
+                child.abort();
+            }
+            return Err(e);
+        }
         let mut traced = match held {
             Some(mut child) => {
                 child.release()?;
@@ -343,8 +351,9 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
         fan_out(self.consumers, |c| c.on_batch(batch))
     }
 
-    /// The once-a-second progress and stats.
+    /// The once-a-second progress and stats (and kernel aggregates).
     fn progress(&mut self, elapsed: Duration) -> Result<()> {
+        deliver_kernel_aggregates(self.tracer, self.consumers)?;
         let stats = self.stats()?;
         let progress = Progress {
             elapsed,
@@ -361,6 +370,8 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
     /// stay attached until the tracer is dropped), drains what they queued before, then hands
     /// out the final stats and the captured stacks. Returns the drops.
     fn drain(&mut self) -> Result<u64> {
+        // The kernel aggregates as of the stop (the maps would go on counting during the drain).
+        let aggregates = read_kernel_aggregates(self.tracer, self.consumers);
         // The last snapshot first: the probes are still attached, so the stream covers every
         // change up to it.
         let snapshots = self.snapshots.take().map(Snapshotter::finish);
@@ -386,6 +397,9 @@ impl Capture<'_, '_, '_, '_, '_, '_> {
         }
         self.deliver_snapshots(snapshots.unwrap_or_default())?;
         self.deliver_runtime_stats(&runtime_stats)?;
+        if let Some(k) = &aggregates {
+            fan_out(self.consumers, |c| c.on_kernel_aggregates(k))?;
+        }
         let stats = self.stats()?;
         let drops = stats.drops.values().sum();
         fan_out(self.consumers, |c| c.on_stats(&stats))?;
@@ -443,6 +457,31 @@ impl Stopped {
             target_status: None,
         }
     }
+}
+
+/// Reads the kernel aggregates now (if the level keeps them) and hands them to every consumer.
+fn deliver_kernel_aggregates(
+    tracer: &mut Tracer<'_>,
+    consumers: &mut [&mut dyn Consumer],
+) -> Result<()> {
+    match read_kernel_aggregates(tracer, consumers) {
+        Some(k) => fan_out(consumers, |c| c.on_kernel_aggregates(&k)),
+        None => Ok(()),
+    }
+}
+
+/// The kernel aggregates now; None if the level keeps none, or (with a warning: the capture
+/// goes on, the next reading covers everything again) if the maps could not be read.
+fn read_kernel_aggregates(
+    tracer: &mut Tracer<'_>,
+    consumers: &mut [&mut dyn Consumer],
+) -> Option<goroscope_events::KernelAggregates> {
+    tracer
+        .kernel_aggregates(monotonic_ns())
+        .unwrap_or_else(|e| {
+            warn(consumers, &format!("reading the kernel aggregates: {e:#}"));
+            None
+        })
 }
 
 /// Calls `hook` on every consumer in turn; the first error stops.

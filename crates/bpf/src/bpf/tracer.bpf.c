@@ -2,7 +2,7 @@
 /*
  * goroscope's tracer: uprobes on the Go runtime and BTF tracepoints of the scheduler, each
  * turning one occurrence into a fixed-size record (crates/abi/include/goroscope.h) in one ring
- * buffer.
+ * buffer, or (tracer_kagg.bpf.h) updating kernel-side aggregates in maps.
  *
  * Uprobes sit after a function's stack-check prologue (user space adds goinspect's
  * safe_probe_offset), on its RET instructions, or on a CALL inside it (the callee's arguments are
@@ -515,6 +515,8 @@ int gs_stopm(struct pt_regs *ctx)
 	return emit_m(ctx, GS_EV_M_PARK);
 }
 
+#include "tracer_kagg.bpf.h"
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(gs_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
@@ -528,6 +530,11 @@ int BPF_PROG(gs_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	if (tgid_traced(next->tgid))
 		flags |= GS_SWITCH_NEXT_OURS;
 	if (!flags)
+		return 0;
+	if (kagg_on())
+		kagg_switch(prev, next, prev_state, flags & GS_SWITCH_PREV_OURS,
+			    flags & GS_SWITCH_NEXT_OURS);
+	if (!kernel_records_on())
 		return 0;
 	if (preempt)
 		flags |= GS_SWITCH_PREEMPT;
@@ -551,6 +558,10 @@ static __always_inline int emit_wakeup(struct task_struct *p, u32 flags)
 	struct gs_ev_wakeup *e;
 
 	if (!tgid_traced(p->tgid))
+		return 0;
+	if (kagg_on())
+		kagg_wakeup(p);
+	if (!kernel_records_on())
 		return 0;
 	e = reserve(type, sizeof(*e));
 	if (!e)

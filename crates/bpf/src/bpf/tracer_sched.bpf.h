@@ -9,7 +9,8 @@
  * Cost: all but the kernel syscall pair are entry probes on functions that run at most once per
  * scheduling decision (most far less often); the two RET probes (stop/start the world) fire per
  * STW. The raw_syscalls pair fires on every system call of the traced process and is attached
- * only when user space asks for syscalls.
+ * only when user space asks for syscalls; with kernel aggregates on, sys_exit adds each call to
+ * kagg_syscalls (tracer_kagg.bpf.h), and emits a record only with GS_CFG_KERNEL_RECORDS.
  */
 
 static __always_inline int emit_sched(u32 type, u64 goid, u64 value, s32 p_id, s32 p_id2,
@@ -313,25 +314,19 @@ int BPF_PROG(gs_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	return 0;
 }
 
-/* A system call in flight on a traced thread: what sys_exit needs from sys_enter. */
-struct syscall_start {
-	u64 ts_ns;
-	s64 nr;
-};
-
 /* LRU: a thread that exits inside a syscall (exit, execve) never deletes its entry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, u32);
-	__type(value, struct syscall_start);
+	__type(value, struct gs_syscall_start);
 } syscalls_in_flight SEC(".maps");
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(gs_sys_enter, struct pt_regs *regs, long id)
 {
 	u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct syscall_start start;
+	struct gs_syscall_start start;
 	u32 tid = (u32)pid_tgid;
 
 	if (!tgid_traced(pid_tgid >> 32))
@@ -347,7 +342,7 @@ int BPF_PROG(gs_sys_exit, struct pt_regs *regs, long ret)
 {
 	const u32 type = GS_EV_KSYSCALL;
 	u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct syscall_start *start;
+	struct gs_syscall_start *start;
 	struct gs_ev_syscall *e;
 	u32 tid = (u32)pid_tgid;
 	u64 started;
@@ -361,6 +356,10 @@ int BPF_PROG(gs_sys_exit, struct pt_regs *regs, long ret)
 	started = start->ts_ns;
 	nr = start->nr;
 	bpf_map_delete_elem(&syscalls_in_flight, &tid);
+	if (kagg_on())
+		kagg_syscall(tid, nr, ret, bpf_ktime_get_ns() - started);
+	if (!kernel_records_on())
+		return 0;
 	e = reserve(type, sizeof(*e));
 	if (!e)
 		return 0;

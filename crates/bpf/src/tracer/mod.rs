@@ -12,6 +12,7 @@
 //! call it in a loop with a short timeout (e.g. 50 ms) and no event is left behind.
 
 mod config;
+mod kagg;
 mod plan;
 mod skel;
 mod stats;
@@ -29,8 +30,8 @@ use libbpf_rs::{Link, ProgramMut, RingBuffer, RingBufferBuilder};
 use crate::decode::decode;
 use crate::loader::{self, ObjectStorage};
 pub use config::{config_from_inspection, DEFAULT_WAKEUP_BYTES};
-use goroscope_events::{Event, EventSource, SourceError};
-pub use plan::{uprobe_sites, Level, UprobeProgram, UprobeSite};
+use goroscope_events::{AggregatesLost, Event, EventSource, KernelAggregates, SourceError};
+pub use plan::{kernel_aggregates, kernel_records, uprobe_sites, Level, UprobeProgram, UprobeSite};
 use skel::{TracerSkel, TracerSkelBuilder};
 pub use stats::{Drops, PerType, TracerStats};
 
@@ -43,6 +44,13 @@ pub struct TracerOptions {
     pub wakeup_bytes: u32,
     /// Which probes to attach.
     pub level: Level,
+    /// One record per context switch, wake-up and kernel syscall: None as the level says
+    /// ([`kernel_records`]); Some to force it (tests of the aggregates-only path).
+    pub kernel_records: Option<bool>,
+    /// Bounds of the kernel aggregates' maps: threads, and thread×syscall-number rows (updates
+    /// beyond them are counted as lost, `AggregatesLost`).
+    pub aggregate_threads: u32,
+    pub aggregate_syscalls: u32,
 }
 
 impl Default for TracerOptions {
@@ -51,6 +59,9 @@ impl Default for TracerOptions {
             ring_bytes: 8 << 20,
             wakeup_bytes: DEFAULT_WAKEUP_BYTES,
             level: Level::Default,
+            kernel_records: None,
+            aggregate_threads: 4096,
+            aggregate_syscalls: 8192,
         }
     }
 }
@@ -71,6 +82,11 @@ pub struct Tracer<'obj> {
     inbox: Rc<RefCell<Inbox>>,
     sites: Vec<UprobeSite>,
     warnings: Vec<String>,
+    /// The task iterator that refreshes the aggregates' kernel counters (None if it could not
+    /// be attached: the counters are then as of each thread's last switch-out).
+    kagg_iter: Option<Link>,
+    /// Some when the level keeps kernel aggregates.
+    kagg: Option<kagg::KaggReader>,
 }
 
 impl<'obj> Tracer<'obj> {
@@ -115,6 +131,16 @@ impl<'obj> Tracer<'obj> {
         if options.level >= Level::Full {
             config.flags |= goroscope_abi::CFG_PARK_STACKS;
         }
+        let aggregates = kernel_aggregates(options.level);
+        let records = options
+            .kernel_records
+            .unwrap_or_else(|| kernel_records(options.level));
+        if aggregates {
+            config.flags |= goroscope_abi::CFG_KERNEL_AGGREGATES;
+        }
+        if records {
+            config.flags |= goroscope_abi::CFG_KERNEL_RECORDS;
+        }
         let (sites, warnings) = uprobe_sites(inspection, options.level, config.go_minor);
         if sites.is_empty() {
             bail!("none of the runtime functions the tracer probes was found in the binary");
@@ -135,6 +161,20 @@ impl<'obj> Tracer<'obj> {
                 .set_max_entries(1)
                 .context("sizing the stack map")?;
         }
+        // Preallocated hash maps: don't reserve their few MiB when nothing fills them.
+        let (threads, syscalls) = if aggregates {
+            (options.aggregate_threads, options.aggregate_syscalls)
+        } else {
+            (1, 1)
+        };
+        open.maps
+            .kagg_threads
+            .set_max_entries(threads.max(1))
+            .context("sizing the kernel aggregate maps")?;
+        open.maps
+            .kagg_syscalls
+            .set_max_entries(syscalls.max(1))
+            .context("sizing the kernel aggregate maps")?;
         let rodata = open
             .maps
             .rodata_data
@@ -181,40 +221,30 @@ impl<'obj> Tracer<'obj> {
                 })?;
             links.push(link);
         }
-        // (tracepoint, program, lowest level that attaches it)
+        // (tracepoint, program, attached?): the thread and signal tracepoints at every level;
+        // the scheduler and syscall ones feed the per-event records, the aggregates, or both.
+        let kernel = records || aggregates;
         let tracepoints = [
             (
                 "sched_process_fork",
                 &skel.progs.gs_sched_process_fork,
-                Level::Monitor,
+                true,
             ),
             (
                 "sched_process_exit",
                 &skel.progs.gs_sched_process_exit,
-                Level::Monitor,
+                true,
             ),
-            (
-                "signal_generate",
-                &skel.progs.gs_signal_generate,
-                Level::Monitor,
-            ),
-            (
-                "signal_deliver",
-                &skel.progs.gs_signal_deliver,
-                Level::Monitor,
-            ),
-            ("sched_switch", &skel.progs.gs_sched_switch, Level::Default),
-            ("sched_wakeup", &skel.progs.gs_sched_wakeup, Level::Default),
-            (
-                "sched_wakeup_new",
-                &skel.progs.gs_sched_wakeup_new,
-                Level::Default,
-            ),
-            ("sys_enter", &skel.progs.gs_sys_enter, Level::Default),
-            ("sys_exit", &skel.progs.gs_sys_exit, Level::Default),
+            ("signal_generate", &skel.progs.gs_signal_generate, true),
+            ("signal_deliver", &skel.progs.gs_signal_deliver, true),
+            ("sched_switch", &skel.progs.gs_sched_switch, kernel),
+            ("sched_wakeup", &skel.progs.gs_sched_wakeup, kernel),
+            ("sched_wakeup_new", &skel.progs.gs_sched_wakeup_new, kernel),
+            ("sys_enter", &skel.progs.gs_sys_enter, kernel),
+            ("sys_exit", &skel.progs.gs_sys_exit, kernel),
         ];
-        for (name, prog, level) in tracepoints {
-            if level > options.level {
+        for (name, prog, wanted) in tracepoints {
+            if !wanted {
                 continue;
             }
             let link = prog
@@ -240,6 +270,25 @@ impl<'obj> Tracer<'obj> {
             })
             .context("registering the tracer ring buffer")?;
         let ring = builder.build().context("opening the tracer ring buffer")?;
+        let mut warnings = warnings;
+        let kagg_iter = if aggregates {
+            match skel
+                .progs
+                .gs_kagg_iter_task
+                .attach_iter_with_opts(libbpf_rs::IterOpts::None)
+            {
+                Ok(link) => Some(link),
+                Err(e) => {
+                    warnings.push(format!(
+                        "the task iterator could not be attached ({e}): each thread's kernel \
+                         counters are as of its last context switch"
+                    ));
+                    None
+                }
+            }
+        } else {
+            None
+        };
         Ok(Self {
             ring,
             links,
@@ -247,7 +296,31 @@ impl<'obj> Tracer<'obj> {
             inbox,
             sites,
             warnings,
+            kagg_iter,
+            kagg: aggregates.then(kagg::KaggReader::default),
         })
+    }
+
+    /// A reading of the kernel aggregates at `now_ns` (CLOCK_MONOTONIC), covering everything
+    /// since the first reading; None when the level keeps none. Read once at the start (the
+    /// window's beginning), then periodically and at the end.
+    pub fn kernel_aggregates(&mut self, now_ns: u64) -> Result<Option<KernelAggregates>> {
+        let Some(reader) = self.kagg.as_mut() else {
+            return Ok(None);
+        };
+        let stats = TracerStats::read(&self.skel.maps.stats, 0)?;
+        let lost = AggregatesLost {
+            thread_updates: stats.kagg_threads_full,
+            syscalls: stats.kagg_syscalls_full,
+        };
+        let maps = kagg::Maps {
+            threads: &self.skel.maps.kagg_threads,
+            syscalls: &self.skel.maps.kagg_syscalls,
+            in_flight: &self.skel.maps.syscalls_in_flight,
+        };
+        reader
+            .read(now_ns, self.kagg_iter.as_ref(), maps, lost)
+            .map(Some)
     }
 
     /// Waits up to `timeout` for the ring buffer to fill past the wakeup threshold, then drains

@@ -11,6 +11,28 @@ use goinspect::{FunctionInfo, Inspection};
 /// tracepoints in `Tracer::attach`).
 pub use goroscope_events::Level;
 
+/// Whether the tracer keeps kernel-side aggregates in BPF maps at `level` (the scheduler and
+/// syscall tracepoints then update `kagg_*`, tracer_kagg.bpf.h): when the level captures
+/// [`Fact::KernelAggregates`](goroscope_events::Fact::KernelAggregates).
+pub fn kernel_aggregates(level: Level) -> bool {
+    level
+        .capabilities()
+        .get(goroscope_events::Fact::KernelAggregates)
+        .captures()
+}
+
+/// Whether the scheduler and syscall tracepoints emit one record per context switch, wake-up
+/// and system call at `level`: when the level captures them one by one.
+pub fn kernel_records(level: Level) -> bool {
+    let c = level.capabilities();
+    [
+        goroscope_events::Fact::ContextSwitches,
+        goroscope_events::Fact::KernelSyscalls,
+    ]
+    .into_iter()
+    .any(|f| c.get(f).captures())
+}
+
 /// A BPF program of tracer.bpf.c that attaches to a Go function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UprobeProgram {

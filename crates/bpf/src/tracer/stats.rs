@@ -21,6 +21,9 @@ pub struct TracerStats {
     pub unreadable: PerType,
     /// Records user space received but could not decode.
     pub undecodable: u64,
+    /// Kernel aggregates: thread updates and syscalls not stored because their map was full.
+    pub kagg_threads_full: u64,
+    pub kagg_syscalls_full: u64,
 }
 
 /// The losses, summed: what a summary shows.
@@ -29,11 +32,13 @@ pub struct Drops {
     pub ring_full: u64,
     pub unreadable: u64,
     pub undecodable: u64,
+    /// Kernel-aggregate updates not stored: a bounded map was full.
+    pub aggregates_full: u64,
 }
 
 impl Drops {
     pub fn total(&self) -> u64 {
-        self.ring_full + self.unreadable + self.undecodable
+        self.ring_full + self.unreadable + self.undecodable + self.aggregates_full
     }
 }
 
@@ -43,6 +48,7 @@ impl TracerStats {
             ring_full: self.ring_full.iter().sum(),
             unreadable: self.unreadable.iter().sum(),
             undecodable: self.undecodable,
+            aggregates_full: self.kagg_threads_full + self.kagg_syscalls_full,
         }
     }
 
@@ -71,12 +77,14 @@ impl TracerStats {
             stats.ring_full[at] = sum_slot(map, abi::STAT_RESERVE_FAILED + i)?;
             stats.unreadable[at] = sum_slot(map, abi::STAT_READ_FAILED + i)?;
         }
+        stats.kagg_threads_full = sum_slot(map, abi::STAT_KAGG_THREADS_FULL)?;
+        stats.kagg_syscalls_full = sum_slot(map, abi::STAT_KAGG_SYSCALLS_FULL)?;
         Ok(stats)
     }
 }
 
 /// One slot of a per-CPU array of u64, summed over CPUs.
-fn sum_slot(map: &dyn MapCore, slot: u32) -> Result<u64> {
+pub(crate) fn sum_slot(map: &dyn MapCore, slot: u32) -> Result<u64> {
     let per_cpu = map
         .lookup_percpu(&slot.to_ne_bytes(), MapFlags::ANY)
         .with_context(|| format!("reading tracer statistics slot {slot}"))?

@@ -5,6 +5,7 @@
 
 pub mod counts;
 pub mod goroutines;
+pub mod kernel;
 pub mod latency;
 pub mod recording;
 pub mod runtime_metrics;
@@ -29,5 +30,6 @@ fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
     threads::render(&r.threads, out)?;
     sched::render(&r.scheduler, out)?;
     runtime_metrics::render(&r.runtime_metrics, out)?;
+    kernel::render(&r.kernel, out)?;
     counts::render(r, out)
 }

@@ -295,3 +295,98 @@ fn monitor_level_says_what_it_did_not_capture() {
     );
     assert_golden("monitor_level", &render_text(&r));
 }
+
+/// The kernel section from the aggregates: threads (one born and exited in the window), the
+/// syscalls by number and by thread, and updates lost to a full map.
+#[test]
+fn kernel_aggregates_threads_and_syscalls() {
+    use goroscope_analysis::Analyzer;
+    use goroscope_events::{
+        AggregatesLost, InFlightSyscall, KernelAggregates, Log2Histogram, SyscallAggregate,
+        ThreadAggregate, ThreadCounters,
+    };
+    let counters = |read_ns: u64, on_cpu: u64, v: u64, nv: u64, delay: u64| ThreadCounters {
+        read_ns,
+        on_cpu_ns: on_cpu,
+        voluntary_switches: v,
+        involuntary_switches: nv,
+        run_delay_ns: Some(delay),
+        runs: Some(v + nv + 1),
+    };
+    let hist = |count: u64, bucket: usize, each: u64| {
+        let mut dense = [0u64; 40];
+        dense[bucket] = count;
+        Log2Histogram::from_dense(count, count * each, &dense)
+    };
+    let mut s = StreamBuilder::new();
+    s.on(0, 100).m_start(0).advance(10 * MS).m_start(1);
+    let mut analyzer = Analyzer::new(Options::default());
+    for event in s.build() {
+        analyzer.push(event);
+    }
+    analyzer.observe_kernel_aggregates(&KernelAggregates {
+        ts_ns: 1_000 * MS,
+        since_ns: 0,
+        threads: vec![
+            ThreadAggregate {
+                tid: 100,
+                comm: "server".into(),
+                started_ns: 0,
+                exited_ns: None,
+                at_start: Some(counters(0, 2 * MS, 10, 1, 50 * US)),
+                last: counters(1_000 * MS, 302 * MS, 1_210, 41, 9 * MS),
+                runnable_waits: hist(1_240, 13, 7 * US),
+            },
+            ThreadAggregate {
+                tid: 101,
+                comm: "server".into(),
+                started_ns: 200 * MS,
+                exited_ns: Some(700 * MS),
+                at_start: None,
+                last: counters(700 * MS, 40 * MS, 300, 2, MS),
+                runnable_waits: hist(300, 11, 3 * US),
+            },
+        ],
+        syscalls: vec![
+            SyscallAggregate {
+                tid: 100,
+                nr: 202,
+                count: 900,
+                errors: 12,
+                latency: hist(900, 19, 600 * US),
+            },
+            SyscallAggregate {
+                tid: 101,
+                nr: 0,
+                count: 300,
+                errors: 0,
+                latency: hist(300, 12, 5 * US),
+            },
+            SyscallAggregate {
+                tid: 100,
+                nr: 0,
+                count: 50,
+                errors: 1,
+                latency: hist(50, 39, 600_000 * MS),
+            },
+        ],
+        in_flight: vec![
+            InFlightSyscall {
+                tid: 100,
+                nr: 202,
+                since_ns: 400 * MS,
+            },
+            InFlightSyscall {
+                tid: 102,
+                nr: 202,
+                since_ns: 990 * MS,
+            },
+        ],
+        lost: AggregatesLost {
+            thread_updates: 0,
+            syscalls: 3,
+        },
+    });
+    let r = analyzer.finish(&Meta::new("go1.27.3").with_level(Level::Default));
+    assert_golden("kernel_aggregates", &render_text(&r));
+}

@@ -101,6 +101,19 @@ struct task_struct {
 	char comm[16];
 };
 
+/* include/linux/bpf.h, kernel/bpf/task_iter.c: the context of an `iter/task` program. */
+struct seq_file;
+struct bpf_iter_meta {
+	struct seq_file *seq;
+	u64 session_id;
+	u64 seq_num;
+};
+
+struct bpf_iter__task {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+};
+
 #pragma clang attribute pop
 
 #endif /* GS_VMLINUX_SUBSET_H */

@@ -1,0 +1,3 @@
+module goroscope.test/syscount
+
+go 1.19
