@@ -28,9 +28,13 @@ pub const RULE: Rule = Rule {
 fn check(report: &Report) -> Check {
     let threads = &report.threads;
     if !threads.cpu.captured {
+        if report.kernel.coverage.captured {
+            return from_aggregates(report);
+        }
         return Check::NotCaptured(format!(
-            "context switches were not captured: {}",
-            threads.cpu.why_text()
+            "context switches were not captured: {}; nor kernel aggregates: {}",
+            threads.cpu.why_text(),
+            report.kernel.coverage.why_text()
         ));
     }
     let rows = &threads.per_thread;
@@ -191,5 +195,97 @@ fn check(report: &Report) -> Check {
                          kernel's sched_switch and sched_wakeup tracepoints"
             .into(),
         fix,
+    }])
+}
+
+/// Without per-event switches, the kernel's own counters kept in BPF maps (`kernel`): the
+/// threads' run delay (schedstat) and how many times they got a CPU. No split between waits
+/// after a preemption and after a wake-up there, so only the mean wait per run decides
+/// (≥ 200 µs info, ≥ 1 ms warning, ≥ 5 ms critical), over 100 runs and 100 ms at least.
+fn from_aggregates(report: &Report) -> Check {
+    let t = &report.kernel.thread_totals;
+    let (Some(delay), Some(runs)) = (t.run_delay_ns, t.runs) else {
+        return Check::NotCaptured(
+            "the kernel keeps no run-delay counter here (schedstats)".to_string(),
+        );
+    };
+    if delay + t.on_cpu_ns < MIN_WANTED_NS || runs < 100 {
+        return Check::Clean;
+    }
+    let mean = share(delay as f64, runs as f64);
+    let severity = if mean >= 5e6 {
+        Severity::Critical
+    } else if mean >= 1e6 {
+        Severity::Warning
+    } else if mean >= 2e5 {
+        Severity::Info
+    } else {
+        return Check::Clean;
+    };
+    let throttled = report
+        .scheduler
+        .gomaxprocs
+        .cpu_limit
+        .as_ref()
+        .and_then(|l| l.throttled.as_ref())
+        .is_some_and(|t| t.throttled_periods > 0);
+    let severity = if throttled {
+        severity.min(Severity::Info)
+    } else {
+        severity
+    };
+    let mut evidence = vec![
+        Evidence::ns(
+            "time threads were runnable but not running (the kernel's run delay)",
+            delay,
+            "kernel.thread_totals.run_delay_ns",
+        ),
+        Evidence::ns(
+            "time threads ran",
+            t.on_cpu_ns,
+            "kernel.thread_totals.on_cpu_ns",
+        ),
+        Evidence::count("times they got a CPU", runs, "kernel.thread_totals.runs"),
+        Evidence::ns("mean wait per run", mean as u64, "run_delay_ns / runs"),
+        Evidence::count(
+            "involuntary switches (preempted by the kernel)",
+            t.involuntary_switches,
+            "kernel.thread_totals.involuntary_switches",
+        ),
+    ];
+    if let Some(p99) = t.runnable_waits.p99_le_ns {
+        evidence.push(Evidence::ns(
+            "runnable wait, p99 (at most)",
+            p99,
+            "kernel.thread_totals.runnable_waits.p99_le_ns",
+        ));
+    }
+    Check::Findings(vec![Finding {
+        id: RULE.id.to_string(),
+        title: format!(
+            "CPU contention: threads waited {} for a CPU each time they ran",
+            super::ms(mean as u64)
+        ),
+        severity,
+        impact: (mean / 1e7).min(1.0),
+        summary: format!(
+            "the program's threads were runnable but not running for {:.0} ms while they ran {:.0} \
+             ms: {} on average before each of their {runs} runs, preempted by the kernel {} times",
+            delay as f64 / 1e6,
+            t.on_cpu_ns as f64 / 1e6,
+            super::ms(mean as u64),
+            t.involuntary_switches
+        ),
+        site: None,
+        evidence,
+        confidence: Confidence::Exact,
+        confidence_why: "the kernel's own per-thread counters (run delay, runs, switches) summed \
+                         in BPF maps"
+            .into(),
+        fix: "Other work competes for the same CPUs (another process, or more busy threads than \
+              CPUs). Find it (`top -H`, `perf sched`), and give this program CPUs of its own: \
+              move or pin the competitor elsewhere (taskset/cpuset), raise this program's \
+              priority (nice, cpu.weight), or add CPUs."
+            .into(),
     }])
 }

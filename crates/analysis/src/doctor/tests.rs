@@ -425,3 +425,30 @@ fn without_a_waiter_in_the_snapshot_the_full_levels_park_stacks_name_the_lock() 
     r.runtime_metrics = Some(mutex_wait(1_000_000));
     assert!(diagnose(&r).findings.is_empty());
 }
+
+#[test]
+fn without_switch_events_the_kernel_aggregates_tell_contention() {
+    let mut r = empty();
+    r.threads.cpu = crate::sched::coverage::Coverage::no("not per event");
+    r.kernel.coverage = crate::sched::coverage::Coverage::yes();
+    r.kernel.thread_totals.on_cpu_ns = 1_000_000_000;
+    r.kernel.thread_totals.runs = Some(1_000);
+    // 20 µs a run: a free CPU.
+    r.kernel.thread_totals.run_delay_ns = Some(20_000_000);
+    assert!(diagnose(&r).findings.is_empty());
+    // 3 ms a run: a busy one.
+    r.kernel.thread_totals.run_delay_ns = Some(3_000_000_000);
+    let f = only(&diagnose(&r), "kernel_cpu_contention");
+    assert_eq!(f.severity, Severity::Warning);
+    r.kernel.thread_totals.run_delay_ns = None;
+    let d = diagnose(&r);
+    let rule = d
+        .rules
+        .iter()
+        .find(|o| o.id == "kernel_cpu_contention")
+        .unwrap();
+    assert!(
+        matches!(rule.status, RuleStatus::NotCaptured { .. }),
+        "{rule:?}"
+    );
+}
