@@ -24,18 +24,23 @@ pub const RULE: Rule = Rule {
 
 const METRIC: &str = "sync.Mutex and RWMutex wait";
 
-/// Whether a live goroutine waits for a sync mutex.
+/// Whether a live goroutine waits for a sync mutex: parked on one, or woken by its unlock and
+/// queued for a P (runnable, its saved stack still in `Lock`; the handoff of a starving
+/// mutex wakes waiters one by one).
 fn waits_on_mutex(row: &LiveRow) -> bool {
-    let Some(reason) = row.wait_reason.as_deref() else {
-        return false;
+    let in_lock = || {
+        row.stack
+            .iter()
+            .any(|f| f.contains("sync.(*Mutex)") || f.contains("sync.(*RWMutex)"))
     };
-    reason.starts_with("sync.Mutex")
-        || reason.starts_with("sync.RWMutex")
-        || (reason == "semacquire"
-            && row
-                .stack
-                .iter()
-                .any(|f| f.starts_with("sync.(*Mutex)") || f.starts_with("sync.(*RWMutex)")))
+    match row.wait_reason.as_deref() {
+        Some(reason) => {
+            reason.starts_with("sync.Mutex")
+                || reason.starts_with("sync.RWMutex")
+                || (reason == "semacquire" && in_lock())
+        }
+        None => row.state == "runnable" && in_lock(),
+    }
 }
 
 /// "function (file:line)" → a site.

@@ -5,7 +5,7 @@
 //!
 //! Severity: pauses ≥ 20% of the time, a pause ≥ 100 ms or ≥ 100 GC cycles a second,
 //! critical; ≥ 5%, ≥ 10 ms or ≥ 20 cycles a second, warning; ≥ 1% or ≥ 5 cycles a second, info.
-//! impact = max(pause share, min(1, cycles per second / 200)).
+//! impact = max(pause share, min(1, cycles per second / 200)). A rate needs 5 cycles.
 
 use super::{ms, share, Check, Confidence, Evidence, Finding, Rule, Severity, Site};
 use crate::Report;
@@ -49,7 +49,12 @@ fn check(report: &Report) -> Check {
     let forced = scalar(report, "/gc/cycles/forced:gc-cycles")
         .filter(|_| runtime_cycles.is_some())
         .unwrap_or(stw.gc.gc_start_calls.cycle.min(cycles));
-    let rate = share(cycles as f64, over_ns as f64 / 1e9);
+    // A rate needs a few cycles to mean anything (a short trace with one cycle is not 100/s).
+    let rate = if cycles >= 5 {
+        share(cycles as f64, over_ns as f64 / 1e9)
+    } else {
+        0.0
+    };
     let pause_share = if have_stw {
         share(stw.total_ns as f64, report.duration_ns as f64)
     } else {

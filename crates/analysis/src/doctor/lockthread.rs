@@ -6,7 +6,7 @@
 //! started over the trace, and the creation sites of the goroutines that exited locked.
 //!
 //! Severity: ≥ 10 threads destroyed or ≥ 2 a second, warning; ≥ 100 a second, critical; any,
-//! info. impact = min(1, threads destroyed per second / 100).
+//! info (a rate needs 5 threads). impact = min(1, threads destroyed per second / 100).
 
 use std::collections::BTreeMap;
 
@@ -32,7 +32,12 @@ fn check(report: &Report) -> Check {
         return Check::Clean;
     }
     let destroyed = exited.threads_destroyed;
-    let rate = share(destroyed as f64, report.duration_ns as f64 / 1e9);
+    // A rate needs a few threads to mean anything (one in a 10 ms trace is not 100/s).
+    let rate = if destroyed >= 5 {
+        share(destroyed as f64, report.duration_ns as f64 / 1e9)
+    } else {
+        0.0
+    };
     let severity = if rate >= 100.0 {
         Severity::Critical
     } else if destroyed >= 10 || rate >= 2.0 {

@@ -159,8 +159,9 @@ pub const RULES: &[Rule] = &[
     gc::RULE,
     lockthread::RULE,
     syscalls::RULE,
-    contention::RULE,
     runqueue::RULE,
+    // Last on ties: the machine's contention, after the program's own problems.
+    contention::RULE,
 ];
 
 /// Runs every rule over `report` and ranks the findings.
