@@ -24,23 +24,28 @@ pub const RULE: Rule = Rule {
 
 const METRIC: &str = "sync.Mutex and RWMutex wait";
 
-/// Whether a live goroutine waits for a sync mutex: parked on one, or woken by its unlock and
-/// queued for a P (runnable, its saved stack still in `Lock`; the handoff of a starving
-/// mutex wakes waiters one by one).
+/// Whether a live goroutine is caught in a sync mutex: parked on one, or — whatever state the
+/// stream last saw (at `default` it misses the `goyield` of a starving mutex's hand-off) — its
+/// stack saved in the last snapshot is inside `sync.(*Mutex)`/`(*RWMutex)` (woken and queued
+/// for a P, or handing the lock over).
 fn waits_on_mutex(row: &LiveRow) -> bool {
-    let in_lock = || {
-        row.stack
-            .iter()
-            .any(|f| f.contains("sync.(*Mutex)") || f.contains("sync.(*RWMutex)"))
-    };
+    let in_lock = row
+        .stack
+        .iter()
+        .any(|f| f.contains("sync.(*Mutex)") || f.contains("sync.(*RWMutex)"));
     match row.wait_reason.as_deref() {
         Some(reason) => {
-            reason.starts_with("sync.Mutex")
-                || reason.starts_with("sync.RWMutex")
-                || (reason == "semacquire" && in_lock())
+            reason.starts_with("sync.Mutex") || reason.starts_with("sync.RWMutex") || in_lock
         }
-        None => row.state == "runnable" && in_lock(),
+        None => in_lock,
     }
+}
+
+/// Inside `Lock`/`RLock` (not handing the lock over in `Unlock`): where the lock is taken.
+fn in_lock_call(row: &LiveRow) -> bool {
+    row.stack.iter().any(|f| {
+        f.contains("Mutex).Lock") || f.contains("Mutex).lockSlow") || f.contains("Mutex).RLock")
+    })
 }
 
 /// "function (file:line)" → a site.
@@ -128,7 +133,7 @@ fn check(report: &Report) -> Check {
     };
     // Where they wait: the program's frame that called Lock, most waiters first.
     let mut by_site: BTreeMap<&str, u64> = BTreeMap::new();
-    for w in &waiters {
+    for w in waiters.iter().filter(|w| in_lock_call(w)) {
         if let Some(frame) = lock_site(w) {
             *by_site.entry(frame).or_default() += 1;
         }
@@ -162,7 +167,7 @@ fn check(report: &Report) -> Check {
         ));
     }
     evidence.push(Evidence::count(
-        "goroutines waiting on a mutex in the last snapshot",
+        "goroutines in sync.Mutex/RWMutex code in the last snapshot",
         waiters.len() as u64,
         "goroutines.live[].wait_reason",
     ));
