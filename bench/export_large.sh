@@ -2,7 +2,7 @@
 # Measures the exporters on a large recording: records the spawner fixture (N goroutines, each
 # created, run and exited: ~5 events each at --level full, with its threads' context switches)
 # into target/bench-export/large.rec, then times `report --json` (the analysis alone, for
-# reference) and every export, with peak RSS from /usr/bin/time. Root (it records).
+# reference), the HTML report and every export, with peak RSS from /usr/bin/time. Root (it records).
 #
 #   bench/export_large.sh [N]      N goroutines (default 1200000: over 5 million events)
 set -euo pipefail
@@ -26,6 +26,8 @@ measure() {
   printf '%-28s %7.1f s  peak RSS %6d MiB\n' "$label" "$secs" $((kb / 1024))
 }
 measure "report --json" "$bin" report "$out/large.rec" --json
+measure "report --html" "$bin" report "$out/large.rec" --html -o "$out/large.html"
+echo "  page: $(du -h "$out/large.html" | cut -f1)"
 measure "export perfetto" "$bin" export perfetto "$out/large.rec" -o "$out/large.pftrace"
 echo "  trace: $(du -h "$out/large.pftrace" | cut -f1)"
 for kind in sched-latency off-cpu syscalls goroutines; do

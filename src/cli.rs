@@ -183,8 +183,19 @@ pub struct ReportArgs {
     #[arg(default_value = "goroscope.rec")]
     pub file: PathBuf,
     /// Print JSON (schema: docs/report-schema.md) instead of text.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "html")]
     pub json: bool,
+    /// Write a self-contained HTML page (charts, sortable tables, a zoomable timeline of Ps and
+    /// threads, the JSON report embedded; no network needed) to the -o file instead.
+    #[arg(long, requires = "output")]
+    pub html: bool,
+    /// Where --html writes the page. An earlier goroscope HTML report there is replaced; any
+    /// other existing file is refused (see --force).
+    #[arg(short, long, value_name = "FILE.html", requires = "html")]
+    pub output: Option<PathBuf>,
+    /// With --html: overwrite the -o file whatever it is (never the recording itself).
+    #[arg(long, requires = "html")]
+    pub force: bool,
 }
 
 /// `record -d`: a duration more than zero (`-d 0` would record nothing).

@@ -1,8 +1,9 @@
 //! goroscope's exports: a recording as files that other tools open — pprof profiles
-//! ([`pprof`]) and a Perfetto trace ([`perfetto`]). Each is fed by the analysis (its report, and its timeline through a
+//! ([`pprof`]), a Perfetto trace ([`perfetto`]) and a self-contained HTML report ([`html`]). Each is fed by the analysis (its report, and its timeline through a
 //! `goroscope_analysis::timeline::Collector`), and written through [`output_file`]: a temporary
 //! file beside the output, renamed when complete.
 
+pub mod html;
 pub mod output_file;
 pub mod perfetto;
 pub mod pprof;
