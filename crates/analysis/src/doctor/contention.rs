@@ -162,6 +162,12 @@ fn check(report: &Report) -> Check {
          preemptions."
             .to_string()
     };
+    let conf = super::exact_unless_sampled(
+        report,
+        goroscope_events::Fact::ContextSwitches,
+        "every context switch and wake-up of the program's threads from the \
+                         kernel's sched_switch and sched_wakeup tracepoints",
+    );
     Check::Findings(vec![Finding {
         id: RULE.id.to_string(),
         title: format!(
@@ -190,10 +196,8 @@ fn check(report: &Report) -> Check {
         ),
         site: None,
         evidence,
-        confidence: Confidence::Exact,
-        confidence_why: "every context switch and wake-up of the program's threads from the \
-                         kernel's sched_switch and sched_wakeup tracepoints"
-            .into(),
+        confidence: conf.0,
+        confidence_why: conf.1,
         fix,
     }])
 }

@@ -9,7 +9,7 @@
 //! critical with ≥ 20 async preemptions and p99 ≥ 10 ms; without, info.
 //! impact = the hog's running time / (traced time × GOMAXPROCS).
 
-use super::{ms, share, Check, Confidence, Evidence, Finding, Rule, Severity, Site};
+use super::{ms, share, Check, Evidence, Finding, Rule, Severity, Site};
 use crate::Report;
 
 pub const RULE: Rule = Rule {
@@ -115,6 +115,12 @@ fn check(report: &Report) -> Check {
             "runtime_metrics.histograms[0].window.p99_ns",
         ));
     }
+    let conf = super::exact_unless_sampled(
+        report,
+        goroscope_events::Fact::GoroutineScheduling,
+        "every time slice and async preemption seen by goroscope's probes \
+                         (execute, asyncPreempt2, preemptone)",
+    );
     Check::Findings(vec![Finding {
         id: RULE.id.to_string(),
         title: format!(
@@ -136,10 +142,8 @@ fn check(report: &Report) -> Check {
         ),
         site: Some(Site::function(&function)),
         evidence,
-        confidence: Confidence::Exact,
-        confidence_why: "every time slice and async preemption seen by goroscope's probes \
-                         (execute, asyncPreempt2, preemptone)"
-            .into(),
+        confidence: conf.0,
+        confidence_why: conf.1,
         fix: format!(
             "{} computes for tens of milliseconds between scheduling points, and only sysmon's \
              signal (every 10–20 ms) lets the others run. Break the work into chunks and call \

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{share, Check, Confidence, Evidence, Finding, Rule, Severity, Site};
+use super::{share, Check, Evidence, Finding, Rule, Severity, Site};
 use crate::Report;
 
 pub const RULE: Rule = Rule {
@@ -118,6 +118,12 @@ fn check(report: &Report) -> Check {
     let where_ = top
         .as_ref()
         .map_or("(site unknown)".to_string(), |(s, _)| s.function.clone());
+    let conf = super::exact_unless_sampled(
+        report,
+        goroscope_events::Fact::GoroutineScheduling,
+        "every goroutine exit, M exit and thread exit seen by goroscope's probes \
+                         and the kernel's tracepoints",
+    );
     Check::Findings(vec![Finding {
         id: RULE.id.to_string(),
         title: format!("Thread churn: goroutines from {where_} exit locked to their thread"),
@@ -130,10 +136,8 @@ fn check(report: &Report) -> Check {
         ),
         site: top.map(|(s, _)| s),
         evidence,
-        confidence: Confidence::Exact,
-        confidence_why: "every goroutine exit, M exit and thread exit seen by goroscope's probes \
-                         and the kernel's tracepoints"
-            .into(),
+        confidence: conf.0,
+        confidence_why: conf.1,
         fix: format!(
             "Goroutines created at {where_} call runtime.LockOSThread and return without \
              runtime.UnlockOSThread, so the runtime kills their thread. Pair the calls \

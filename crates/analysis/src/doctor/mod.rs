@@ -246,3 +246,23 @@ fn gomaxprocs(report: &Report) -> Option<i32> {
         })
         .filter(|&n| n > 0)
 }
+
+/// A rule's confidence when its facts are "every event" (`Confidence::Exact`, with `why`) —
+/// unless the recording captured `fact` only 1 in N (a sampled level): then sampled, saying so.
+fn exact_unless_sampled(
+    report: &Report,
+    fact: goroscope_events::Fact,
+    why: &str,
+) -> (Confidence, String) {
+    match report.capture.get(fact) {
+        goroscope_events::Capability::Sampled { one_in } => (
+            Confidence::Sampled,
+            format!(
+                "{why}; this recording captured them about 1 in {one_in} ({}): counts are \
+                 estimates",
+                fact.name()
+            ),
+        ),
+        _ => (Confidence::Exact, why.to_string()),
+    }
+}

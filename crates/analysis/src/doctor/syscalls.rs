@@ -9,7 +9,7 @@
 //! second, critical; ≥ 20 a second, info; fewer than 50 hand-offs in all (and fewer than 10
 //! threads) say nothing. impact = min(1, hand-offs per second / 2000).
 
-use super::{ms, share, Check, Confidence, Evidence, Finding, Rule, Severity, Site};
+use super::{ms, share, Check, Evidence, Finding, Rule, Severity, Site};
 use crate::Report;
 
 /// Fewest hand-offs for a rate to count.
@@ -125,6 +125,12 @@ fn check(report: &Report) -> Check {
     let calls = top
         .and_then(|r| r.by_name.first())
         .map_or("blocking calls".to_string(), |n| n.name.clone());
+    let conf = super::exact_unless_sampled(
+        report,
+        goroscope_events::Fact::PHandoffs,
+        "every hand-off (handoffp) and system call (raw_syscalls tracepoints) \
+                         seen by goroscope's probes",
+    );
     Check::Findings(vec![Finding {
         id: RULE.id.to_string(),
         title: format!("Syscall-heavy: {where_} blocks in {calls}, handing off Ps"),
@@ -136,10 +142,8 @@ fn check(report: &Report) -> Check {
         ),
         site,
         evidence,
-        confidence: Confidence::Exact,
-        confidence_why: "every hand-off (handoffp) and system call (raw_syscalls tracepoints) \
-                         seen by goroscope's probes"
-            .into(),
+        confidence: conf.0,
+        confidence_why: conf.1,
         fix: format!(
             "Goroutines created at {where_} block the OS thread in {calls}; each such call costs \
              a P hand-off, and concurrent ones a thread each. Bound how many run at once (a \

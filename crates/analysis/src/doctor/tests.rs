@@ -452,3 +452,20 @@ fn without_switch_events_the_kernel_aggregates_tell_contention() {
         "{rule:?}"
     );
 }
+
+#[test]
+fn a_sampled_capture_makes_an_exact_rule_say_sampled() {
+    use goroscope_events::{Capability, Fact};
+    let mut r = empty();
+    r.scheduler.locking.exited_locked.goroutines = 50;
+    r.scheduler.locking.exited_locked.threads_destroyed = 50;
+    assert_eq!(
+        only(&diagnose(&r), "lockosthread_churn").confidence,
+        Confidence::Exact
+    );
+    r.capture
+        .set(Fact::GoroutineScheduling, Capability::Sampled { one_in: 8 });
+    let f = only(&diagnose(&r), "lockosthread_churn");
+    assert_eq!(f.confidence, Confidence::Sampled);
+    assert!(f.confidence_why.contains("1 in 8"), "{}", f.confidence_why);
+}
