@@ -17,7 +17,7 @@ scripts/install-deps.sh
 step "build Go fixtures"
 scripts/build-fixtures.sh inspectee
 GOROSCOPE_FIXTURE_VARIANTS="normal stripped pie" scripts/build-fixtures.sh spawner leaker threads latency blocked
-GOROSCOPE_FIXTURE_VARIANTS="normal stripped" scripts/build-fixtures.sh sched ctxsw stress rtmetrics syscount
+GOROSCOPE_FIXTURE_VARIANTS="normal stripped" scripts/build-fixtures.sh sched ctxsw stress rtmetrics syscount doctor
 scripts/build-oracle.sh
 # A large real-world stripped Go binary (Debian's prometheus, Go 1.19, cgo, ~48 MB) for
 # tests/inspect_big.rs; unpacked into target/big/, not installed.

@@ -39,6 +39,44 @@ pub enum Command {
     /// Export a recording for the tools people already open: a pprof profile or a Perfetto
     /// trace.
     Export(ExportArgs),
+    /// Diagnose a Go program's scheduling: watch it live (-p PID or -- CMD ARGS, 10 s by
+    /// default) or read a recording, and print what is wrong — goroutine leaks, lock convoys,
+    /// GOMAXPROCS above the CPU quota, GC pauses, CPU hogs, thread churn, blocking syscalls —
+    /// with the evidence and a fix, most severe first.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["pid", "command", "file"])))]
+pub struct DoctorArgs {
+    /// Watch this running Go process.
+    #[arg(short, long, conflicts_with = "file")]
+    pub pid: Option<u32>,
+    /// A recording to diagnose instead of a live program.
+    #[arg(value_name = "REC", conflicts_with = "command")]
+    pub file: Option<PathBuf>,
+    /// How long to watch a live program (default 10s; it stops earlier if the program exits).
+    #[arg(short, long, value_parser = parse_record_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Tracer level for a live program (see `record --level`); rules whose facts the level
+    /// does not capture say so and are skipped.
+    #[arg(long, value_parser = level_parser(), default_value_t = Level::Default)]
+    pub level: Level,
+    /// How often to read every goroutine from memory while watching (leaks are told by
+    /// growth between these snapshots).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "1s")]
+    pub snapshot_interval: std::time::Duration,
+    /// Print JSON (docs/doctor.md) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with status 1 when a finding is at least this severe (`never`: only a launched
+    /// program's own failure, or goroscope's, makes the status non-zero).
+    #[arg(long, value_name = "SEVERITY", default_value = "warning",
+          value_parser = PossibleValuesParser::new(["info", "warning", "critical", "never"]))]
+    pub fail_on: String,
+    /// The program to start and diagnose, with its arguments (after `--`).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod doctor;
 mod export;
 mod inspect;
 mod record;
@@ -19,5 +20,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Record(args) => record::run(&args),
         Command::Report(args) => done(report::run(&args)),
         Command::Export(args) => done(export::run(&args)),
+        Command::Doctor(args) => doctor::run(&args),
     }
 }

@@ -21,7 +21,7 @@ use goroscope_session::{
 use crate::cli::RecordArgs;
 
 /// SIGINT and SIGTERM as the session's stop flags.
-fn install_stop_flags() -> Result<Vec<StopFlag>> {
+pub(crate) fn install_stop_flags() -> Result<Vec<StopFlag>> {
     let sigint = Arc::new(AtomicBool::new(false));
     let sigterm = Arc::new(AtomicBool::new(false));
     use signal_hook::consts::{SIGINT, SIGTERM};
@@ -109,7 +109,7 @@ pub fn run(args: &RecordArgs) -> Result<ExitCode> {
 }
 
 /// A shell's `$?` for a process that ended with `status`: its code, or 128 + its signal.
-fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
+pub(crate) fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
     use std::os::unix::process::ExitStatusExt as _;
     let code = match (status.code(), status.signal()) {
         (Some(code), _) => code,
@@ -258,7 +258,7 @@ impl Consumer for Console<'_> {
     }
 }
 
-fn human_duration(d: Duration) -> String {
+pub(crate) fn human_duration(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s < 1.0 {
         format!("{:.0} ms", s * 1e3)

@@ -11,6 +11,7 @@
 
 mod anomalies;
 mod counts;
+pub mod doctor;
 mod error;
 pub mod kernel;
 mod latency;

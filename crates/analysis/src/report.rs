@@ -133,6 +133,18 @@ pub struct LeakRow {
     pub start_function: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_wrapper: Option<String>,
+    /// Growth by site: how many goroutines waited with this site and wait reason in each
+    /// goroutine snapshot (at most 64, evenly thinned, the first and the last kept), in time
+    /// order. Empty without snapshots.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<CountAt>,
+}
+
+/// A count at a time (ns since the trace start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountAt {
+    pub at_ns: u64,
+    pub count: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +213,16 @@ pub struct ThreadRow {
     pub involuntary_switches: u64,
     pub voluntary_switches: u64,
     pub wakeups: u64,
+    /// Time runnable but not running (the kernel's run-queue delay): from each involuntary
+    /// switch-out or wake-up to the next switch-in.
+    #[serde(default)]
+    pub runqueue_wait_ns: u64,
+    /// Of `runqueue_wait_ns`, the waits after an involuntary switch-out.
+    #[serde(default)]
+    pub preempted_wait_ns: u64,
+    /// Waits from a wake-up to the switch-in (their time: `runqueue_wait_ns - preempted_wait_ns`).
+    #[serde(default)]
+    pub wakeup_waits: u64,
     pub goid_at_end: Option<u64>,
 }
 

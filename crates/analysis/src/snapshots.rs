@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use goroscope_events::{GState, GoroutineSnapshot, Location, Meta, SnapshotGoroutine};
 
-use crate::report::{GoroutineReport, LeakRow, LiveRow, SiteRow, SnapshotSummary};
+use crate::report::{CountAt, GoroutineReport, LeakRow, LiveRow, SiteRow, SnapshotSummary};
 use crate::sites::SiteKey;
 use crate::state::goroutines::{GoState, Goroutines, LiveGoroutine};
 
@@ -26,7 +26,17 @@ use crate::state::goroutines::{GoState, Goroutines, LiveGoroutine};
 pub struct Snapshots {
     count: u64,
     last: Option<GoroutineSnapshot>,
+    /// Per snapshot, in time order: its time and how many goroutines waited by raw creation pc
+    /// and wait reason — what `LeakRow::history` (growth by site) is built from. Thinned to at
+    /// most [`MAX_HISTORY`] snapshots (every other one dropped, the first and last kept).
+    history: Vec<WaitingAt>,
 }
+
+/// A snapshot's time and its waiting goroutines counted by (creation pc, raw wait reason).
+type WaitingAt = (u64, HashMap<(u64, u8), u64>);
+
+/// Snapshots kept for the leak history: enough to see a trend, bounded on long sessions.
+const MAX_HISTORY: usize = 64;
 
 impl Snapshots {
     /// Keeps `snapshot` if it is the newest so far (a replay hands them in order; a late one
@@ -35,6 +45,29 @@ impl Snapshots {
         self.count += 1;
         if self.last.as_ref().is_none_or(|l| l.ts_ns <= snapshot.ts_ns) {
             self.last = Some(snapshot.clone());
+        }
+        if self
+            .history
+            .last()
+            .is_some_and(|(ts, _)| *ts > snapshot.ts_ns)
+        {
+            return;
+        }
+        let mut waiting: HashMap<(u64, u8), u64> = HashMap::new();
+        for g in &snapshot.goroutines {
+            if matches!(g.state(), Some(GState::Waiting | GState::Leaked)) {
+                *waiting.entry((g.creation_pc, g.wait_reason)).or_default() += 1;
+            }
+        }
+        self.history.push((snapshot.ts_ns, waiting));
+        if self.history.len() > MAX_HISTORY {
+            let last = self.history.pop();
+            let mut i = 0;
+            self.history.retain(|_| {
+                i += 1;
+                i % 2 == 1
+            });
+            self.history.extend(last);
         }
     }
 }
@@ -118,6 +151,7 @@ pub fn join(report: &mut GoroutineReport, snapshots: &Snapshots, j: &Join<'_>) {
     report.preexisting += only;
     crate::summarize::sort_sites(&mut report.by_creation_site);
     report.leaked = leaked(&report.live);
+    add_history(&mut report.leaked, &snapshots.history, j);
     report.system_at_end = Some(report.live.iter().filter(|r| is_system(r)).count() as u64);
     report.snapshots = Some(SnapshotSummary {
         count: snapshots.count,
@@ -129,6 +163,46 @@ pub fn join(report: &mut GoroutineReport, snapshots: &Snapshots, j: &Join<'_>) {
         last_partial: snap.partial,
         only_in_snapshot: only,
     });
+}
+
+/// Each leak group's count in every snapshot kept (growth by site): the goroutines waiting
+/// with the group's creation site and wait reason, at each snapshot's time since the start.
+fn add_history(rows: &mut [LeakRow], history: &[WaitingAt], j: &Join<'_>) {
+    if history.is_empty() {
+        return;
+    }
+    let mut names: HashMap<(u64, u8), (Location, String)> = HashMap::new();
+    let mut series: HashMap<(String, String, u32, String), Vec<CountAt>> = HashMap::new();
+    for (i, (_, counts)) in history.iter().enumerate() {
+        for (&(pc, reason), &n) in counts {
+            let (l, r) = names.entry((pc, reason)).or_insert_with(|| {
+                (
+                    (j.locate)(SiteKey::from_creation_pc(pc)),
+                    j.meta.wait_reasons.describe(reason),
+                )
+            });
+            let key = (l.function.clone(), l.file.clone(), l.line, r.clone());
+            let points = series.entry(key).or_default();
+            if points.len() <= i {
+                points.resize(i + 1, CountAt { at_ns: 0, count: 0 });
+            }
+            points[i].count += n;
+        }
+    }
+    for row in rows {
+        let key = (
+            row.function.clone(),
+            row.file.clone(),
+            row.line,
+            row.wait_reason.clone(),
+        );
+        let mut points = series.remove(&key).unwrap_or_default();
+        points.resize(history.len(), CountAt { at_ns: 0, count: 0 });
+        for (p, (ts, _)) in points.iter_mut().zip(history) {
+            p.at_ns = ts.saturating_sub(j.start_ns);
+        }
+        row.history = points;
+    }
 }
 
 /// `g.waitsince`, when the runtime has set it (a GC saw the goroutine blocked).
@@ -236,6 +310,7 @@ fn leaked(live: &[LiveRow]) -> Vec<LeakRow> {
                     .and_then(|r| r.stack.iter().find(|f| !is_standard_library(f)).cloned()),
                 start_function: oldest.and_then(|r| r.start_function.clone()),
                 start_wrapper: oldest.and_then(|r| r.start_wrapper.clone()),
+                history: Vec::new(),
             }
         })
         .collect();

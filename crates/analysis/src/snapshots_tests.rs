@@ -209,3 +209,35 @@ fn blocked_at_skips_the_runtime_and_the_standard_library() {
     assert!(!std("example.com/app/server.(*S).Run (s.go:3)"));
     assert!(!std("github.com/x/y.z"));
 }
+
+#[test]
+fn the_leak_history_counts_each_group_in_every_snapshot() {
+    let snap = |ts: u64, leaked: u64| GoroutineSnapshot {
+        ts_ns: ts,
+        goroutines: (0..leaked)
+            .map(|i| blocked(100 + i, LEAK_SITE, wait::CHAN_SEND, 0))
+            .chain([blocked(90, WORKER_SITE, wait::CHAN_RECEIVE, 0)])
+            .collect(),
+        ..GoroutineSnapshot::default()
+    };
+    let snaps = [snap(SECOND, 0), snap(3 * SECOND, 2), snap(5 * SECOND, 5)];
+    let r = analyze(Vec::new(), &snaps);
+    let history = |function: &str| -> Vec<(u64, u64)> {
+        let row = r
+            .goroutines
+            .leaked
+            .iter()
+            .find(|l| l.function == function)
+            .unwrap_or_else(|| panic!("no {function} row: {:#?}", r.goroutines.leaked));
+        row.history.iter().map(|p| (p.at_ns, p.count)).collect()
+    };
+    // Times since the trace start (1 s); a snapshot without the group counts 0.
+    assert_eq!(
+        history("main.leakAll"),
+        [(0, 0), (2 * SECOND, 2), (4 * SECOND, 5)]
+    );
+    assert_eq!(
+        history("main.spawn"),
+        [(0, 1), (2 * SECOND, 1), (4 * SECOND, 1)]
+    );
+}

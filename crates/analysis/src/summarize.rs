@@ -120,6 +120,7 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
             blocked_at: None,
             start_function: None,
             start_wrapper: None,
+            history: Vec::new(),
         })
         .collect();
     leaked.sort_by_key(|l| std::cmp::Reverse(l.count)); // stable: ties stay in location order
@@ -160,21 +161,29 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
         .iter()
         .map(|t| {
             let (on, off) = t.cpu_ns_at(inputs.end_ns);
-            let (on, off, invol, vol, wakeups) = if cpu_captured {
+            let (on, off, invol, vol, wakeups, runq) = if cpu_captured {
                 (
                     on,
                     off,
                     t.involuntary_switches,
                     t.voluntary_switches,
                     t.wakeups,
+                    (t.runqueue_wait_ns, t.preempted_wait_ns, t.wakeup_waits),
                 )
             } else {
-                (0, 0, 0, 0, 0)
+                (0, 0, 0, 0, 0, (0, 0, 0))
             };
-            (t, on, off, invol, vol, wakeups)
+            (t, on, off, invol, vol, (wakeups, runq))
         })
         .map(
-            |(t, on_cpu_ns, off_cpu_ns, involuntary_switches, voluntary_switches, wakeups)| {
+            |(
+                t,
+                on_cpu_ns,
+                off_cpu_ns,
+                involuntary_switches,
+                voluntary_switches,
+                (wakeups, (runqueue_wait_ns, preempted_wait_ns, wakeup_waits)),
+            )| {
                 ThreadRow {
                     tid: t.tid,
                     m_id: t.m_id,
@@ -185,6 +194,9 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
                     involuntary_switches,
                     voluntary_switches,
                     wakeups,
+                    runqueue_wait_ns,
+                    preempted_wait_ns,
+                    wakeup_waits,
                     goid_at_end: if t.exit_ns.is_none() {
                         gs.running_on(t.tid)
                     } else {

@@ -28,6 +28,53 @@ pub struct GoroutineSnapshot {
     pub skipped: u64,
     /// Every live goroutine, in `allgs` order.
     pub goroutines: Vec<SnapshotGoroutine>,
+    /// In a recording: more goroutines of this snapshot follow in the next chunk (a snapshot
+    /// of many goroutines spans several chunks, each under the chunk size limit; the reader
+    /// joins them). Always false in a joined snapshot.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub continues: bool,
+}
+
+/// Part of a [`GoroutineSnapshot`] as one recording chunk stores it: the snapshot's fields with
+/// a slice of its goroutines (serialises exactly as a `GoroutineSnapshot` holding that slice).
+#[derive(Debug, Serialize)]
+pub struct GoroutineSnapshotPart<'a> {
+    pub ts_ns: u64,
+    pub read_ns: u64,
+    pub allglen: u64,
+    pub partial: bool,
+    pub dead: u64,
+    pub skipped: u64,
+    pub goroutines: &'a [SnapshotGoroutine],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub continues: bool,
+}
+
+impl GoroutineSnapshot {
+    /// The snapshot cut into parts of at most `per_part` goroutines (at least one part, even
+    /// with no goroutines); every part but the last `continues`.
+    pub fn parts(&self, per_part: usize) -> Vec<GoroutineSnapshotPart<'_>> {
+        let slices: Vec<&[SnapshotGoroutine]> = if self.goroutines.is_empty() {
+            vec![&[]]
+        } else {
+            self.goroutines.chunks(per_part.max(1)).collect()
+        };
+        let last = slices.len() - 1;
+        slices
+            .into_iter()
+            .enumerate()
+            .map(|(i, goroutines)| GoroutineSnapshotPart {
+                ts_ns: self.ts_ns,
+                read_ns: self.read_ns,
+                allglen: self.allglen,
+                partial: self.partial,
+                dead: self.dead,
+                skipped: self.skipped,
+                goroutines,
+                continues: i < last,
+            })
+            .collect()
+    }
 }
 
 /// One goroutine as the runtime's `g` said.

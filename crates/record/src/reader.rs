@@ -146,6 +146,10 @@ pub struct Reader<R: Read> {
     /// No more chunks will be read (end of file, truncation).
     done: bool,
     losses_emitted: bool,
+    /// The first parts of a goroutine snapshot that spans several chunks, until its last part.
+    snapshot_parts: Option<Box<GoroutineSnapshot>>,
+    /// A chunk read while parts were pending that did not continue them, returned next.
+    queued: Option<Chunk>,
 }
 
 impl Reader<BufReader<File>> {
@@ -286,6 +290,8 @@ impl<R: Read> Reader<R> {
             summary: ReadSummary::default(),
             done: false,
             losses_emitted: false,
+            snapshot_parts: None,
+            queued: None,
         })
     }
 
@@ -390,7 +396,60 @@ impl<R: Read> Reader<R> {
     /// The next complete chunk, None at the end of the file or of its complete part. A damaged
     /// chunk is skipped (counted in the summary) and the one after it returned; bytes after
     /// the end chunk are counted and ignored.
+    /// A goroutine snapshot stored in several chunks comes back joined, as one; if its parts
+    /// stop early (a damaged or cut file), what was read comes back marked `partial`.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>, Error> {
+        if let Some(chunk) = self.queued.take() {
+            return Ok(Some(chunk));
+        }
+        loop {
+            let chunk = self.next_stored_chunk()?;
+            let Some(mut pending) = self.snapshot_parts.take() else {
+                match chunk {
+                    Some(Chunk::Goroutines(part)) if part.continues => {
+                        self.snapshot_parts = Some(part);
+                        continue;
+                    }
+                    other => return Ok(self.counted(other)),
+                }
+            };
+            match chunk {
+                Some(Chunk::Goroutines(mut part)) if part.ts_ns == pending.ts_ns => {
+                    pending.goroutines.append(&mut part.goroutines);
+                    pending.partial |= part.partial;
+                    if part.continues {
+                        self.snapshot_parts = Some(pending);
+                        continue;
+                    }
+                    pending.continues = false;
+                    return Ok(self.counted(Some(Chunk::Goroutines(pending))));
+                }
+                other => {
+                    // The parts stopped early: keep what was read, said to be incomplete.
+                    pending.partial = true;
+                    pending.continues = false;
+                    match other {
+                        Some(Chunk::Goroutines(next)) if next.continues => {
+                            self.snapshot_parts = Some(next);
+                        }
+                        other => self.queued = self.counted(other),
+                    }
+                    return Ok(self.counted(Some(Chunk::Goroutines(pending))));
+                }
+            }
+        }
+    }
+
+    /// Counts a whole goroutine snapshot as it is handed out.
+    fn counted(&mut self, chunk: Option<Chunk>) -> Option<Chunk> {
+        if let Some(Chunk::Goroutines(_)) = &chunk {
+            self.summary.goroutine_snapshots += 1;
+        }
+        chunk
+    }
+
+    /// The next complete chunk as stored (snapshot parts not joined).
+    fn next_stored_chunk(&mut self) -> Result<Option<Chunk>, Error> {
         loop {
             if self.done {
                 return Ok(None);
@@ -481,7 +540,6 @@ impl<R: Read> Reader<R> {
             }
             ChunkType::Goroutines => {
                 let snapshot: GoroutineSnapshot = serde_json::from_slice(&raw).map_err(json_err)?;
-                self.summary.goroutine_snapshots += 1;
                 Chunk::Goroutines(Box::new(snapshot))
             }
             ChunkType::RuntimeStats => {

@@ -665,6 +665,51 @@ fn a_file_cut_inside_a_snapshot_keeps_the_snapshots_before_it() {
     }
 }
 
+/// A snapshot of more goroutines than a chunk holds is stored in parts and read back whole.
+#[test]
+fn a_snapshot_larger_than_a_chunk_is_stored_in_parts_and_read_whole() {
+    use crate::writer::GOROUTINES_PER_CHUNK;
+    let many = 2 * GOROUTINES_PER_CHUNK as u64 + 7;
+    let big = snapshot(20, 1..many + 1);
+    let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
+    w.write_goroutines(&snapshot(10, 1..4)).unwrap();
+    w.write_goroutines(&big).unwrap();
+    w.write_events(&every_kind()).unwrap();
+    let chunks_written = w.chunks();
+    let bytes = w.into_inner();
+    let mut r = Reader::new(Cursor::new(&bytes[..])).unwrap();
+    let mut snaps = Vec::new();
+    let mut events = 0;
+    while let Some(chunk) = r.next_chunk().unwrap() {
+        match chunk {
+            Chunk::Goroutines(s) => snaps.push(*s),
+            Chunk::Events(e) => events += e.len(),
+            _ => {}
+        }
+    }
+    assert_eq!(snaps, [snapshot(10, 1..4), big.clone()]);
+    assert_eq!(events, every_kind().len());
+    assert_eq!(r.summary().goroutine_snapshots, 2);
+    assert_eq!(r.summary().complete_chunks, chunks_written);
+
+    // Cut after the first part of the big one: what was read comes back, marked partial.
+    let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
+    w.write_goroutines(&big).unwrap();
+    let whole = w.into_inner();
+    let one_part = snapshot(20, 1..GOROUTINES_PER_CHUNK as u64 + 1);
+    let mut w = ChunkWriter::new(Vec::new(), &header()).unwrap();
+    w.write_goroutines(&one_part).unwrap();
+    let first_part_end = w.into_inner().len();
+    let mut r = Reader::new(Cursor::new(&whole[..first_part_end + 20])).unwrap();
+    let Some(Chunk::Goroutines(got)) = r.next_chunk().unwrap() else {
+        panic!("expected the first part")
+    };
+    assert!(got.partial && !got.continues);
+    assert_eq!(got.goroutines, one_part.goroutines);
+    assert!(r.next_chunk().unwrap().is_none());
+    assert!(r.summary().truncated);
+}
+
 /// Format 3 only added chunk types: version 2 files still read, and hold neither goroutine
 /// snapshots nor runtime statistics whatever their level says.
 #[test]

@@ -22,6 +22,11 @@ const ZSTD_LEVEL: i32 = 3;
 /// Most events in one chunk (keeps chunks well under [`MAX_CHUNK_BYTES`]).
 const MAX_EVENTS_PER_CHUNK: usize = 64 * 1024;
 
+/// Most goroutines in one goroutines chunk: a goroutine's JSON is at most ~1 KB (fields plus
+/// [`goroscope_events::MAX_STACK_DEPTH`] return addresses), so a part stays near 20 MiB, well
+/// under [`MAX_CHUNK_BYTES`].
+pub const GOROUTINES_PER_CHUNK: usize = 20_000;
+
 /// Synchronous chunk writer. Every chunk is flushed to the file when written, so a killed
 /// writer leaves every chunk written so far readable.
 pub struct ChunkWriter<W: Write> {
@@ -76,15 +81,20 @@ impl<W: Write> ChunkWriter<W> {
     /// A goroutine snapshot: its JSON (tens of MB for 100,000 goroutines) is streamed into the
     /// compressor rather than built whole first.
     pub fn write_goroutines(&mut self, snapshot: &GoroutineSnapshot) -> Result<(), Error> {
-        let mut encoder = Counting {
-            inner: zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL)?,
-            count: 0,
-        };
-        serde_json::to_writer(&mut encoder, snapshot)
-            .map_err(|e| Error::Malformed(e.to_string()))?;
-        let raw_len = encoder.count;
-        let compressed = encoder.inner.finish()?;
-        self.write_compressed(ChunkType::Goroutines, raw_len, &compressed)
+        // A snapshot of many goroutines would pass the chunk size limit: it goes in parts of
+        // consecutive chunks, which the reader joins.
+        for part in snapshot.parts(GOROUTINES_PER_CHUNK) {
+            let mut encoder = Counting {
+                inner: zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL)?,
+                count: 0,
+            };
+            serde_json::to_writer(&mut encoder, &part)
+                .map_err(|e| Error::Malformed(e.to_string()))?;
+            let raw_len = encoder.count;
+            let compressed = encoder.inner.finish()?;
+            self.write_compressed(ChunkType::Goroutines, raw_len, &compressed)?;
+        }
+        Ok(())
     }
 
     /// One reading of the runtime's own statistics (a few KB of JSON).

@@ -83,6 +83,17 @@ pub struct Thread {
     pub involuntary_switches: u64,
     pub voluntary_switches: u64,
     pub wakeups: u64,
+    /// Time runnable but not running: from an involuntary switch-out (preempted by the kernel)
+    /// or a wake-up to the next switch-in — the kernel's run-queue delay.
+    pub runqueue_wait_ns: u64,
+    /// Of `runqueue_wait_ns`, the waits after an involuntary switch-out (the kernel took the
+    /// CPU away for another task: contention, not wake-up latency).
+    pub preempted_wait_ns: u64,
+    /// Waits from a wake-up to the switch-in (their time is the rest of `runqueue_wait_ns`).
+    pub wakeup_waits: u64,
+    /// Runnable since (an involuntary switch-out, `true`, or a wake-up while off CPU), until
+    /// switched in.
+    runnable_since: Option<(u64, bool)>,
 }
 
 impl Thread {
@@ -93,6 +104,19 @@ impl Thread {
             Cpu::On(since) => (self.on_cpu_ns + end.saturating_sub(since), self.off_cpu_ns),
             Cpu::Off(since) => (self.on_cpu_ns, self.off_cpu_ns + end.saturating_sub(since)),
             Cpu::Unknown | Cpu::Gone => (self.on_cpu_ns, self.off_cpu_ns),
+        }
+    }
+
+    /// Switched in at `ts`: the run-queue wait, if one was open, ends.
+    fn end_runnable(&mut self, ts: u64) {
+        if let Some((since, preempted)) = self.runnable_since.take() {
+            let wait = ts.saturating_sub(since);
+            self.runqueue_wait_ns += wait;
+            if preempted {
+                self.preempted_wait_ns += wait;
+            } else {
+                self.wakeup_waits += 1;
+            }
         }
     }
 
@@ -175,6 +199,9 @@ impl Threads {
                 {
                     if t.exit_ns.is_none() {
                         t.wakeups += 1;
+                        if matches!(t.cpu, Cpu::Off(_)) && t.runnable_since.is_none() {
+                            t.runnable_since = Some((ts, false));
+                        }
                     }
                 }
             }
@@ -317,6 +344,7 @@ impl Threads {
                 t.off_cpu_ns += ts.saturating_sub(since);
                 t.emit(since, ts, false, ThreadEnd::SwitchedIn, out);
                 t.cpu = Cpu::On(ts);
+                t.end_runnable(ts);
                 self.inferred_switch_ins += 1;
             }
             Cpu::On(_) | Cpu::Gone => {}
@@ -336,6 +364,10 @@ impl Threads {
             involuntary_switches: 0,
             voluntary_switches: 0,
             wakeups: 0,
+            runqueue_wait_ns: 0,
+            preempted_wait_ns: 0,
+            wakeup_waits: 0,
+            runnable_since: None,
         });
         let i = self.all.len() - 1;
         self.by_tid.insert(tid, i);
@@ -361,6 +393,7 @@ impl Threads {
             return;
         }
         t.exit_ns = Some(ts);
+        t.runnable_since = None;
         self.exited += 1;
         // Still on CPU until its final switch-out; if it was not, its life ends here.
         match t.cpu {
@@ -387,9 +420,11 @@ impl Threads {
         let Some(t) = self.all.get_mut(i) else { return };
         let how = if prev_state == 0 {
             t.involuntary_switches += 1;
+            t.runnable_since = Some((ts, true));
             ThreadEnd::Involuntary
         } else {
             t.voluntary_switches += 1;
+            t.runnable_since = None;
             ThreadEnd::Voluntary
         };
         let since = match t.cpu {
@@ -423,6 +458,7 @@ impl Threads {
             t.off_cpu_ns += ts.saturating_sub(since);
             t.emit(since, ts, false, ThreadEnd::SwitchedIn, out);
         }
+        t.end_runnable(ts);
         t.cpu = Cpu::On(ts);
     }
 

@@ -213,3 +213,23 @@ fn the_main_threads_mexit_is_no_m_exit() {
     assert_eq!((r.threads.m_started, r.threads.m_exited), (2, 1));
     assert!(!rows(&r, 90)[0].exited, "the main thread lives on");
 }
+
+#[test]
+fn runqueue_wait_runs_from_a_preemption_or_a_wakeup_to_the_switch_in() {
+    let options = Options {
+        start_ns: Some(0),
+        end_ns: Some(10_000),
+        ..Options::default()
+    };
+    let mut s = StreamBuilder::new();
+    s.at(1_000).switch_flags(50, 0, 0, true, false); // preempted: runnable from 1000
+    s.at(1_600).switch_flags(0, 50, 0, false, true); // 600 ns in the run queue
+    s.at(2_000).switch_flags(50, 0, 1, true, false); // blocks: not runnable
+    s.at(5_000).on(1, 60).wakeup(50); // woken at 5000
+    s.at(5_250).switch_flags(0, 50, 0, false, true); // 250 ns queued
+    let r = run_with(s.build(), &meta(&[]), options);
+    let t = rows(&r, 50)[0];
+    assert_eq!(t.runqueue_wait_ns, 850);
+    assert_eq!((t.preempted_wait_ns, t.wakeup_waits), (600, 1));
+    assert_eq!((t.involuntary_switches, t.voluntary_switches), (1, 1));
+}

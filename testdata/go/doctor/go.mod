@@ -1,0 +1,3 @@
+module doctor
+
+go 1.19
