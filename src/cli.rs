@@ -151,8 +151,10 @@ pub struct RecordArgs {
     pub duration: Option<std::time::Duration>,
     /// How much to capture: `monitor` (GOMAXPROCS, stop-the-world, GC, sysmon preemptions and
     /// P hand-offs, LockOSThread, threads, signals, and the runtime's own counters sampled from
-    /// memory: cheap enough to leave on), `default` (also every goroutine's scheduling, steals,
-    /// syscalls, context switches) or `full` (also every goroutine status change).
+    /// memory: cheap enough to leave on), `default` (also the scheduling episodes the runtime
+    /// itself samples, 1 goroutine switch in 8: who waited to run, how long, where it had
+    /// stopped; estimates with intervals) or `full` (every event: every goroutine's scheduling,
+    /// steals, syscalls, context switches, status changes and park stacks).
     #[arg(long, value_parser = level_parser(), default_value_t = Level::Default)]
     pub level: Level,
     /// How often to read every goroutine (state, wait reason, creation site, stack) from the

@@ -18,7 +18,7 @@ use goinspect::elf::ElfImage;
 use goinspect::pclntab::Pclntab;
 use goinspect::InspectOptions;
 use goroscope_bpf::decode::events::{Event, EventKind};
-use goroscope_bpf::tracer::Tracer;
+use goroscope_bpf::tracer::{Level, Tracer, TracerOptions};
 use goroscope_bpf::ObjectStorage;
 
 const N: usize = 50;
@@ -119,7 +119,12 @@ fn trace_run(binary: &Path, label: &str, args: &[&str], attach: Attach) -> (Trut
     let pid = held.as_ref().map(|c| c.id());
 
     let mut storage = ObjectStorage::new();
-    let mut tracer = Tracer::attach(&mut storage, &inspection, pid, pid, binary)
+    // Every goroutine event: the full level.
+    let options = TracerOptions {
+        level: Level::Full,
+        ..TracerOptions::default()
+    };
+    let mut tracer = Tracer::attach_with(&mut storage, &inspection, pid, pid, binary, options)
         .unwrap_or_else(|e| panic!("{label}: attaching the tracer: {e:#}"));
     assert!(
         tracer.warnings().is_empty(),

@@ -56,11 +56,14 @@ fn doctor(args: &[&str], label: &str) -> (Value, i32, String) {
 }
 
 /// The doctor watching `scenario` launched for 3 s (the program runs 4 s: it is still running
-/// at the stop, so the last goroutine snapshot sees it whole).
+/// at the stop, so the last goroutine snapshot sees it whole), at the full level: the rules are
+/// checked against every event (the default level's samples are a separate question).
 fn launched(minor: &str, scenario: &str, extra: &[&str]) -> (Value, i32, String) {
     let bin = fixture(minor);
     let label = format!("go{minor} {scenario}");
     let mut args = vec![
+        "--level",
+        "full",
         "-d",
         "3s",
         "--",
@@ -498,7 +501,18 @@ fn a_competitor_pinned_on_the_same_cpu_is_named_first_when_attached() {
         let mut competitor = spawn(None, "6s");
         let mut target = spawn(Some("1"), "5s");
         std::thread::sleep(Duration::from_millis(300));
-        let (d, code, stderr) = doctor(&["-p", &target.id().to_string(), "-d", "3s"], &label);
+        // Involuntary switches one by one: the full level (the rule reads sched_switch events).
+        let (d, code, stderr) = doctor(
+            &[
+                "--level",
+                "full",
+                "-p",
+                &target.id().to_string(),
+                "-d",
+                "3s",
+            ],
+            &label,
+        );
         let _ = target.wait();
         let _ = competitor.wait();
         let f = first(&d, MACHINE, &label);

@@ -277,7 +277,7 @@ fn cpuhog_exports_equal_the_report() {
 #[ignore = "needs root: records the sched fixture with real BPF"]
 fn syscall_exports_equal_the_report() {
     testsupport::require_root();
-    let rec = record("syscalls", "default");
+    let rec = record("syscalls", "full");
     let report = report_json(&rec);
     let kernel = &report["scheduler"]["syscalls"]["kernel"];
     let (types, samples) = export_pprof(&rec, "syscalls");

@@ -288,7 +288,7 @@ fn check_page(rec: &Path) -> (String, Value, Vec<String>) {
 #[ignore = "needs root: records the sched fixture with BPF"]
 fn html_report_numbers_equal_the_json_report() {
     testsupport::require_root();
-    let rec = record("producer", "default");
+    let rec = record("producer", "full");
     let (dom, json, paths) = check_page(&rec);
     for required in [
         "duration_ns",
@@ -540,7 +540,7 @@ fn a_downsampled_timeline_draws_its_bins() {
 #[ignore = "needs root: records the sched fixture with BPF"]
 fn html_timeline_shows_the_stop_the_world_pauses_of_the_report() {
     testsupport::require_root();
-    let rec = record("gc", "default");
+    let rec = record("gc", "full");
     let (dom, json, _) = check_page(&rec);
     let html = std::fs::read_to_string(rec.with_extension("html")).unwrap();
     let start = "<script type=\"application/json\" id=\"timeline-data\">";

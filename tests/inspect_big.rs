@@ -42,4 +42,14 @@ fn inspects_a_large_stripped_binary() {
     }
     let casgstatus = i.functions.iter().find(|f| f.name == "casgstatus").unwrap();
     assert!(casgstatus.found, "runtime.casgstatus not found");
+    // The runtime's sampler is found from the code alone (Debian's prometheus: Go 1.19, cgo,
+    // stripped), inside casgstatus.
+    let sampler = i.sampler.as_ref().unwrap_or_else(|| {
+        panic!("no sampler placement: {:?}", i.warnings);
+    });
+    assert!(
+        sampler.offset < casgstatus.end - casgstatus.entry,
+        "{sampler:?}"
+    );
+    assert_eq!(sampler.gp_register, "rdi", "{sampler:?}");
 }

@@ -89,7 +89,7 @@ fn voluntary_and_involuntary_switches_equal_the_kernels_counts() {
         let pid = fixture.id();
         let mut out = BufReader::new(fixture.stdout.take().unwrap());
         read_line(&mut out, "ready");
-        let recording = Attached::start(pid, &["-d", "8s"], &file, &label);
+        let recording = Attached::start(pid, &["--level", "full", "-d", "8s"], &file, &label);
         let before = idle_switches(pid, Duration::from_millis(300));
         let mut stdin = fixture.stdin.take().unwrap();
         stdin.write_all(b"go\n").unwrap();

@@ -141,7 +141,7 @@ fn launch_mode_counts_every_goroutine_and_ends_with_the_target() {
             let label = format!("go{minor}/spawner/{variant}");
             let file = scratch(&format!("{label}.rec"));
             let out = Command::new(GOROSCOPE)
-                .args(["-v", "record", "-o"])
+                .args(["-v", "record", "--level", "full", "-o"])
                 .arg(&file)
                 .arg("--")
                 .arg(spawner(minor, variant))
@@ -218,7 +218,15 @@ fn attach_mode_follows_a_running_fixture_until_it_exits() {
             .spawn()
             .expect("starting the fixture");
         let mut record = Command::new(GOROSCOPE)
-            .args(["-v", "record", "-p", &fixture.id().to_string(), "-o"])
+            .args([
+                "-v",
+                "record",
+                "--level",
+                "full",
+                "-p",
+                &fixture.id().to_string(),
+                "-o",
+            ])
             .arg(&file)
             .stderr(Stdio::piped())
             .spawn()
@@ -253,7 +261,8 @@ fn end_recording(how: &str) -> (PathBuf, String, Child) {
     let label = format!("ended by {how}");
     let file = scratch(&format!("{how}.rec"));
     let mut cmd = Command::new(GOROSCOPE);
-    cmd.args(["-v", "record", "-o"]).arg(&file);
+    cmd.args(["-v", "record", "--level", "full", "-o"])
+        .arg(&file);
     if how == "duration" {
         cmd.args(["-d", "1500ms"]);
     }

@@ -37,7 +37,7 @@ struct Both {
 }
 
 fn run_both(minor: &str, scenario: &str, procs: u32, args: &[&str]) -> Both {
-    run_both_at(minor, scenario, procs, args, "default")
+    run_both_at(minor, scenario, procs, args, "full")
 }
 
 /// [`run_both`] at a tracer level; the trace file is kept for further referees (`trace`).

@@ -80,7 +80,14 @@ fn recording_at_every_level_leaves_the_work_unchanged_and_counts_it() {
             assert_eq!(truth["checksum"], expected.as_str(), "{label}: checksum");
             let report = report_json(&file);
             assert_eq!(report["drops"]["total"], 0, "{label}: drops");
-            if level != "monitor" {
+            if level == "default" {
+                // The default level samples: the runtime's own sampler fired.
+                assert!(
+                    report["sched_latency_sampled"]["samples"].as_u64() > Some(0),
+                    "{label}: no sampled scheduling episodes"
+                );
+            }
+            if level == "full" {
                 for (function, count) in truth["created"].as_object().expect("created") {
                     assert_eq!(
                         created_in(&report, function),

@@ -140,6 +140,31 @@ pub fn render_text(i: &Inspection) -> String {
         let _ = writeln!(s, "  not in this binary: {}", missing.join(", "));
     }
 
+    match &i.sampler {
+        Some(p) => {
+            let _ = writeln!(
+                s,
+                "\nThe runtime's scheduling sampler (tracked runnable→running, 1 in 8)\n  \
+                 casgstatus+{} (file off {:#x}): {} [{:?}]; gp in {}, latency in {}; \
+                 g.tracking at {:#x}, g.runnableTime at {:#x}",
+                p.offset,
+                p.file_offset,
+                p.instruction,
+                p.shape,
+                p.gp_register,
+                p.latency_register,
+                p.g_tracking,
+                p.g_runnable_time
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "\nThe runtime's scheduling sampler: not found (see the warnings)"
+            );
+        }
+    }
+
     let _ = writeln!(s, "\nStruct offsets ({})", i.layout.source);
     for (name, st) in &i.layout.structs {
         let fields: Vec<String> = st

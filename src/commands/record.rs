@@ -97,7 +97,7 @@ pub fn run(args: &RecordArgs) -> Result<ExitCode> {
     let bytes = recorder.totals().map_or(0, |t| t.bytes);
     eprintln!(
         "{}\n  report: goroscope report {}",
-        describe(&summary, bytes),
+        describe(&summary, bytes, args.level),
         args.output.display()
     );
     if let Some(path) = &args.stats_json {
@@ -120,18 +120,28 @@ pub(crate) fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
 }
 
 /// The summary printed at the end, on stderr.
-fn describe(summary: &Summary, bytes: u64) -> String {
+fn describe(summary: &Summary, bytes: u64, level: goroscope_events::Level) -> String {
     let counts = &summary.counts;
+    // Below the full level goroutines are not followed one by one: say what was sampled.
+    let goroutines = if level >= goroscope_events::Level::Full {
+        format!(
+            "goroutines created {}, exited {}",
+            counts.goroutines_created, counts.goroutines_exited
+        )
+    } else {
+        format!(
+            "scheduling samples {} (the runtime's 1 in 8)",
+            counts.scheduling_samples
+        )
+    };
     let mut text = format!(
-        "goroscope: recorded {} in {}: {} events, {} dropped, {} bytes\n  goroutines created {}, \
-         exited {}; threads created {}, exited {}\n  stopped: {}",
+        "goroscope: recorded {} in {}: {} events, {} dropped, {} bytes\n  {goroutines}; threads \
+         created {}, exited {}\n  stopped: {}",
         summary.target.binary.display(),
         human_duration(summary.duration),
         counts.events,
         summary.drops,
         bytes,
-        counts.goroutines_created,
-        counts.goroutines_exited,
         counts.threads_created,
         counts.threads_exited,
         summary.reason,

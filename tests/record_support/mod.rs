@@ -21,11 +21,12 @@ pub fn report_json(file: &Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("report JSON")
 }
 
-/// `goroscope -v record -o FILE -- FIXTURE` in launch mode: it must succeed, end because the
-/// target exited with status 0, and leave none of its BPF programs loaded. Returns the
-/// launched program's stdout (goroscope's own output goes to stderr).
+/// `goroscope -v record --level full -o FILE -- FIXTURE` in launch mode (every event: the
+/// callers compare per-event data with ground truth): it must succeed, end because the target
+/// exited with status 0, and leave none of its BPF programs loaded. Returns the launched
+/// program's stdout (goroscope's own output goes to stderr).
 pub fn record_launch(fixture: &Path, file: &Path, label: &str) -> String {
-    record_launch_with(fixture, &[], &[], &[], file, label)
+    record_launch_with(fixture, &[], &[], &["--level", "full"], file, label)
 }
 
 /// `goroscope -v record [goroscope_args] -o FILE -- FIXTURE ARGS` in launch mode with `env`

@@ -19,7 +19,7 @@
 #define GOROSCOPE_ABI_H
 
 /* Bumped whenever a struct or enum below changes meaning or size. */
-#define GS_ABI_VERSION 3
+#define GS_ABI_VERSION 4
 
 /* Event types: `gs_event_header.type`. 0 is never used, so zeroed memory is not an event. */
 enum gs_event_type {
@@ -58,7 +58,9 @@ enum gs_event_type {
 	GS_EV_STW_STOPPED = 29,     /* stopTheWorldWithSema returned (RET probe) */
 	GS_EV_STW_END = 30,         /* startTheWorldWithSema returned (RET probe) */
 	GS_EV_GC_START = 31,        /* gcStart: value = gcTrigger.kind */
-	GS_EV__COUNT = 32,          /* one past the last type */
+	GS_EV_GO_SAMPLE = 32,       /* struct gs_ev_go_sample: the runtime's sampler, a tracked
+				     * runnable->running transition (tracer_sample.bpf.h) */
+	GS_EV__COUNT = 33,          /* one past the last type */
 };
 
 /*
@@ -221,19 +223,43 @@ struct gs_ev_signal {
 };
 
 /*
+ * A tracked runnable->running transition of the runtime's own 1-in-8 sampler (casgstatus, on
+ * the call of sched.timeToRun.record): who waited, how long the runtime measured, where it had
+ * stopped (frames from its saved gp.sched: pc, then the frame-pointer chain from sched.bp).
+ */
+#define GS_SAMPLE_DEPTH 16
+#define GS_SAMPLE_FIRST_RUN 1u     /* gp.sched.pc == gp.startpc: its first run (a sampled creation) */
+#define GS_SAMPLE_STACK_CUT 2u     /* the frame walk stopped at GS_SAMPLE_DEPTH */
+#define GS_SAMPLE_LOCKED 4u        /* gp.lockedm != 0 */
+
+struct gs_ev_go_sample {
+	struct gs_event_header h; /* tid: the thread about to run it */
+	__u64 goid;
+	__u64 creation_pc;  /* g.gopc */
+	__u64 start_pc;     /* g.startpc */
+	__s64 runnable_ns;  /* g.runnableTime: the runtime's own measurement of the wait */
+	__s64 m_id;         /* the M that runs it (g0.m) */
+	__s32 p_id;         /* that M's P */
+	__u32 wait_reason;  /* g.waitreason (stale after a preemption or yield: see the docs) */
+	__u32 flags;        /* GS_SAMPLE_* */
+	__u32 nframes;      /* valid entries of frames */
+	__u64 frames[GS_SAMPLE_DEPTH];
+};
+
+/*
  * Statistics: a per-CPU array of __u64 with GS_STAT__COUNT slots. Slot GS_STAT_SUBMITTED + t
  * counts events of type t submitted, GS_STAT_RESERVE_FAILED + t those lost because the ring
  * buffer was full, GS_STAT_READ_FAILED + t those lost because user memory (a Go struct) could
  * not be read. Index with a type in [0, GS_STAT_STRIDE).
  */
-#define GS_STAT_STRIDE 32
+#define GS_STAT_STRIDE 64
 #define GS_STAT_SUBMITTED 0
-#define GS_STAT_RESERVE_FAILED 32
-#define GS_STAT_READ_FAILED 64
+#define GS_STAT_RESERVE_FAILED 64
+#define GS_STAT_READ_FAILED 128
 /* Kernel aggregates (GS_CFG_KERNEL_AGGREGATES): updates lost because their map was full. */
-#define GS_STAT_KAGG_THREADS_FULL 96  /* a thread's entry could not be created in kagg_threads */
-#define GS_STAT_KAGG_SYSCALLS_FULL 97 /* a syscall not counted: kagg_syscalls was full */
-#define GS_STAT__COUNT 98
+#define GS_STAT_KAGG_THREADS_FULL 192  /* a thread's entry could not be created in kagg_threads */
+#define GS_STAT_KAGG_SYSCALLS_FULL 193 /* a syscall not counted: kagg_syscalls was full */
+#define GS_STAT__COUNT 194
 
 /* Offsets a layout does not have (e.g. g.parentGoid before Go 1.21). */
 #define GS_OFFSET_NONE 0xffffffffu
@@ -245,6 +271,18 @@ struct gs_ev_signal {
 #define GS_CFG_PARK_STACKS 16u        /* capture the user stack at every gopark (full level) */
 #define GS_CFG_KERNEL_AGGREGATES 32u  /* sched_switch/wakeup/sys_exit update the kagg_* maps */
 #define GS_CFG_KERNEL_RECORDS 64u     /* ... and emit one record per switch, wakeup, syscall */
+
+/* pt_regs registers a sampler probe may find gp in (gs_config.sample_gp_reg). */
+#define GS_REG_RAX 0
+#define GS_REG_RBX 1
+#define GS_REG_RCX 2
+#define GS_REG_RDX 3
+#define GS_REG_RSI 4
+#define GS_REG_RDI 5
+#define GS_REG_R8 6
+#define GS_REG_R9 7
+#define GS_REG_R10 8
+#define GS_REG_R11 9
 
 /*
  * Read-only configuration (`const volatile struct gs_config cfg` in the BPF object), written by
@@ -279,6 +317,10 @@ struct gs_config {
 	__u32 m_syscalltick; /* GS_OFFSET_NONE if the layout lacks it */
 	__u32 p_status;
 	__u32 p_syscalltick;
+	__u32 g_sched_pc;      /* g.sched.pc: where a stopped goroutine resumes */
+	__u32 g_sched_bp;      /* g.sched.bp: its frame pointer there */
+	__u32 g_runnable_time; /* g.runnableTime, from the sampler's own instructions */
+	__u32 sample_gp_reg;   /* GS_REG_*: the register holding gp at the sampler probe */
 	__u32 _pad;
 };
 
@@ -360,7 +402,8 @@ GS_ASSERT_SIZE(struct gs_ev_wakeup, 40);
 GS_ASSERT_SIZE(struct gs_ev_sched, 56);
 GS_ASSERT_SIZE(struct gs_ev_syscall, 48);
 GS_ASSERT_SIZE(struct gs_ev_signal, 40);
-GS_ASSERT_SIZE(struct gs_config, 112);
+GS_ASSERT_SIZE(struct gs_ev_go_sample, 208);
+GS_ASSERT_SIZE(struct gs_config, 128);
 GS_ASSERT_SIZE(struct gs_kagg_thread, 432);
 GS_ASSERT_SIZE(struct gs_kagg_syscall_key, 8);
 GS_ASSERT_SIZE(struct gs_kagg_syscall, 344);

@@ -9,7 +9,7 @@
 use std::mem::size_of;
 
 /// `GS_ABI_VERSION`: bumped whenever a struct or enum changes meaning or size.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// The C header, for tools that want to show or check it.
 pub const HEADER: &str = include_str!("../include/goroscope.h");
@@ -49,13 +49,14 @@ pub enum EventType {
     StwStopped = 29,
     StwEnd = 30,
     GcStart = 31,
+    GoSample = 32,
 }
 
 /// `GS_EV__COUNT`: one past the last event type.
-pub const EVENT_TYPE_COUNT: u16 = 32;
+pub const EVENT_TYPE_COUNT: u16 = 33;
 
 impl EventType {
-    pub const ALL: [EventType; 31] = [
+    pub const ALL: [EventType; 32] = [
         EventType::GoCreate,
         EventType::GoStatus,
         EventType::GoStart,
@@ -87,6 +88,7 @@ impl EventType {
         EventType::StwStopped,
         EventType::StwEnd,
         EventType::GcStart,
+        EventType::GoSample,
     ];
 
     /// The type with this header tag, if any.
@@ -111,6 +113,7 @@ impl EventType {
             EventType::ThreadExit => size_of::<ThreadExit>(),
             EventType::Switch => size_of::<Switch>(),
             EventType::Wakeup => size_of::<Wakeup>(),
+            EventType::GoSample => size_of::<GoSample>(),
             // The rest share `struct gs_ev_sched` (the test below checks it is exactly them).
             _ => size_of::<Sched>(),
         }
@@ -167,6 +170,7 @@ impl EventType {
             EventType::LockThread => "lock_thread",
             EventType::UnlockThread => "unlock_thread",
             EventType::MPark => "m_park",
+            EventType::GoSample => "go_sample",
             EventType::ProcResize => "procresize",
             EventType::StwBegin => "stw_begin",
             EventType::StwStopped => "stw_stopped",
@@ -202,14 +206,14 @@ pub const SCHED_REASON_KNOWN: u32 = 32;
 pub const SCHED_LOST_P: u32 = 64;
 
 /// `GS_STAT_*`: slots of the per-CPU statistics array (slot = base + event type).
-pub const STAT_STRIDE: u32 = 32;
+pub const STAT_STRIDE: u32 = 64;
 pub const STAT_SUBMITTED: u32 = 0;
-pub const STAT_RESERVE_FAILED: u32 = 32;
-pub const STAT_READ_FAILED: u32 = 64;
+pub const STAT_RESERVE_FAILED: u32 = 64;
+pub const STAT_READ_FAILED: u32 = 128;
 /// Kernel aggregates: updates lost because `kagg_threads` / `kagg_syscalls` was full.
-pub const STAT_KAGG_THREADS_FULL: u32 = 96;
-pub const STAT_KAGG_SYSCALLS_FULL: u32 = 97;
-pub const STAT_COUNT: u32 = 98;
+pub const STAT_KAGG_THREADS_FULL: u32 = 192;
+pub const STAT_KAGG_SYSCALLS_FULL: u32 = 193;
+pub const STAT_COUNT: u32 = 194;
 
 /// `GS_OFFSET_NONE`: a field the layout does not have.
 pub const OFFSET_NONE: u32 = 0xffff_ffff;
@@ -497,7 +501,35 @@ pub struct Config {
     pub m_syscalltick: u32,
     pub p_status: u32,
     pub p_syscalltick: u32,
+    pub g_sched_pc: u32,
+    pub g_sched_bp: u32,
+    pub g_runnable_time: u32,
+    pub sample_gp_reg: u32,
     pub pad: u32,
+}
+
+/// `GS_SAMPLE_DEPTH`: frames of a sampled goroutine's stop stack.
+pub const SAMPLE_DEPTH: usize = 16;
+/// `GS_SAMPLE_*`: flags of a [`GoSample`].
+pub const SAMPLE_FIRST_RUN: u32 = 1;
+pub const SAMPLE_STACK_CUT: u32 = 2;
+pub const SAMPLE_LOCKED: u32 = 4;
+
+/// `struct gs_ev_go_sample`: a tracked runnable→running transition of the runtime's sampler.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct GoSample {
+    pub h: EventHeader,
+    pub goid: u64,
+    pub creation_pc: u64,
+    pub start_pc: u64,
+    pub runnable_ns: i64,
+    pub m_id: i64,
+    pub p_id: i32,
+    pub wait_reason: u32,
+    pub flags: u32,
+    pub nframes: u32,
+    pub frames: [u64; SAMPLE_DEPTH],
 }
 
 // The same sizes as the header's GS_ASSERT_SIZE lines.
@@ -517,7 +549,8 @@ const _: () = assert!(size_of::<Wakeup>() == 40);
 const _: () = assert!(size_of::<Sched>() == 56);
 const _: () = assert!(size_of::<KernelSyscall>() == 48);
 const _: () = assert!(size_of::<Signal>() == 40);
-const _: () = assert!(size_of::<Config>() == 112);
+const _: () = assert!(size_of::<GoSample>() == 208);
+const _: () = assert!(size_of::<Config>() == 128);
 const _: () = assert!(size_of::<KaggThread>() == 432);
 const _: () = assert!(size_of::<KaggSyscallKey>() == 8);
 const _: () = assert!(size_of::<KaggSyscall>() == 344);
@@ -535,6 +568,7 @@ unsafe impl Plain for GoCreate {}
 unsafe impl Plain for GoStatus {}
 unsafe impl Plain for GoStart {}
 unsafe impl Plain for GoPark {}
+unsafe impl Plain for GoSample {}
 unsafe impl Plain for GoReady {}
 unsafe impl Plain for GoYield {}
 unsafe impl Plain for GoExit {}

@@ -295,7 +295,29 @@ fn rust_structs_match_the_c_header() {
             m_syscalltick = "m_syscalltick",
             p_status = "p_status",
             p_syscalltick = "p_syscalltick",
+            g_sched_pc = "g_sched_pc",
+            g_sched_bp = "g_sched_bp",
+            g_runnable_time = "g_runnable_time",
+            sample_gp_reg = "sample_gp_reg",
             pad = "_pad"
+        ]
+    );
+    check_struct!(
+        s,
+        GoSample,
+        "gs_ev_go_sample",
+        [
+            h = "h",
+            goid = "goid",
+            creation_pc = "creation_pc",
+            start_pc = "start_pc",
+            runnable_ns = "runnable_ns",
+            m_id = "m_id",
+            p_id = "p_id",
+            wait_reason = "wait_reason",
+            flags = "flags",
+            nframes = "nframes",
+            frames = "frames"
         ]
     );
     check_struct!(
@@ -344,7 +366,7 @@ fn rust_structs_match_the_c_header() {
     );
     assert_eq!(
         s.len(),
-        21,
+        22,
         "a struct in goroscope.h has no Rust mirror: {:?}",
         s.keys()
     );
@@ -384,6 +406,7 @@ fn event_types_and_constants_match_the_c_header() {
         "GS_EV_STW_STOPPED",
         "GS_EV_STW_END",
         "GS_EV_GC_START",
+        "GS_EV_GO_SAMPLE",
     ];
     assert_eq!(c_names.len(), EventType::ALL.len());
     for (t, c) in EventType::ALL.iter().zip(c_names) {
@@ -430,6 +453,14 @@ fn event_types_and_constants_match_the_c_header() {
     assert_eq!(u64::from(STAT_COUNT), c_value("GS_STAT__COUNT"));
     assert_eq!(u64::from(OFFSET_NONE), c_value("GS_OFFSET_NONE"));
     assert_eq!(STACK_DEPTH as u64, c_value("GS_STACK_DEPTH"));
+    assert_eq!(SAMPLE_DEPTH as u64, c_value("GS_SAMPLE_DEPTH"));
+    for (rust, c) in [
+        (SAMPLE_FIRST_RUN, "GS_SAMPLE_FIRST_RUN"),
+        (SAMPLE_STACK_CUT, "GS_SAMPLE_STACK_CUT"),
+        (SAMPLE_LOCKED, "GS_SAMPLE_LOCKED"),
+    ] {
+        assert_eq!(u64::from(rust), c_value(c), "{c}");
+    }
     assert_eq!(KAGG_BUCKETS as u64, c_value("GS_KAGG_BUCKETS"));
     assert_eq!(KAGG_SCHED_INFO, c_value("GS_KAGG_SCHED_INFO"));
     assert_eq!(KAGG_DEAD, c_value("GS_KAGG_DEAD"));

@@ -18,6 +18,7 @@ mod latency;
 mod reorder;
 mod report;
 pub mod runtime_metrics;
+pub mod sampled;
 pub mod sched;
 mod sites;
 mod snapshots;
@@ -108,6 +109,7 @@ pub struct Analyzer<C: Collector = NoCollector> {
     runtime_stats: RuntimeStatsWindow,
     kernel: kernel::KernelAggregatesWindow,
     snapshots: snapshots::Snapshots,
+    sampled: sampled::Sampled,
     timeline: Sink<C>,
 }
 
@@ -127,6 +129,7 @@ impl Analyzer {
             runtime_stats: RuntimeStatsWindow::default(),
             kernel: kernel::KernelAggregatesWindow::default(),
             snapshots: snapshots::Snapshots::default(),
+            sampled: sampled::Sampled::default(),
             timeline: Sink::new(NoCollector),
         }
     }
@@ -148,6 +151,7 @@ impl<C: Collector> Analyzer<C> {
             runtime_stats: self.runtime_stats,
             kernel: self.kernel,
             snapshots: self.snapshots,
+            sampled: self.sampled,
             timeline: Sink::new(collector),
         }
     }
@@ -193,6 +197,7 @@ impl<C: Collector> Analyzer<C> {
         self.last_ts = self.last_ts.max(event.ts_ns);
         model.apply(event, &mut self.timeline);
         self.scheduler.observe(event, model, &mut self.timeline);
+        self.sampled.observe(event);
     }
 
     /// A goroutine snapshot read from the target's memory: the report joins the last one with
@@ -283,6 +288,7 @@ impl<C: Collector> Analyzer<C> {
             gc_cycles: stw.gc.cycles,
         };
         report.runtime_metrics = self.runtime_stats.report(&own, start_ns);
+        report.sched_latency_sampled = Some(self.sampled.report(meta));
         report.kernel = self.kernel.report(meta);
         kernel::point_to_aggregates(&mut report);
         report

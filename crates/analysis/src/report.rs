@@ -40,6 +40,10 @@ pub struct Report {
     /// they were read have none, and their JSON no such field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime_metrics: Option<crate::runtime_metrics::RuntimeMetricsReport>,
+    /// Scheduling latency estimated from the runtime's own 1-in-8 sampler (the default level;
+    /// "not captured" below it): crate::sampled. Absent from older JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sched_latency_sampled: Option<crate::sampled::SampledReport>,
     /// Threads and system calls from the kernel-side aggregates (`captured: false` with why at
     /// levels that keep none).
     #[serde(default)]

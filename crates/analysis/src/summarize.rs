@@ -293,6 +293,8 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
         scheduler,
         // Filled by the analyzer, which holds the readings (runtime_metrics.rs).
         runtime_metrics: None,
+        // Filled by the analyzer too (sampled.rs).
+        sched_latency_sampled: None,
         kernel: Default::default(),
     }
 }

@@ -34,6 +34,7 @@ pub enum Record {
     /// `SignalGenerate` or `SignalDeliver`.
     Signal(EventType, abi::Signal),
     MPark(abi::MEvent),
+    GoSample(abi::GoSample),
 }
 
 /// Why a record could not be decoded.
@@ -163,6 +164,25 @@ pub fn to_event(record: &Record) -> Result<Event, DecodeError> {
         },
         Record::Signal(_, e) => EventKind::SignalDeliver { sig: e.sig },
         Record::MPark(e) => EventKind::MPark { m_id: e.m_id },
+        // The stop stack's frames stay in the record: the tracer interns them into its stack
+        // table (`sample_frames`) and sets `stack_id`.
+        Record::GoSample(e) => EventKind::GoSample {
+            goid: e.goid,
+            creation_pc: e.creation_pc,
+            start_pc: e.start_pc,
+            runnable_ns: e.runnable_ns,
+            p_id: e.p_id,
+            m_id: e.m_id,
+            wait_reason: u8::try_from(e.wait_reason).map_err(|_| DecodeError::BadValue {
+                kind: EventType::GoSample,
+                field: "wait_reason",
+                value: e.wait_reason.into(),
+            })?,
+            first_run: e.flags & abi::SAMPLE_FIRST_RUN != 0,
+            locked: e.flags & abi::SAMPLE_LOCKED != 0,
+            stack_id: None,
+            stack_cut: e.flags & abi::SAMPLE_STACK_CUT != 0,
+        },
     };
     Ok(Event {
         ts_ns: h.ts_ns,
@@ -252,6 +272,18 @@ impl Record {
             Record::KernelSyscall(e) => &e.h,
             Record::Signal(_, e) => &e.h,
             Record::MPark(e) => &e.h,
+            Record::GoSample(e) => &e.h,
+        }
+    }
+
+    /// A sample's stop stack (innermost first; empty for other records or an unreadable one).
+    pub fn sample_frames(&self) -> &[u64] {
+        match self {
+            Record::GoSample(e) => {
+                let n = (e.nframes as usize).min(abi::SAMPLE_DEPTH);
+                &e.frames[..n]
+            }
+            _ => &[],
         }
     }
 }
@@ -291,6 +323,7 @@ pub fn decode_record(bytes: &[u8]) -> Result<Record, DecodeError> {
             Record::Signal(kind, abi::read(bytes).ok_or_else(short)?)
         }
         EventType::MPark => Record::MPark(abi::read(bytes).ok_or_else(short)?),
+        EventType::GoSample => Record::GoSample(abi::read(bytes).ok_or_else(short)?),
         // What is left is one of the scheduler events of `struct gs_ev_sched`.
         _ => Record::Sched(kind, abi::read(bytes).ok_or_else(short)?),
     })
@@ -422,7 +455,7 @@ mod tests {
             decode_record(&wrong_size),
             Err(DecodeError::BadSize { declared: 40, .. })
         ));
-        for tag in [0u16, 32, 0xffff] {
+        for tag in [0u16, 33, 0xffff] {
             let mut unknown = good.clone();
             unknown[20..22].copy_from_slice(&tag.to_le_bytes());
             assert_eq!(decode_record(&unknown), Err(DecodeError::UnknownType(tag)));

@@ -20,12 +20,15 @@ pub enum Level {
     /// preemption requests and P hand-offs, LockOSThread, M start/exit) plus thread and signal
     /// tracepoints: cheap enough to leave on. No per-goroutine stream.
     Monitor,
-    /// Every goroutine's life and scheduling (create, run, park, ready, yield, exit, steals,
-    /// async preemption, syscalls through the runtime and the kernel), context switches.
+    /// Monitor plus the scheduling episodes the runtime itself samples (one goroutine switch in
+    /// 8: who waited to run, how long, where it had stopped; sampled creations), and the
+    /// kernel's aggregates (issue 11 part 2). No per-event stream: estimates with intervals.
     #[default]
     Default,
-    /// Also every goroutine status change (`casgstatus`), the hottest runtime function, and the
-    /// user stack at each park.
+    /// Every event: every goroutine's life and scheduling (create, run, park, ready, yield,
+    /// exit, steals, async preemption, syscalls through the runtime and the kernel), context
+    /// switches, every status change (`casgstatus`) and the user stack at each park. This is
+    /// what the default level captured in recording formats up to 3 (plus the old full level).
     Full,
 }
 
@@ -57,13 +60,13 @@ impl Level {
     ///
     /// | fact                   | monitor | default | full |
     /// |------------------------|---------|---------|------|
-    /// | goroutine_scheduling   | -       | all     | all  |
+    /// | goroutine_scheduling   | -       | -       | all  |
     /// | status_changes         | -       | -       | all  |
     /// | park_stacks            | -       | -       | all  |
-    /// | runtime_syscalls       | -       | all     | all  |
-    /// | kernel_syscalls        | -       | all     | all  |
-    /// | context_switches       | -       | all     | all  |
-    /// | idle_ms                | -       | all     | all  |
+    /// | runtime_syscalls       | -       | -       | all  |
+    /// | kernel_syscalls        | -       | -       | all  |
+    /// | context_switches       | -       | -       | all  |
+    /// | idle_ms                | -       | -       | all  |
     /// | preempt_requests       | all     | all     | all  |
     /// | p_handoffs             | all     | all     | all  |
     /// | lock_os_thread         | all     | all     | all  |
@@ -76,6 +79,7 @@ impl Level {
     /// | sched_counters         | mem     | mem     | mem  |
     /// | goroutine_states       | mem     | mem     | mem  |
     /// | runtime_metrics        | mem     | mem     | mem  |
+    /// | sampled_scheduling     | -       | 1/8     | 1/8  |
     /// | kernel_aggregates      | -       | all     | all  |
     pub fn capabilities(self) -> Capabilities {
         use Capability::{Absent, Complete, Snapshot};
@@ -87,10 +91,16 @@ impl Level {
                 | Fact::RuntimeSyscalls
                 | Fact::KernelSyscalls
                 | Fact::ContextSwitches
-                | Fact::IdleMs => from(Level::Default),
+                | Fact::IdleMs
+                | Fact::StatusChanges
+                | Fact::ParkStacks => from(Level::Full),
+                // The runtime's own sampler: about one switch in gTrackingPeriod.
+                Fact::SampledScheduling if self >= Level::Default => Capability::Sampled {
+                    one_in: G_TRACKING_PERIOD,
+                },
+                Fact::SampledScheduling => Absent,
                 // Kernel-side aggregates in BPF maps (exact counters of every thread).
                 Fact::KernelAggregates => from(Level::Default),
-                Fact::StatusChanges | Fact::ParkStacks => from(Level::Full),
                 Fact::PreemptRequests
                 | Fact::PHandoffs
                 | Fact::LockOsThread
@@ -108,6 +118,24 @@ impl Level {
         c
     }
 
+    /// What a recording in format version 3 or older made at this level captured: the same
+    /// as today except that its `default` was today's `full` without status changes and park
+    /// stacks, and no level had sampled episodes.
+    pub fn legacy_capabilities(self) -> Capabilities {
+        let mut c = match self {
+            Level::Default => {
+                let mut c = Level::Full.capabilities();
+                c.set(Fact::StatusChanges, Capability::Absent);
+                c.set(Fact::ParkStacks, Capability::Absent);
+                c
+            }
+            other => other.capabilities(),
+        };
+        c.set(Fact::SampledScheduling, Capability::Absent);
+        c.set(Fact::KernelAggregates, Capability::Absent);
+        c
+    }
+
     /// The lowest level that captures `fact` (`None` if no level does).
     pub fn lowest_capturing(fact: Fact) -> Option<Level> {
         Level::ALL
@@ -121,6 +149,10 @@ impl fmt::Display for Level {
         f.write_str(self.name())
     }
 }
+
+/// The runtime's `gTrackingPeriod` (proc.go): a goroutine's scheduling is tracked on one
+/// transition out of running in this many, the same in every supported Go version.
+pub const G_TRACKING_PERIOD: u32 = 8;
 
 /// `"bogus".parse::<Level>()`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -180,13 +212,17 @@ pub enum Fact {
     /// The runtime's own statistics (`runtime/metrics`' scheduler histograms, mutex wait,
     /// goroutines created, threads, GC cycles), read about once a second and at the end.
     RuntimeMetrics,
+    /// The runtime's own 1-in-8 scheduling sampler: tracked runnable→running transitions with
+    /// the runtime's measured wait, the goroutine's site, start function and stop stack
+    /// (`go_sample` events).
+    SampledScheduling,
     /// Per-thread on/off-CPU time, switches and kernel run-queue delay, and syscalls by thread
     /// and number, aggregated in BPF maps (`KernelAggregates`, read about once a second).
     KernelAggregates,
 }
 
 impl Fact {
-    pub const ALL: [Fact; 20] = [
+    pub const ALL: [Fact; 21] = [
         Fact::GoroutineScheduling,
         Fact::StatusChanges,
         Fact::ParkStacks,
@@ -206,6 +242,7 @@ impl Fact {
         Fact::SchedCounters,
         Fact::GoroutineStates,
         Fact::RuntimeMetrics,
+        Fact::SampledScheduling,
         Fact::KernelAggregates,
     ];
 
@@ -231,6 +268,7 @@ impl Fact {
             Fact::SchedCounters => "sched_counters",
             Fact::GoroutineStates => "goroutine_states",
             Fact::RuntimeMetrics => "runtime_metrics",
+            Fact::SampledScheduling => "sampled_scheduling",
             Fact::KernelAggregates => "kernel_aggregates",
         }
     }
@@ -260,6 +298,7 @@ impl Fact {
             "stw_begin" | "stw_stopped" | "stw_end" => Fact::StopTheWorld,
             "gc_start" => Fact::Gc,
             "sched_sample" => Fact::SchedCounters,
+            "go_sample" => Fact::SampledScheduling,
             _ => return None,
         })
     }
@@ -395,7 +434,13 @@ mod tests {
         let expect = |level: Level, absent: &[Fact]| {
             let c = level.capabilities();
             for fact in Fact::ALL {
-                let want = if matches!(
+                let want = if fact == Fact::SampledScheduling {
+                    if level >= Level::Default {
+                        Capability::Sampled { one_in: 8 }
+                    } else {
+                        Absent
+                    }
+                } else if matches!(
                     fact,
                     Fact::SchedCounters | Fact::GoroutineStates | Fact::RuntimeMetrics
                 ) {
@@ -408,9 +453,9 @@ mod tests {
                 assert_eq!(c.get(fact), want, "{level} {fact:?}");
             }
         };
-        let full_only = [Fact::StatusChanges, Fact::ParkStacks];
-        let default_and_up = [
-            Fact::KernelAggregates,
+        let full_only = [
+            Fact::StatusChanges,
+            Fact::ParkStacks,
             Fact::GoroutineScheduling,
             Fact::RuntimeSyscalls,
             Fact::KernelSyscalls,
@@ -421,11 +466,24 @@ mod tests {
         expect(Level::Default, &full_only);
         expect(
             Level::Monitor,
-            &[&full_only[..], &default_and_up[..]].concat(),
+            &[&full_only[..], &[Fact::KernelAggregates]].concat(),
         );
         assert_eq!(
             Level::lowest_capturing(Fact::KernelSyscalls),
+            Some(Level::Full)
+        );
+        assert_eq!(
+            Level::lowest_capturing(Fact::SampledScheduling),
             Some(Level::Default)
+        );
+        // Format <= 3: the old default was every event but status changes and park stacks.
+        let old = Level::Default.legacy_capabilities();
+        assert_eq!(old.get(Fact::GoroutineScheduling), Complete);
+        assert_eq!(old.get(Fact::ParkStacks), Absent);
+        assert_eq!(old.get(Fact::SampledScheduling), Absent);
+        assert_eq!(
+            Level::Full.legacy_capabilities().get(Fact::StatusChanges),
+            Complete
         );
         assert_eq!(Level::lowest_capturing(Fact::ParkStacks), Some(Level::Full));
         assert_eq!(

@@ -172,11 +172,34 @@ pub enum EventKind {
         global_runq: i32,
         gomaxprocs: i32,
     },
+    /// The runtime's own scheduling sampler (`casgstatus`'s tracked runnable→running path, about
+    /// one goroutine switch in 8, see docs): goroutine `goid` (created at `creation_pc`, running
+    /// `start_pc`) is about to run on M `m_id` and P `p_id` (-1: unknown) on the emitting thread,
+    /// after waiting `runnable_ns` to run as the runtime itself measured it (`g.runnableTime`,
+    /// what `/sched/latencies:seconds` records). `first_run`: its first run since creation (a
+    /// sampled creation, `g.sched.pc == g.startpc`). `wait_reason`: the raw `g.waitreason`, which
+    /// the runtime only updates at a park: stale when it last stopped by a preemption or a yield
+    /// (the stop stack says which). `stack_id`: where it had stopped (its saved `g.sched.pc` and
+    /// the frame-pointer chain above, at most 16 frames, `stack_cut` if there were more), in the
+    /// recording's stack table.
+    GoSample {
+        goid: u64,
+        creation_pc: u64,
+        start_pc: u64,
+        runnable_ns: i64,
+        p_id: i32,
+        m_id: i64,
+        wait_reason: u8,
+        first_run: bool,
+        locked: bool,
+        stack_id: Option<u32>,
+        stack_cut: bool,
+    },
 }
 
 impl EventKind {
     /// Every kind's [`EventKind::name`], in declaration order (for reports that list all kinds).
-    pub const NAMES: [&'static str; 33] = [
+    pub const NAMES: [&'static str; 34] = [
         "go_create",
         "go_status",
         "go_start",
@@ -210,6 +233,7 @@ impl EventKind {
         "stw_end",
         "gc_start",
         "sched_sample",
+        "go_sample",
     ];
 
     /// A stable snake_case name of the kind (used as a key in reports).
@@ -253,6 +277,7 @@ impl EventKind {
             EventKind::StwEnd => 30,
             EventKind::GcStart { .. } => 31,
             EventKind::SchedSample { .. } => 32,
+            EventKind::GoSample { .. } => 33,
         }
     }
 

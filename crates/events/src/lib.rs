@@ -26,7 +26,7 @@ mod source;
 pub mod syscall_names;
 pub mod time_histogram;
 
-pub use capture::{Capabilities, Capability, Fact, Level, UnknownLevel};
+pub use capture::{Capabilities, Capability, Fact, Level, UnknownLevel, G_TRACKING_PERIOD};
 pub use error::SourceError;
 pub use event::{Event, EventKind};
 pub use facts::{CpuLimit, CpuStat, Throttling};

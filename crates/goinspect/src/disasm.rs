@@ -121,6 +121,11 @@ fn kernel_emulates(i: &Instruction) -> bool {
     }
 }
 
+/// An instruction in Intel syntax (as `goroscope inspect` shows probe points).
+pub fn format_instruction(i: &Instruction) -> String {
+    format_insn(i)
+}
+
 fn format_insn(i: &Instruction) -> String {
     let mut f = IntelFormatter::new();
     let mut s = String::new();

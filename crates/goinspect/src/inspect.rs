@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::model::{BinaryFacts, CallSite, FunctionInfo, Inspection};
 use crate::pclntab::Pclntab;
 use crate::version::GoVersion;
-use crate::{buildinfo, disasm, dwarf, layout, probes, process};
+use crate::{buildinfo, disasm, dwarf, layout, probes, process, sampler};
 
 #[derive(Debug, Clone, Default)]
 pub struct InspectOptions {
@@ -198,6 +198,17 @@ pub fn inspect_bytes(data: &[u8], name: &str, opts: &InspectOptions) -> Result<I
         text_start: pcln.text_start(),
     };
 
+    let sampler = match sampler::find(&elf, &pcln) {
+        Ok(p) => Some(p),
+        Err(why) => {
+            warnings.push(format!(
+                "the runtime's scheduling sampler cannot be probed: {why} (the default level \
+                 then has no sampled episodes)"
+            ));
+            None
+        }
+    };
+
     Ok(Inspection {
         path: name.to_string(),
         pid: None,
@@ -207,6 +218,7 @@ pub fn inspect_bytes(data: &[u8], name: &str, opts: &InspectOptions) -> Result<I
         layout,
         load_bias: None,
         warnings,
+        sampler,
     })
 }
 

@@ -20,6 +20,7 @@ pub mod model;
 pub mod pclntab;
 pub mod probes;
 pub mod process;
+pub mod sampler;
 pub mod tables;
 pub mod version;
 

@@ -20,6 +20,11 @@ pub struct Inspection {
     pub load_bias: Option<u64>,
     /// Things that are odd but not fatal (e.g. symtab and pclntab disagree).
     pub warnings: Vec<String>,
+    /// Where the runtime's own 1-in-8 scheduling sampler is probed (the tracked
+    /// runnable→running path of `runtime.casgstatus`, `sampler.rs`); None (with a warning) when
+    /// the shape was not recognised. Absent from older JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampler: Option<crate::sampler::SamplerPlacement>,
 }
 
 /// From `.go.buildinfo` (present in stripped binaries).

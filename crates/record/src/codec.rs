@@ -6,7 +6,8 @@
 //! 24 a u64     | 32 b u64  | 40 c u64   | 48 d u64
 //! ```
 //! What a..e and the flag bits mean depends on the kind (see `encode_one`); signed values are
-//! stored as their two's complement bit pattern.
+//! stored as their two's complement bit pattern. A `go_sample` (format 4) also uses the reserved
+//! u16 and packs ids into its pcs' top bits (`encode_sample`).
 
 use goroscope_events::{Event, EventKind, LossReason};
 
@@ -31,6 +32,17 @@ const FLAG_CALLER_LOCKED: u8 = 2;
 const FLAG_REASON_KNOWN: u8 = 1;
 const FLAG_LOST_P: u8 = 1;
 const FLAG_HAS_STACK: u8 = 1;
+const FLAG_FIRST_RUN: u8 = 2;
+const FLAG_STACK_CUT: u8 = 4;
+// go_sample: FLAG_LOCKED (2) would clash with FIRST_RUN, so its own bit.
+const FLAG_SAMPLE_LOCKED: u8 = 8;
+
+/// The record kind of a `go_sample` (format 4).
+const KIND_GO_SAMPLE: u8 = 33;
+/// A go_sample packs its M and P ids (plus one, 0: unknown) in the top 16 bits of its pcs:
+/// user-space code addresses on x86-64 are below 2^47.
+const PC_BITS: u32 = 48;
+const PC_MASK: u64 = (1 << PC_BITS) - 1;
 
 fn flag(on: bool, bit: u8) -> u8 {
     if on {
@@ -53,8 +65,79 @@ pub fn encode_events(events: &[Event], out: &mut Vec<u8>) {
     }
 }
 
+/// One fixed-size record.
+#[allow(clippy::too_many_arguments)]
+fn push_record(
+    e: &Event,
+    kind: u8,
+    flags: u8,
+    reserved: u16,
+    x: u32,
+    [a, b, c, d]: [u64; 4],
+    out: &mut Vec<u8>,
+) {
+    out.extend_from_slice(&e.ts_ns.to_le_bytes());
+    out.extend_from_slice(&e.cpu.to_le_bytes());
+    out.extend_from_slice(&e.tid.to_le_bytes());
+    out.push(kind);
+    out.push(flags);
+    out.extend_from_slice(&reserved.to_le_bytes());
+    out.extend_from_slice(&x.to_le_bytes());
+    for v in [a, b, c, d] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// A `go_sample` in one record: e = stack id, reserved = wait reason, a goid,
+/// b creation pc | (m id + 1) << 48, c start pc | (p id + 1) << 48, d runnable ns; flags
+/// HAS_STACK, FIRST_RUN, STACK_CUT, SAMPLE_LOCKED. An id that does not fit 16 bits is stored as
+/// unknown (0), a pc that does not fit 48 bits as 0.
+fn encode_sample(e: &Event, out: &mut Vec<u8>) {
+    let EventKind::GoSample {
+        goid,
+        creation_pc,
+        start_pc,
+        runnable_ns,
+        p_id,
+        m_id,
+        wait_reason,
+        first_run,
+        locked,
+        stack_id,
+        stack_cut,
+    } = e.kind
+    else {
+        return;
+    };
+    let flags = flag(stack_id.is_some(), FLAG_HAS_STACK)
+        | flag(first_run, FLAG_FIRST_RUN)
+        | flag(stack_cut, FLAG_STACK_CUT)
+        | flag(locked, FLAG_SAMPLE_LOCKED);
+    let id16 = |id: i64| -> u64 {
+        u16::try_from(id.saturating_add(1))
+            .map(u64::from)
+            .unwrap_or(0)
+    };
+    let pc48 = |pc: u64| if pc & !PC_MASK == 0 { pc } else { 0 };
+    push_record(
+        e,
+        KIND_GO_SAMPLE,
+        flags,
+        wait_reason.into(),
+        stack_id.unwrap_or(0),
+        [
+            goid,
+            pc48(creation_pc) | id16(m_id) << PC_BITS,
+            pc48(start_pc) | id16(p_id.into()) << PC_BITS,
+            runnable_ns as u64,
+        ],
+        out,
+    );
+}
+
 fn encode_one(e: &Event, out: &mut Vec<u8>) {
     let (kind, flags, a, b, c, d, x): (u8, u8, u64, u64, u64, u64, u32) = match e.kind {
+        EventKind::GoSample { .. } => return encode_sample(e, out),
         EventKind::GoCreate {
             goid,
             parent_goid,
@@ -224,16 +307,7 @@ fn encode_one(e: &Event, out: &mut Vec<u8>) {
             0,
         ),
     };
-    out.extend_from_slice(&e.ts_ns.to_le_bytes());
-    out.extend_from_slice(&e.cpu.to_le_bytes());
-    out.extend_from_slice(&e.tid.to_le_bytes());
-    out.push(kind);
-    out.push(flags);
-    out.extend_from_slice(&[0; 2]);
-    out.extend_from_slice(&x.to_le_bytes());
-    for v in [a, b, c, d] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
+    push_record(e, kind, flags, 0, x, [a, b, c, d], out);
 }
 
 /// Decodes a whole event chunk payload; any damage is an error (the chunk's checksum passed,
@@ -270,6 +344,25 @@ fn u32_at(r: &[u8], at: usize) -> u32 {
 
 fn narrow<T: TryFrom<u64>>(v: u64, what: &str) -> Result<T, Error> {
     T::try_from(v).map_err(|_| Error::Malformed(format!("{what} {v:#x} out of range")))
+}
+
+fn decode_sample(r: &[u8], flags: u8) -> Result<EventKind, Error> {
+    let (b, c) = (u64_at(r, 32), u64_at(r, 40));
+    let id = |v: u64| (v >> PC_BITS) as i64 - 1;
+    let reserved = r.get(18).copied().unwrap_or(0);
+    Ok(EventKind::GoSample {
+        goid: u64_at(r, 24),
+        creation_pc: b & PC_MASK,
+        start_pc: c & PC_MASK,
+        runnable_ns: u64_at(r, 48) as i64,
+        m_id: id(b),
+        p_id: id(c) as i32,
+        wait_reason: reserved,
+        first_run: flags & FLAG_FIRST_RUN != 0,
+        locked: flags & FLAG_SAMPLE_LOCKED != 0,
+        stack_id: (flags & FLAG_HAS_STACK != 0).then(|| u32_at(r, 20)),
+        stack_cut: flags & FLAG_STACK_CUT != 0,
+    })
 }
 
 fn decode_one(r: &[u8]) -> Result<Event, Error> {
@@ -410,6 +503,7 @@ fn decode_one(r: &[u8]) -> Result<Event, Error> {
         31 => EventKind::GcStart {
             trigger_kind: narrow(a, "trigger kind")?,
         },
+        KIND_GO_SAMPLE => decode_sample(r, flags)?,
         32 => EventKind::SchedSample {
             npidle: p(a)?,
             nmspinning: p(b)?,

@@ -8,13 +8,18 @@ pub const MAGIC: [u8; 8] = *b"\x89GSREC\r\n";
 /// docs/recording-format.md) on any incompatible change.
 pub const FORMAT_VERSION: u32 = 4;
 
-/// The oldest format version this build still reads (versions 3 and 4 only added chunk types).
+/// The oldest format version this build still reads (versions 3 and 4 only added chunk types,
+/// an event kind and the levels' new meaning, mapped on read).
 pub const OLDEST_READABLE_VERSION: u32 = 2;
 
 /// The first format version with chunks read from the target's memory: goroutine snapshots and
 /// runtime statistics. Older files hold neither, whatever their level says.
 pub const MEMORY_CHUNKS_VERSION: u32 = 3;
 
+/// The first format version whose levels mean what they mean today: `default` is the sampled
+/// level (go_sample events), `full` every event. In older files `default`
+/// was every event but status changes and park stacks ([`goroscope_events::Level::legacy_capabilities`]).
+pub const SAMPLED_LEVELS_VERSION: u32 = 4;
 /// The first format version with kernel-aggregate chunks. Older files hold none.
 pub const KERNEL_AGGREGATES_VERSION: u32 = 4;
 

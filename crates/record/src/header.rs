@@ -51,6 +51,20 @@ impl Header {
         }
     }
 
+    /// For a file whose format predates the sampled levels (version 3 and older): what its level
+    /// captured then (its `default` was every event but status changes and park stacks).
+    pub(crate) fn map_legacy_levels(&mut self) {
+        let mut c = match (&self.capabilities, self.tracer_level()) {
+            (Some(stored), _) => stored.clone(),
+            (None, Some(level)) => level.legacy_capabilities(),
+            (None, None) => Capabilities::unknown(),
+        };
+        if c.get(Fact::SampledScheduling) == Capability::Unknown && self.tracer_level().is_some() {
+            c.set(Fact::SampledScheduling, Capability::Absent);
+        }
+        self.capabilities = Some(c);
+    }
+
     /// For a file whose format predates the chunks read from the target's memory (version 2):
     /// whatever its level says, it has no goroutine snapshots and no runtime statistics.
     pub(crate) fn mark_memory_chunks_absent(&mut self) {

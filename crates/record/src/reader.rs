@@ -17,7 +17,7 @@ use goroscope_events::{
 
 use crate::format::{
     chunk_crc, ChunkType, CHUNK_HEADER_BYTES, FORMAT_VERSION, KERNEL_AGGREGATES_VERSION, MAGIC,
-    MAX_CHUNK_BYTES, MEMORY_CHUNKS_VERSION, OLDEST_READABLE_VERSION,
+    MAX_CHUNK_BYTES, MEMORY_CHUNKS_VERSION, OLDEST_READABLE_VERSION, SAMPLED_LEVELS_VERSION,
 };
 use crate::{
     decode_events, EndRecord, Error, Header, MetaTables, StackEntry, StatsRecord, SymbolEntry,
@@ -271,6 +271,9 @@ impl<R: Read> Reader<R> {
         }
         let mut header: Header =
             serde_json::from_slice(&json).map_err(|e| Error::Malformed(format!("header: {e}")))?;
+        if version < SAMPLED_LEVELS_VERSION {
+            header.map_legacy_levels();
+        }
         if version < MEMORY_CHUNKS_VERSION {
             header.mark_memory_chunks_absent();
         }

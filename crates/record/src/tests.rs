@@ -139,6 +139,32 @@ fn every_kind() -> Vec<Event> {
         EventKind::StwStopped,
         EventKind::StwEnd,
         EventKind::GcStart { trigger_kind: 2 },
+        EventKind::GoSample {
+            goid: 42,
+            creation_pc: 0x4a_0001,
+            start_pc: 0x4b_0000,
+            runnable_ns: -3,
+            p_id: -1,
+            m_id: 65_534,
+            wait_reason: 255,
+            first_run: true,
+            locked: false,
+            stack_id: Some(1 << 24),
+            stack_cut: true,
+        },
+        EventKind::GoSample {
+            goid: 43,
+            creation_pc: 0,
+            start_pc: 0,
+            runnable_ns: 12_345,
+            p_id: 1,
+            m_id: 3,
+            wait_reason: 0,
+            first_run: false,
+            locked: true,
+            stack_id: None,
+            stack_cut: false,
+        },
         EventKind::SchedSample {
             npidle: -1,
             nmspinning: i32::MAX,
@@ -787,6 +813,35 @@ fn runtime_stats_chunks_round_trip() {
     );
     let (read, _) = read_all(&bytes).unwrap();
     assert_eq!(read, events);
+}
+
+/// Format 4 changed what the levels capture: a version 3 file's `default` (without stored
+/// capabilities) still means every event but status changes and park stacks, and no samples.
+#[test]
+fn version_3_default_keeps_its_old_meaning() {
+    let mut h = header();
+    h.capabilities = None;
+    let mut w = ChunkWriter::new(Vec::new(), &h).unwrap();
+    w.write_events(&every_kind()).unwrap();
+    let mut bytes = w.into_inner();
+    let now = Reader::new(Cursor::new(&bytes[..]))
+        .unwrap()
+        .meta()
+        .capabilities;
+    assert_eq!(now.get(Fact::GoroutineScheduling), Capability::Absent);
+    assert_eq!(
+        now.get(Fact::SampledScheduling),
+        Capability::Sampled { one_in: 8 }
+    );
+    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
+    let old = Reader::new(Cursor::new(&bytes[..]))
+        .unwrap()
+        .meta()
+        .capabilities;
+    assert_eq!(old.get(Fact::GoroutineScheduling), Capability::Complete);
+    assert_eq!(old.get(Fact::KernelSyscalls), Capability::Complete);
+    assert_eq!(old.get(Fact::ParkStacks), Capability::Absent);
+    assert_eq!(old.get(Fact::SampledScheduling), Capability::Absent);
 }
 
 /// Format 4 added kernel-aggregate chunks: they come back whole, and a version 3 file (which

@@ -114,6 +114,8 @@ pub struct Counts {
     pub goroutines_exited: u64,
     pub threads_created: u64,
     pub threads_exited: u64,
+    /// The runtime sampler's tracked runnable→running transitions (`go_sample`).
+    pub scheduling_samples: u64,
 }
 
 impl Counts {
@@ -125,6 +127,7 @@ impl Counts {
                 EventKind::GoExit { .. } => self.goroutines_exited += 1,
                 EventKind::ThreadFork { .. } => self.threads_created += 1,
                 EventKind::ThreadExit => self.threads_exited += 1,
+                EventKind::GoSample { .. } => self.scheduling_samples += 1,
                 _ => {}
             }
         }

@@ -140,13 +140,18 @@ impl<'p, 'data> CreationSymbols<'p, 'data> {
     pub fn collect(&mut self, events: &[Event]) -> Vec<SymbolEntry> {
         let mut out = Vec::new();
         for event in events {
-            let EventKind::GoCreate {
-                creation_pc,
-                start_pc,
-                ..
-            } = event.kind
-            else {
-                continue;
+            let (creation_pc, start_pc) = match event.kind {
+                EventKind::GoCreate {
+                    creation_pc,
+                    start_pc,
+                    ..
+                }
+                | EventKind::GoSample {
+                    creation_pc,
+                    start_pc,
+                    ..
+                } => (creation_pc, start_pc),
+                _ => continue,
             };
             self.add(creation_pc.checked_sub(1), Kind::Creation, &mut out);
             self.add(Some(start_pc), Kind::Start, &mut out);

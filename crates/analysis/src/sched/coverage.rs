@@ -115,9 +115,9 @@ mod tests {
         assert!(!c.captured);
         assert_eq!(
             c.why.as_deref(),
-            Some("the monitor tracer level does not capture system calls (record with --level default or higher)")
+            Some("the monitor tracer level does not capture system calls (record with --level full or higher)")
         );
-        assert!(Coverage::of(&at(Level::Default), Fact::KernelSyscalls, false, "x").captured);
+        assert!(!Coverage::of(&at(Level::Default), Fact::KernelSyscalls, false, "x").captured);
         assert!(Coverage::of(&at(Level::Full), Fact::KernelSyscalls, false, "x").captured);
         assert!(Coverage::of(&Meta::new(""), Fact::StatusChanges, false, "x").captured);
         // Events seen win over the level.
@@ -129,13 +129,14 @@ mod tests {
     #[test]
     fn levels_decide_what_an_absence_means() {
         let fact = Fact::GoroutineScheduling;
-        assert!(Coverage::proven(&at(Level::Default), fact, false, "x").captured);
+        assert!(Coverage::proven(&at(Level::Full), fact, false, "x").captured);
+        assert!(!Coverage::proven(&at(Level::Default), fact, false, "x").captured);
         assert!(Coverage::proven(&at(Level::Monitor), fact, true, "x").captured);
         let monitor = Coverage::proven(&at(Level::Monitor), fact, false, "GoStart events");
         assert!(!monitor.captured);
         assert_eq!(
             monitor.why.as_deref(),
-            Some("the monitor level does not capture GoStart events; record with --level default")
+            Some("the monitor level does not capture GoStart events; record with --level full")
         );
         let unknown = Coverage::proven(&Meta::new(""), fact, false, "GoStart events");
         assert!(!unknown.captured);
@@ -153,7 +154,9 @@ mod tests {
         let c = Coverage::of(&meta, Fact::KernelSyscalls, false, "system calls");
         assert_eq!(
             c.why.as_deref(),
-            Some("this recording does not capture system calls (record with --level default or higher)")
+            Some(
+                "this recording does not capture system calls (record with --level full or higher)"
+            )
         );
         assert!(Coverage::proven(&meta, Fact::IdleMs, false, "idle Ms").captured);
     }

@@ -626,6 +626,7 @@ int BPF_PROG(gs_sched_process_exit, struct task_struct *p)
 struct kernel_siginfo;
 struct k_sigaction;
 #include "tracer_sched.bpf.h"
+#include "tracer_sample.bpf.h"
 
 /* GPL-compatible: tracing programs and GPL-only helpers require it. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -52,6 +52,22 @@ pub fn config_from_inspection(
     if target_tgid.is_none() {
         flags |= abi::CFG_FOLLOW_UPROBE_HITS;
     }
+    // Where a stopped g resumes: g.sched (a gobuf) .pc and .bp. Optional: without them the
+    // samples have no stop stack.
+    let sched_field = |name: &str| -> u32 {
+        match (field("runtime.g", "sched"), field("runtime.gobuf", name)) {
+            (Some(sched), Some(off)) => sched.saturating_add(off),
+            _ => abi::OFFSET_NONE,
+        }
+    };
+    // The sampler's own instructions say where gp and g.runnableTime are.
+    let (g_runnable_time, sample_gp_reg) = match &inspection.sampler {
+        Some(p) => (
+            u32::try_from(p.g_runnable_time).unwrap_or(abi::OFFSET_NONE),
+            goinspect::sampler::register_index(&p.gp_register).unwrap_or(u32::MAX),
+        ),
+        None => (abi::OFFSET_NONE, u32::MAX),
+    };
     Ok(abi::Config {
         target_tgid: target_tgid.unwrap_or(0),
         flags,
@@ -80,6 +96,10 @@ pub fn config_from_inspection(
         m_syscalltick: field("runtime.m", "syscalltick").unwrap_or(abi::OFFSET_NONE),
         p_status: required("runtime.p", "status")?,
         p_syscalltick: required("runtime.p", "syscalltick")?,
+        g_sched_pc: sched_field("pc"),
+        g_sched_bp: sched_field("bp"),
+        g_runnable_time,
+        sample_gp_reg,
         pad: 0,
     })
 }
@@ -166,6 +186,7 @@ mod tests {
             },
             load_bias: None,
             warnings: Vec::new(),
+            sampler: None,
         }
     }
 

@@ -14,6 +14,7 @@
 mod config;
 mod kagg;
 mod plan;
+mod sample_stacks;
 mod skel;
 mod stats;
 
@@ -27,10 +28,12 @@ use goinspect::Inspection;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Link, ProgramMut, RingBuffer, RingBufferBuilder};
 
-use crate::decode::decode;
+use crate::decode::{decode_record, to_event};
 use crate::loader::{self, ObjectStorage};
 pub use config::{config_from_inspection, DEFAULT_WAKEUP_BYTES};
-use goroscope_events::{AggregatesLost, Event, EventSource, KernelAggregates, SourceError};
+use goroscope_events::{
+    AggregatesLost, Event, EventKind, EventSource, KernelAggregates, SourceError,
+};
 pub use plan::{kernel_aggregates, kernel_records, uprobe_sites, Level, UprobeProgram, UprobeSite};
 use skel::{TracerSkel, TracerSkelBuilder};
 pub use stats::{Drops, PerType, TracerStats};
@@ -71,6 +74,7 @@ impl Default for TracerOptions {
 struct Inbox {
     events: Vec<Event>,
     undecodable: u64,
+    sample_stacks: sample_stacks::SampleStacks,
 }
 
 /// An attached tracer. Dropping it detaches every probe and unloads the programs.
@@ -259,7 +263,14 @@ impl<'obj> Tracer<'obj> {
         builder
             .add(&skel.maps.events, move |bytes: &[u8]| {
                 let mut inbox = sink.borrow_mut();
-                match decode(bytes) {
+                let decoded = decode_record(bytes).and_then(|record| {
+                    let mut event = to_event(&record)?;
+                    if let EventKind::GoSample { stack_id, .. } = &mut event.kind {
+                        *stack_id = inbox.sample_stacks.intern(record.sample_frames());
+                    }
+                    Ok(event)
+                });
+                match decoded {
                     Ok(event) => inbox.events.push(event),
                     Err(err) => {
                         inbox.undecodable += 1;
@@ -380,7 +391,9 @@ impl<'obj> Tracer<'obj> {
     }
 
     /// The user stacks captured at parks so far (full level), by the id `GoPark` events carry:
-    /// return addresses, innermost first (the first is the probed instruction in gopark).
+    /// return addresses, innermost first (the first is the probed instruction in gopark); and
+    /// the stop stacks of sampled goroutines, by the id `GoSample` events carry (first frame:
+    /// the goroutine's saved `sched.pc`).
     pub fn stacks(&self) -> Result<Vec<(u32, Vec<u64>)>> {
         use libbpf_rs::MapCore as _;
         let map = &self.skel.maps.stacks;
@@ -405,6 +418,15 @@ impl<'obj> Tracer<'obj> {
                 .take_while(|&pc| pc != 0)
                 .collect();
             out.push((id, frames));
+        }
+        let inbox = self.inbox.borrow();
+        out.extend(inbox.sample_stacks.all());
+        if inbox.sample_stacks.overflowed > 0 {
+            tracing::warn!(
+                "{} sampled goroutines kept no stop stack: more than {} distinct stacks",
+                inbox.sample_stacks.overflowed,
+                sample_stacks::MAX_STACKS
+            );
         }
         Ok(out)
     }
@@ -546,6 +568,7 @@ fn uprobe_program<'a, 'obj>(
         UprobeProgram::StwStopped => &progs.gs_stw_stopped,
         UprobeProgram::StwEnd => &progs.gs_stw_end,
         UprobeProgram::GcStart => &progs.gs_gc_start,
+        UprobeProgram::Sample => &progs.gs_sample,
     }
 }
 
@@ -579,6 +602,10 @@ fn write_config(dst: &mut skel::types::gs_config, src: &goroscope_abi::Config) {
     dst.m_syscalltick = src.m_syscalltick;
     dst.p_status = src.p_status;
     dst.p_syscalltick = src.p_syscalltick;
+    dst.g_sched_pc = src.g_sched_pc;
+    dst.g_sched_bp = src.g_sched_bp;
+    dst.g_runnable_time = src.g_runnable_time;
+    dst.sample_gp_reg = src.sample_gp_reg;
     dst._pad = 0;
 }
 

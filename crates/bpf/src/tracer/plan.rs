@@ -64,6 +64,8 @@ pub enum UprobeProgram {
     StwStopped,
     StwEnd,
     GcStart,
+    /// casgstatus's tracked runnable→running path (the runtime's 1-in-8 sampler).
+    Sample,
 }
 
 /// Where in its function a program probes: the entry (after the prologue), each RET, or each
@@ -74,6 +76,9 @@ enum Placement {
     Entry,
     EachRet,
     CallTo(&'static str),
+    /// The instruction goinspect's `sampler.rs` found on casgstatus's tracked
+    /// runnable→running path (`Inspection::sampler`).
+    Sampler,
 }
 
 /// One row of the probe table.
@@ -120,7 +125,7 @@ const fn versions(p: Probe, since: u32, until: u32) -> Probe {
 }
 
 use Level::{Default as D, Full as F, Monitor as M};
-use Placement::{CallTo, EachRet, Entry};
+use Placement::{CallTo, EachRet, Entry, Sampler};
 use UprobeProgram as P;
 
 /// Go function → program. Every one is a plain runtime symbol in Go 1.19 and 1.21–1.27
@@ -133,33 +138,35 @@ const PROBES: &[Probe] = &[
             "runtime.newproc.func1",
             P::NewprocRunqput,
             CallTo("runtime.runqput"),
-            D,
+            F,
         ),
         &NEWPROC1_RETS,
     ),
+    // The default level: the runtime's own sampler, one trap per 8 goroutine switches.
+    probe("runtime.casgstatus", P::Sample, Sampler, D),
     probe("runtime.casgstatus", P::Casgstatus, Entry, F),
-    probe("runtime.execute", P::Execute, Entry, D),
-    probe("runtime.gopark", P::Gopark, Entry, D),
-    probe("runtime.ready", P::Ready, Entry, D),
+    probe("runtime.execute", P::Execute, Entry, F),
+    probe("runtime.gopark", P::Gopark, Entry, F),
+    probe("runtime.ready", P::Ready, Entry, F),
     // goschedImpl says whether it preempts from Go 1.22; before, its two callers do.
     versions(
-        probe("runtime.goschedImpl", P::Gosched, Entry, D),
+        probe("runtime.goschedImpl", P::Gosched, Entry, F),
         22,
         u32::MAX,
     ),
-    versions(probe("runtime.gosched_m", P::GoschedM, Entry, D), 0, 21),
-    versions(probe("runtime.gopreempt_m", P::GopreemptM, Entry, D), 0, 21),
-    probe("runtime.goexit1", P::Goexit1, Entry, D),
+    versions(probe("runtime.gosched_m", P::GoschedM, Entry, F), 0, 21),
+    versions(probe("runtime.gopreempt_m", P::GopreemptM, Entry, F), 0, 21),
+    probe("runtime.goexit1", P::Goexit1, Entry, F),
     probe("runtime.mstart1", P::Mstart1, Entry, M),
     probe("runtime.mexit", P::Mexit, Entry, M),
-    probe("runtime.stopm", P::Stopm, Entry, D),
-    probe("runtime.runqsteal", P::Runqsteal, Entry, D),
+    probe("runtime.stopm", P::Stopm, Entry, F),
+    probe("runtime.runqsteal", P::Runqsteal, Entry, F),
     probe("runtime.preemptone", P::Preemptone, Entry, M),
-    probe("runtime.asyncPreempt2", P::AsyncPreempt2, Entry, D),
-    probe("runtime.preemptPark", P::PreemptPark, Entry, D),
-    probe("runtime.reentersyscall", P::Reentersyscall, Entry, D),
-    probe("runtime.entersyscallblock", P::Entersyscallblock, Entry, D),
-    probe("runtime.exitsyscall", P::Exitsyscall, Entry, D),
+    probe("runtime.asyncPreempt2", P::AsyncPreempt2, Entry, F),
+    probe("runtime.preemptPark", P::PreemptPark, Entry, F),
+    probe("runtime.reentersyscall", P::Reentersyscall, Entry, F),
+    probe("runtime.entersyscallblock", P::Entersyscallblock, Entry, F),
+    probe("runtime.exitsyscall", P::Exitsyscall, Entry, F),
     probe("runtime.handoffp", P::Handoffp, Entry, M),
     probe("runtime.LockOSThread", P::LockOSThread, Entry, M),
     probe("runtime.UnlockOSThread", P::UnlockOSThread, Entry, M),
@@ -170,7 +177,7 @@ const PROBES: &[Probe] = &[
     probe("runtime.gcStart", P::GcStart, Entry, M),
 ];
 
-const NEWPROC1_RETS: Probe = probe("runtime.newproc1", P::NewprocRet, EachRet, D);
+const NEWPROC1_RETS: Probe = probe("runtime.newproc1", P::NewprocRet, EachRet, F);
 
 /// Functions whose direct calls the compiler inlines into user code: a probe on the symbol sees
 /// only the calls that were not inlined, which the report says; no warning per binary.
@@ -252,6 +259,7 @@ fn place(
             .filter(|c| c.callee == *callee)
             .map(|c| c.offset)
             .collect(),
+        Placement::Sampler => inspection.sampler.iter().map(|p| p.offset).collect(),
     };
     if offsets.is_empty() {
         warnings.push(format!(
@@ -337,6 +345,7 @@ mod tests {
             },
             load_bias: None,
             warnings: Vec::new(),
+            sampler: None,
         }
     }
 
@@ -354,7 +363,7 @@ mod tests {
             },
         ];
         let insp = with_functions(vec![closure, func("runtime.newproc1", true, 10, &[0x80])]);
-        let (sites, warnings) = uprobe_sites(&insp, Level::Default, 27);
+        let (sites, warnings) = uprobe_sites(&insp, Level::Full, 27);
         let creation: Vec<(UprobeProgram, u64)> = sites
             .iter()
             .filter(|s| s.symbol.contains("newproc"))
@@ -408,7 +417,7 @@ mod tests {
             func("runtime.newproc1", true, 10, &[]),
             func("runtime.gopark", false, 10, &[0x40]),
         ]);
-        let (sites, warnings) = uprobe_sites(&insp, Level::Default, 27);
+        let (sites, warnings) = uprobe_sites(&insp, Level::Full, 27);
         assert!(sites.is_empty());
         assert!(warnings.iter().any(|w| w.contains("runtime.newproc1")));
         assert!(warnings.iter().any(|w| w.contains("runtime.gopark")));
@@ -478,6 +487,7 @@ mod capability_tests {
             P::Procresize => Fact::Gomaxprocs,
             P::StwBegin | P::StwStopped | P::StwEnd => Fact::StopTheWorld,
             P::GcStart => Fact::Gc,
+            P::Sample => Fact::SampledScheduling,
         }
     }
 

@@ -10,7 +10,7 @@ use libbpf_rs::{MapCore, MapFlags};
 pub type PerType = [u64; abi::STAT_STRIDE as usize];
 
 /// Everything the tracer has counted so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TracerStats {
     /// Events put in the ring buffer.
     pub submitted: PerType,
@@ -24,6 +24,20 @@ pub struct TracerStats {
     /// Kernel aggregates: thread updates and syscalls not stored because their map was full.
     pub kagg_threads_full: u64,
     pub kagg_syscalls_full: u64,
+}
+
+// `[u64; 64]` has no derived Default.
+impl Default for TracerStats {
+    fn default() -> Self {
+        TracerStats {
+            submitted: [0; abi::STAT_STRIDE as usize],
+            ring_full: [0; abi::STAT_STRIDE as usize],
+            unreadable: [0; abi::STAT_STRIDE as usize],
+            undecodable: 0,
+            kagg_threads_full: 0,
+            kagg_syscalls_full: 0,
+        }
+    }
 }
 
 /// The losses, summed: what a summary shows.

@@ -9,6 +9,7 @@ pub mod kernel;
 pub mod latency;
 pub mod recording;
 pub mod runtime_metrics;
+pub mod sampled;
 pub mod sched;
 pub mod summary;
 pub mod threads;
@@ -27,6 +28,7 @@ fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
     summary::render(r, out)?;
     goroutines::render(&r.goroutines, out)?;
     latency::render(&r.sched_latency, out)?;
+    sampled::render(&r.sched_latency_sampled, &r.runtime_metrics, out)?;
     threads::render(&r.threads, out)?;
     sched::render(&r.scheduler, out)?;
     runtime_metrics::render(&r.runtime_metrics, out)?;

@@ -37,7 +37,23 @@ pub fn render(r: &Report, out: &mut String) -> std::fmt::Result {
         )?;
     }
     let l = &r.sched_latency;
-    if !not_captured(out, "  sched latency  ", &l.coverage)? {
+    let sampled = r
+        .sched_latency_sampled
+        .as_ref()
+        .filter(|s| s.coverage.captured && s.samples > 0);
+    if let (false, Some(s)) = (l.coverage.captured, sampled) {
+        // The default level: the runtime's own samples stand in for every transition.
+        writeln!(
+            out,
+            "  sched latency  ≈ p50 {}, p99 {}, max {} (estimated from {} samples of the \
+             runtime's 1 in {}; exact at --level full)",
+            duration(s.latency.p50.value_ns),
+            duration(s.latency.p99.value_ns),
+            duration(s.latency.max_ns),
+            s.samples,
+            s.one_in
+        )?;
+    } else if !not_captured(out, "  sched latency  ", &l.coverage)? {
         if l.count == 0 {
             writeln!(out, "  sched latency  no runnable→running transition seen")?;
         } else {

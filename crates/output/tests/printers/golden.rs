@@ -86,7 +86,7 @@ fn goroutine_lifecycle_and_leaks() {
         (SELECT_PC, location("main.waitAll", 44)),
     ];
     sites.extend((0..SITES).map(|i| (site_pc(i), location(&format!("main.task{i:02}"), 100))));
-    let r = report(s.build(), &meta(&sites).with_level(Level::Default));
+    let r = report(s.build(), &meta(&sites).with_level(Level::Full));
     assert_golden("goroutine_lifecycle", &render_text(&r));
 }
 
@@ -294,6 +294,73 @@ fn monitor_level_says_what_it_did_not_capture() {
         &Meta::new("go1.22.10").with_level(Level::Monitor),
     );
     assert_golden("monitor_level", &render_text(&r));
+}
+
+/// The default level: the runtime's sampler only (plus the monitor's events), each part of the
+/// sampled section (stop kinds from the stop stacks, sites, start functions, creations).
+#[test]
+fn default_level_estimates_from_samples() {
+    const STACK_PARK: u32 = 1 << 24;
+    const STACK_PREEMPT: u32 = (1 << 24) + 1;
+    let mut s = StreamBuilder::new();
+    s.on(0, 100)
+        .m_start(0)
+        .emit(EventKind::ProcResize { nprocs: 2 });
+    for i in 0..40u64 {
+        let (stack, first_run) = match i % 4 {
+            0 => (None, true),
+            1 | 2 => (Some(STACK_PARK), false),
+            _ => (Some(STACK_PREEMPT), false),
+        };
+        s.advance(50 * US).emit(EventKind::GoSample {
+            goid: 10 + i % 5,
+            creation_pc: if i % 2 == 0 { WORKER_PC } else { LEAK_PC },
+            start_pc: SELECT_PC,
+            runnable_ns: ((i + 1) * 1_500) as i64,
+            p_id: (i % 2) as i32,
+            m_id: 0,
+            wait_reason: wait::CHAN_RECEIVE,
+            first_run,
+            locked: false,
+            stack_id: stack,
+            stack_cut: false,
+        });
+    }
+    let frame = |f: &str, line: u32| Location {
+        function: f.into(),
+        file: "/src/app/main.go".into(),
+        line,
+    };
+    let stacks: HashMap<u32, Vec<Location>> = [
+        (
+            STACK_PARK,
+            vec![
+                Location {
+                    function: "runtime.gopark".into(),
+                    file: "/go/src/runtime/proc.go".into(),
+                    line: 460,
+                },
+                frame("main.consume", 31),
+            ],
+        ),
+        (
+            STACK_PREEMPT,
+            vec![frame("main.hash", 12), frame("main.consume", 35)],
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let m = meta(&[
+        (WORKER_PC, location("main.startWorkers", 20)),
+        (LEAK_PC, location("main.serve", 44)),
+        (SELECT_PC, location("main.consume", 30)),
+    ])
+    .with_level(Level::Default)
+    .with_stacks(Arc::new(stacks));
+    let r = report(s.build(), &m);
+    let text = render_text(&r);
+    assert!(text.contains("Scheduling latency (sampled by the runtime, 1 in 8): estimated"));
+    assert_golden("default_level_sampled", &text);
 }
 
 /// The kernel section from the aggregates: threads (one born and exited in the window), the

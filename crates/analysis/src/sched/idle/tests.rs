@@ -57,7 +57,7 @@ fn busy_and_idle_per_p_over_the_trace() {
     s.advance(4 * MS);
     park(&mut s, 10);
     s.advance(5 * MS).on(1, 200).m_start(2); // trace ends 10 ms after the resize
-    let r = run(&s, Level::Default);
+    let r = run(&s, Level::Full);
     assert!(r.ps.coverage.captured);
     assert_eq!(r.ps.gomaxprocs_at_end, Some(2));
     assert_eq!(row(&r, 0), (10 * MS, 4 * MS, 6 * MS));
@@ -72,7 +72,7 @@ fn ps_beyond_gomaxprocs_are_not_idle() {
     s.on(0, 100).emit(EventKind::ProcResize { nprocs: 4 });
     s.advance(2 * MS).emit(EventKind::ProcResize { nprocs: 2 });
     s.advance(8 * MS).m_start(2);
-    let r = run(&s, Level::Default);
+    let r = run(&s, Level::Full);
     assert_eq!(row(&r, 0), (10 * MS, 0, 10 * MS));
     assert_eq!(row(&r, 1), (10 * MS, 0, 10 * MS));
     assert_eq!(row(&r, 2), (2 * MS, 0, 2 * MS));
@@ -89,7 +89,7 @@ fn ps_count_from_first_sight_and_slices_that_run_at_the_end_are_busy() {
     s.advance(MS).on(0, 100);
     park(&mut s, 10); // P 0 busy 6 ms
     s.advance(4 * MS).on(2, 300).m_start(5); // end at 10 ms
-    let r = run(&s, Level::Default);
+    let r = run(&s, Level::Full);
     assert_eq!(r.ps.gomaxprocs_at_end, None);
     assert_eq!(row(&r, 0), (10 * MS, 6 * MS, 4 * MS));
     assert_eq!(row(&r, 1), (5 * MS, 5 * MS, 0));
@@ -111,7 +111,7 @@ fn a_run_resumed_after_a_syscall_keeps_its_p_busy() {
     s.advance(3 * MS);
     park(&mut s, 10);
     s.advance(4 * MS).m_start(1);
-    let r = run(&s, Level::Default);
+    let r = run(&s, Level::Full);
     // Busy 1 ms before the syscall and 3 ms after it; idle during the syscall and at the end.
     assert_eq!(row(&r, 0), (10 * MS, 4 * MS, 6 * MS));
 }
@@ -131,7 +131,7 @@ fn m_parks_and_runtime_samples() {
             gomaxprocs: 4,
         });
     }
-    let r = run(&s, Level::Default);
+    let r = run(&s, Level::Full);
     assert_eq!(r.m_parks.total, 3);
     assert_eq!(
         r.m_parks.per_m,

@@ -121,7 +121,7 @@ fn hog_stream() -> StreamBuilder {
 
 #[test]
 fn a_hog_sliced_by_async_preemptions_comes_out_on_top() {
-    let r = run(&hog_stream(), &meta(Level::Default));
+    let r = run(&hog_stream(), &meta(Level::Full));
     let c = &r.preemptions;
     assert!(c.coverage.captured);
     assert_eq!(
@@ -192,7 +192,7 @@ fn cooperative_voluntary_and_gc_parks_are_told_apart() {
     yield_(&mut s, 10, Some(true));
     start(&mut s, 10, 0);
     s.emit(EventKind::GoPreemptPark { goid: 10 }); // suspendG at a safe point
-    let c = run(&s, &meta(Level::Default)).preemptions;
+    let c = run(&s, &meta(Level::Full)).preemptions;
     assert_eq!(c.async_preemptions, 2);
     assert_eq!((c.async_then_yield, c.async_then_preempt_park), (0, 1));
     assert_eq!(c.cooperative, 2);
@@ -230,7 +230,7 @@ fn stw_requests_and_sigurg_per_thread() {
     });
     s.on(1, 101).emit(EventKind::SignalDeliver { sig: SIGURG });
     s.emit(EventKind::SignalDeliver { sig: 17 });
-    let r = run(&s, &meta(Level::Default));
+    let r = run(&s, &meta(Level::Full));
     let q = &r.requests;
     assert_eq!((q.by_stw_or_gc, q.by_stw_or_gc_without_goroutine), (2, 1));
     assert_eq!(q.by_sysmon, 0);
@@ -283,7 +283,7 @@ fn slice_lengths_end_at_every_kind_of_stop() {
     s.advance(4_000);
     start(&mut s, 24, 1);
     s.advance(5_000).emit(EventKind::GoPreemptPark { goid: 24 });
-    let t = run(&s, &meta(Level::Default)).time_slices;
+    let t = run(&s, &meta(Level::Full)).time_slices;
     assert_eq!(t.summary.count, 5);
     assert_eq!(t.summary.max_ns, 5_000);
     // Nearest rank of 1..=5 µs is 3 µs; above 2048 ns the histogram resolves to 1/1024.

@@ -23,7 +23,7 @@ fn meta_with(level: Level, reasons: &[(u8, &str)]) -> Meta {
 
 fn meta() -> Meta {
     meta_with(
-        Level::Default,
+        Level::Full,
         &[(IO_WAIT_122, "IO wait"), (CHAN_RECEIVE_122, "chan receive")],
     )
 }
@@ -220,7 +220,7 @@ fn a_netpoll_wake_is_recognized_by_the_wait_reason_string() {
             ..Sources::default()
         }
     );
-    let renumbered = meta_with(Level::Default, &[(2, "chan receive"), (7, "IO wait")]);
+    let renumbered = meta_with(Level::Full, &[(2, "chan receive"), (7, "IO wait")]);
     let r = run(&s, &renumbered);
     assert_eq!(r.from.netpoll, 0);
     assert_eq!(r.from.unknown, 2);

@@ -35,7 +35,7 @@ fn a_hog_sliced_by_async_preemptions_comes_out_on_top() {
     }
     s.go_start(7, 0, 0).advance(MS).m_start(3);
     // testutil's symbolizer resolves the 5 bytes before each pc given.
-    let m = meta(&[(HOG_PC + 1, location("main.hog", 10))]).with_level(Level::Default);
+    let m = meta(&[(HOG_PC + 1, location("main.hog", 10))]).with_level(Level::Full);
     let r = report(s.build(), &m).scheduler.preemption;
     let mut text = String::new();
     render(&r, &mut text).unwrap();

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The default level's scheduling episodes: one record per tracked runnable->running transition
+ * of the runtime's own 1-in-8 sampler (casgstatus's `sched.timeToRun.record(gp.runnableTime)`;
+ * goinspect's sampler.rs finds the instruction, an emulated CALL or Jcc, and which register
+ * holds gp there). The probe fires only on the transitions the runtime itself samples, so it
+ * costs one trap per 8 goroutine switches instead of three per switch.
+ *
+ * The thread is on g0 inside execute() (R14 = g0, m.curg already gp): the M is g0.m, the P m.p.
+ * gp is not running yet, so gp.sched holds where it had stopped: its pc, and its bp, from which
+ * Go's frame pointers give the callers (bounded walk, GS_SAMPLE_DEPTH frames).
+ *
+ * Included by tracer.bpf.c (uses its cfg, reserve, submit, read helpers).
+ */
+#ifndef GOROSCOPE_TRACER_SAMPLE_BPF_H
+#define GOROSCOPE_TRACER_SAMPLE_BPF_H
+
+/*
+ * The register cfg.sample_gp_reg names (GS_REG_*), 0 for an unknown one. Read through
+ * bpf_probe_read_kernel at a computed offset of the saved pt_regs: a plain switch over ctx->reg
+ * is folded by clang into a variable-offset ctx load, which the verifier refuses.
+ */
+static __always_inline u64 sample_gp(struct pt_regs *ctx)
+{
+	u32 off;
+	u64 v = 0;
+
+	switch (cfg.sample_gp_reg) {
+	case GS_REG_RAX: off = __builtin_offsetof(struct pt_regs, ax); break;
+	case GS_REG_RBX: off = __builtin_offsetof(struct pt_regs, bx); break;
+	case GS_REG_RCX: off = __builtin_offsetof(struct pt_regs, cx); break;
+	case GS_REG_RDX: off = __builtin_offsetof(struct pt_regs, dx); break;
+	case GS_REG_RSI: off = __builtin_offsetof(struct pt_regs, si); break;
+	case GS_REG_RDI: off = __builtin_offsetof(struct pt_regs, di); break;
+	case GS_REG_R8: off = __builtin_offsetof(struct pt_regs, r8); break;
+	case GS_REG_R9: off = __builtin_offsetof(struct pt_regs, r9); break;
+	case GS_REG_R10: off = __builtin_offsetof(struct pt_regs, r10); break;
+	case GS_REG_R11: off = __builtin_offsetof(struct pt_regs, r11); break;
+	default: return 0;
+	}
+	bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx + off);
+	return v;
+}
+
+/*
+ * A window of the g struct read in one go (its fields sit in the first ~330 bytes in every
+ * supported version; a g is at least 400 bytes): one user-memory read instead of one per field.
+ * If the window cannot be read (e.g. it crosses into an unmapped page) the fields are read one
+ * by one.
+ */
+#define GS_SAMPLE_G_WINDOW 512
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u8[GS_SAMPLE_G_WINDOW]);
+} sample_g SEC(".maps");
+
+/* The u64 at `off` of the window; false if the offset is not inside it. */
+static __always_inline bool g_u64(u64 *out, const u8 *buf, u32 off)
+{
+	if (off > GS_SAMPLE_G_WINDOW - 8)
+		return false;
+	*out = *(const u64 *)(buf + off);
+	return true;
+}
+
+/* A g field from the window when there is one, else from user memory (counted if unreadable). */
+static __always_inline bool g_field(u64 *out, const u8 *buf, u64 gp, u32 off, u32 type)
+{
+	if (buf && off != GS_OFFSET_NONE && g_u64(out, buf, off))
+		return true;
+	return read_u64(out, gp, off, type);
+}
+
+/*
+ * Where gp had stopped: frames[0] = gp.sched.pc, then the return addresses up Go's frame-pointer
+ * chain from gp.sched.bp ([bp] = caller's bp, [bp+8] = return address). Stops at a zero or
+ * non-increasing bp (stacks grow down, so callers' frames are at higher addresses).
+ */
+static __always_inline u32 sample_stack(struct gs_ev_go_sample *e, u64 pc, u64 bp)
+{
+	u64 frame[2];
+	u32 n = 0;
+
+	if (!pc)
+		return 0;
+	e->frames[n++] = pc;
+	for (int i = 1; i < GS_SAMPLE_DEPTH; i++) {
+		if (!bp || bpf_probe_read_user(frame, sizeof(frame), (void *)bp) != 0)
+			return n;
+		if (!frame[1])
+			return n;
+		e->frames[n & (GS_SAMPLE_DEPTH - 1)] = frame[1];
+		n++;
+		if (frame[0] <= bp)
+			return n;
+		bp = frame[0];
+	}
+	if (bp && bpf_probe_read_user(frame, sizeof(frame), (void *)bp) == 0 && frame[1])
+		e->flags |= GS_SAMPLE_STACK_CUT;
+	return n;
+}
+
+/* casgstatus's tracked runnable->running path (see above). */
+SEC("uprobe.multi")
+int gs_sample(struct pt_regs *ctx)
+{
+	const u32 type = GS_EV_GO_SAMPLE;
+	struct gs_ev_go_sample *e;
+	u64 gp = sample_gp(ctx), goid = 0, m, v = 0, pc = 0, bp = 0;
+	u32 zero = 0;
+	u8 *buf;
+
+	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	buf = bpf_map_lookup_elem(&sample_g, &zero);
+	if (buf && (!gp || bpf_probe_read_user(buf, GS_SAMPLE_G_WINDOW, (void *)gp) != 0))
+		buf = NULL;
+	if (!g_field(&goid, buf, gp, cfg.g_goid, type))
+		return 0;
+	e = reserve(type, sizeof(*e));
+	if (!e)
+		return 0;
+	e->goid = goid;
+	e->creation_pc = 0;
+	e->start_pc = 0;
+	e->runnable_ns = 0;
+	g_field(&e->creation_pc, buf, gp, cfg.g_gopc, type);
+	g_field(&e->start_pc, buf, gp, cfg.g_startpc, type);
+	g_field((u64 *)&e->runnable_ns, buf, gp, cfg.g_runnable_time, type);
+	/* waitReason is a uint8 in every supported version: the low byte of the u64 there. */
+	v = 0;
+	g_field(&v, buf, gp, cfg.g_waitreason, type);
+	e->wait_reason = v & 0xff;
+	m = m_of(ctx->r14, type);
+	e->m_id = m_id(m, type);
+	e->p_id = p_id_of_m(m, type);
+	e->flags = 0;
+	v = 0;
+	if (g_field(&v, buf, gp, cfg.g_lockedm, type) && v)
+		e->flags |= GS_SAMPLE_LOCKED;
+	__builtin_memset(e->frames, 0, sizeof(e->frames));
+	if (cfg.g_sched_pc != GS_OFFSET_NONE && g_field(&pc, buf, gp, cfg.g_sched_pc, type) &&
+	    cfg.g_sched_bp != GS_OFFSET_NONE)
+		g_field(&bp, buf, gp, cfg.g_sched_bp, type);
+	e->nframes = sample_stack(e, pc, bp);
+	if (pc && pc == e->start_pc)
+		e->flags |= GS_SAMPLE_FIRST_RUN;
+	submit(e, type);
+	return 0;
+}
+
+#endif /* GOROSCOPE_TRACER_SAMPLE_BPF_H */
