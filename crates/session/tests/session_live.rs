@@ -6,6 +6,7 @@
 
 use std::fs::File;
 
+use goroscope_events::Level;
 use goroscope_session::{replay, Analysis, Recorder, Session, SessionOptions, TargetSpec};
 
 /// The (created, exited) counts of the report's creation site at `function`, `file`:`line`.
@@ -36,11 +37,13 @@ fn recorder_and_analysis_see_the_same_capture() {
     let recording = testsupport::scratch_path("session_live", "spawner.rec");
     let stdout_path = testsupport::scratch_path("session_live", "spawner.stdout");
     let stdout = File::create(&stdout_path).expect("creating the fixture's stdout file");
-    let options = SessionOptions::new(TargetSpec::Launch {
+    let mut options = SessionOptions::new(TargetSpec::Launch {
         program: program.clone().into(),
         args: Vec::new(),
         stdout: Some(stdout),
     });
+    // Every goroutine's creation and exit: per-event data, the full level's.
+    options.level = Level::Full;
 
     let mut recorder = Recorder::new(&recording);
     let mut analysis = Analysis::new();
