@@ -7,8 +7,9 @@
 //!   kernel (switched out involuntarily: CPU contention, cgroup throttling) — from its
 //!   `sched_switch` slices, so a wake-up's own run-queue delay is not included (a lower bound);
 //! - `syscall`: that thread was in a system call (a goroutine's `Syscall` state on it);
-//! - `ps_busy`: no P was idle (every P within GOMAXPROCS ran some goroutine), named by the
-//!   creation sites of the goroutines that occupied the Ps meanwhile;
+//! - `ps_busy`: no P was idle (every P known within GOMAXPROCS ran some goroutine, and at
+//!   least one did), named by the creation sites of the goroutines that occupied the Ps
+//!   meanwhile (a P counts from the first event naming it: see `sched::idle`);
 //! - `other`: the rest (e.g. an idle P not yet woken: spinning, `wakep` delay).
 //!
 //! Precedence where causes overlap: stw > kernel > syscall > ps_busy > other. Each nanosecond
@@ -148,6 +149,7 @@ impl Attribution {
         }
         let stw = merge(self.stw.clone());
         let idle = merge(self.idle.clone());
+        let running = merge(self.busy.iter().map(|&(a, b, _)| (a, b)).collect());
         let kernel: HashMap<u32, Vec<Span>> = self
             .kernel
             .iter()
@@ -177,13 +179,16 @@ impl Attribution {
             let (in_kernel, rest) = split(&rest, k);
             let s = tid.and_then(|t| syscalls.get(&t)).unwrap_or(&empty);
             let (in_syscall, rest) = split(&rest, s);
-            let (in_idle, in_busy) = split(&rest, &idle);
+            let (in_idle, rest) = split(&rest, &idle);
+            // Busy only where some P is known to run a goroutine: time before any P is known
+            // (e.g. just after attaching) is not blamed on the Ps.
+            let (in_busy, unknown) = split(&rest, &running);
             let c = Causes {
                 stw_ns: len(&in_stw),
                 kernel_ns: len(&in_kernel),
                 syscall_ns: len(&in_syscall),
                 ps_busy_ns: len(&in_busy),
-                other_ns: len(&in_idle),
+                other_ns: len(&in_idle) + len(&unknown),
             };
             busy_segments.extend(in_busy);
             count += 1;
