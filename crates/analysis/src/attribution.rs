@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 
-use goroscope_events::{Meta, Symbolizer};
+use goroscope_events::{Capability, Event, EventKind, Fact, Meta, Symbolizer};
 use serde::{Deserialize, Serialize};
 
 use crate::sched::coverage::Coverage;
@@ -62,9 +62,35 @@ pub struct Attribution {
     /// goid → creation pc (goroutines created during the trace).
     created: HashMap<u64, u64>,
     thread_slices: u64,
+    /// The default level's samples: (creation pc, wait start, wait end, thread).
+    samples: Vec<(u64, u64, u64, u32)>,
+    /// The runtime's counters every 10 ms: (ts, idle Ps).
+    npidle: Vec<(u64, i32)>,
 }
 
 impl Attribution {
+    /// The events the timeline has no record for: the runtime's sampled waits (`GoSample`:
+    /// it ran on the emitting thread after `runnable_ns`) and its idle-P counter.
+    pub fn observe(&mut self, event: &Event) {
+        match event.kind {
+            EventKind::GoSample {
+                creation_pc,
+                runnable_ns,
+                ..
+            } => {
+                let ns = u64::try_from(runnable_ns).unwrap_or(0);
+                self.samples.push((
+                    creation_pc,
+                    event.ts_ns.saturating_sub(ns),
+                    event.ts_ns,
+                    event.tid,
+                ));
+            }
+            EventKind::SchedSample { npidle, .. } => self.npidle.push((event.ts_ns, npidle)),
+            _ => {}
+        }
+    }
+
     pub fn record(&mut self, record: &TimelineRecord) {
         match *record {
             TimelineRecord::Goroutine(GoroutineSlice {
@@ -110,7 +136,8 @@ impl Attribution {
                 end,
                 ..
             }) => {
-                self.thread_slices += 1;
+                // Slices still open at the end exist without any switch seen.
+                self.thread_slices += u64::from(end != ThreadEnd::TraceEnd);
                 if on_cpu {
                     self.involuntary.insert(tid, end == ThreadEnd::Involuntary);
                 } else if self.involuntary.remove(&tid) == Some(true) {
@@ -135,21 +162,61 @@ impl Attribution {
         }
     }
 
-    /// The report section; `latency` is whether runnable→running waits were captured, `cpu`
-    /// whether thread switches were (the kernel cause).
+    /// The report section; `latency` is whether every runnable→running wait was captured (else
+    /// the default level's samples are attributed, if any), `cpu` whether thread switches
+    /// were (the kernel cause).
     pub fn report(&self, meta: &Meta, latency: &Coverage, cpu: &Coverage) -> AttributionReport {
-        if !latency.captured {
+        // A recording without a level claims nothing: what it holds decides.
+        let sampled = !latency.captured || (self.waits.is_empty() && !self.samples.is_empty());
+        let waits: Vec<Wait> = if sampled {
+            self.samples
+                .iter()
+                .map(|&(pc, start, end, tid)| Wait {
+                    site: SiteKey::from_creation_pc(pc),
+                    start,
+                    end,
+                    tid: Some(tid),
+                })
+                .collect()
+        } else {
+            self.waits
+                .iter()
+                .map(|&(goid, start, end)| Wait {
+                    site: self.site(goid),
+                    start,
+                    end,
+                    tid: self.run_tid.get(&(goid, end)).copied(),
+                })
+                .collect()
+        };
+        if sampled && waits.is_empty() {
             return AttributionReport {
                 coverage: Coverage::no(format!(
-                    "needs every runnable→running wait (--level full): {}",
+                    "needs every runnable→running wait (--level full) or the runtime's sampled \
+                     waits (--level default): {}",
                     latency.why_text()
                 )),
                 ..AttributionReport::default()
             };
         }
+        let one_in = match meta.capabilities.get(Fact::SampledScheduling) {
+            Capability::Sampled { one_in } if sampled => Some(one_in),
+            _ if sampled => Some(8),
+            _ => None,
+        };
         let stw = merge(self.stw.clone());
-        let idle = merge(self.idle.clone());
-        let running = merge(self.busy.iter().map(|&(a, b, _)| (a, b)).collect());
+        // Default level: no run slices, so the Ps' slices say nothing (all "idle"); the
+        // runtime's counter alone decides.
+        let idle = if sampled {
+            Vec::new()
+        } else {
+            merge(self.idle.clone())
+        };
+        let running = if sampled {
+            self.no_idle_p()
+        } else {
+            merge(self.busy.iter().map(|&(a, b, _)| (a, b)).collect())
+        };
         let kernel: HashMap<u32, Vec<Span>> = self
             .kernel
             .iter()
@@ -166,21 +233,22 @@ impl Attribution {
         let mut by_site: HashMap<SiteKey, (u64, Causes)> = HashMap::new();
         let mut busy_segments: Vec<Span> = Vec::new();
         let empty: Vec<Span> = Vec::new();
-        for &(goid, start, end) in &self.waits {
-            if end <= start {
-                count += 1;
-                by_site.entry(self.site(goid)).or_default().0 += 1;
+        for w in &waits {
+            count += 1;
+            let row = by_site.entry(w.site).or_default();
+            row.0 += 1;
+            if w.end <= w.start {
                 continue;
             }
-            let tid = self.run_tid.get(&(goid, end)).copied();
-            let segs = vec![(start, end)];
+            let segs = vec![(w.start, w.end)];
             let (in_stw, rest) = split(&segs, &stw);
-            let k = tid.and_then(|t| kernel.get(&t)).unwrap_or(&empty);
+            let k = w.tid.and_then(|t| kernel.get(&t)).unwrap_or(&empty);
             let (in_kernel, rest) = split(&rest, k);
-            let s = tid.and_then(|t| syscalls.get(&t)).unwrap_or(&empty);
+            let s = w.tid.and_then(|t| syscalls.get(&t)).unwrap_or(&empty);
             let (in_syscall, rest) = split(&rest, s);
             let (in_idle, rest) = split(&rest, &idle);
-            // Busy only where some P is known to run a goroutine: time before any P is known
+            // Busy only where some P is known to run a goroutine (full: the Ps' run slices;
+            // default: the runtime's counter said no P idle): time before any P is known
             // (e.g. just after attaching) is not blamed on the Ps.
             let (in_busy, unknown) = split(&rest, &running);
             let c = Causes {
@@ -191,10 +259,7 @@ impl Attribution {
                 other_ns: len(&in_idle) + len(&unknown),
             };
             busy_segments.extend(in_busy);
-            count += 1;
             total.add(&c);
-            let row = by_site.entry(self.site(goid)).or_default();
-            row.0 += 1;
             row.1.add(&c);
         }
         let occupants = self.occupants(busy_segments, symbolizer);
@@ -218,40 +283,31 @@ impl Attribution {
                 .then_with(|| a.function.cmp(&b.function))
         });
         sites.truncate(TOP_SITES);
-        let kernel_how = if cpu.captured {
-            "exact: off-CPU time after involuntary switch-outs of the thread that ran it next \
-             (sched_switch); a wake-up's own run-queue delay is not counted"
-                .to_string()
-        } else {
-            format!(
-                "not separable: thread switches were not captured ({}); such time is in \
-                 the causes below",
-                cpu.why_text()
-            )
-        };
         AttributionReport {
             coverage: Coverage::yes(),
+            basis: if sampled { "samples" } else { "every_wait" }.to_string(),
+            one_in,
             waits: count,
             total_ns: total.sum(),
             causes: total,
-            exactness: vec![
-                Exactness::new("stw", true, "exact: StwBegin→StwEnd pauses"),
-                Exactness {
-                    cause: "kernel".into(),
-                    exact: cpu.captured,
-                    how: kernel_how,
-                },
-                Exactness::new(
-                    "syscall",
-                    true,
-                    "exact: a goroutine's system call on the thread that ran it next",
-                ),
-                Exactness::new("ps_busy", true, "exact: no P idle (run slices per P)"),
-                Exactness::new("other", true, "exact: the remainder"),
-            ],
+            exactness: exactness(sampled, cpu, self.thread_slices > 0),
             ps_busy_occupants: occupants,
             by_site: sites,
         }
+    }
+
+    /// Default level: the intervals during which the runtime's 10 ms counter said no P was
+    /// idle, each sample holding until the next one (the last one holds no time).
+    fn no_idle_p(&self) -> Vec<Span> {
+        let mut samples = self.npidle.clone();
+        samples.sort_unstable();
+        merge(
+            samples
+                .windows(2)
+                .filter(|w| w[0].1 == 0)
+                .map(|w| (w[0].0, w[1].0))
+                .collect(),
+        )
     }
 
     fn site(&self, goid: u64) -> SiteKey {
@@ -293,6 +349,68 @@ impl Attribution {
         rows.truncate(TOP_OCCUPANTS);
         rows
     }
+}
+
+/// One wait to attribute.
+struct Wait {
+    site: SiteKey,
+    start: u64,
+    end: u64,
+    /// The thread that ran it next.
+    tid: Option<u32>,
+}
+
+/// How each cause was measured, by basis.
+fn exactness(sampled: bool, cpu: &Coverage, saw_switches: bool) -> Vec<Exactness> {
+    let switches = cpu.captured && (saw_switches || !sampled);
+    let kernel = if switches {
+        Exactness::new(
+            "kernel",
+            true,
+            "exact: off-CPU time after involuntary switch-outs of the thread that ran it next \
+             (sched_switch); a wake-up's own run-queue delay is not counted",
+        )
+    } else {
+        Exactness::new(
+            "kernel",
+            false,
+            "not separable: thread switches were not captured (--level full); such time is in \
+             the causes below. The kernel aggregates' run delay (report `kernel`) gives the \
+             program-wide share of time threads waited for a CPU",
+        )
+    };
+    let (busy, other) = if sampled {
+        (
+            Exactness::new(
+                "ps_busy",
+                false,
+                "estimated: the runtime's idle-P counter sampled every 10 ms was 0 (held until \
+                 the next reading); who held the Ps is not known at this level",
+            ),
+            Exactness::new("other", false, "estimated: the remainder"),
+        )
+    } else {
+        (
+            Exactness::new("ps_busy", true, "exact: no P idle (run slices per P)"),
+            Exactness::new("other", true, "exact: the remainder"),
+        )
+    };
+    vec![
+        Exactness::new("stw", true, "exact: StwBegin→StwEnd pauses"),
+        kernel,
+        Exactness::new(
+            "syscall",
+            !sampled,
+            if sampled {
+                "as captured: a goroutine's system call on the thread that ran it next, where \
+                 the level recorded one"
+            } else {
+                "exact: a goroutine's system call on the thread that ran it next"
+            },
+        ),
+        busy,
+        other,
+    ]
 }
 
 /// Fed the slices still open when a snapshot is taken (a copy, so the stream goes on as if
@@ -425,6 +543,11 @@ pub struct Occupant {
 pub struct AttributionReport {
     #[serde(flatten)]
     pub coverage: Coverage,
+    /// `every_wait` (full level) or `samples` (the runtime's 1-in-`one_in` sampled waits,
+    /// default level: the totals are those of the samples).
+    pub basis: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_in: Option<u32>,
     pub waits: u64,
     /// The measured wait, ns: equals the sum of `causes`.
     pub total_ns: u64,

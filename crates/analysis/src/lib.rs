@@ -199,6 +199,7 @@ impl<C: Collector> Analyzer<C> {
         model.apply(event, &mut self.timeline);
         self.scheduler.observe(event, model, &mut self.timeline);
         self.sampled.observe(event);
+        self.timeline.attribution.observe(event);
     }
 
     /// A goroutine snapshot read from the target's memory: the report joins the last one with

@@ -127,3 +127,57 @@ fn a_syscall_on_the_next_thread_outranks_busy_ps_and_stw_outranks_it() {
     assert_eq!(victim.total_ns, 500 * US);
     assert_eq!(a.total_ns, a.causes.sum());
 }
+
+#[test]
+fn default_level_samples_split_on_stw_and_the_idle_p_counter() {
+    // A sample ending at 1000 µs that waited 800 µs (from 200 µs); a STW 300–400 µs; the
+    // runtime's counter: no idle P at 0 and 500 µs, one idle at 700 µs, none at 900 µs and
+    // 2000 µs. Expected: stw 100, ps_busy 200–300 + 400–700 + 900–1000 = 500, other 700–900 = 200.
+    let mut s = StreamBuilder::new();
+    s.on(0, 1000);
+    let sched = |npidle| EventKind::SchedSample {
+        npidle,
+        nmspinning: 0,
+        global_runq: 0,
+        gomaxprocs: 1,
+    };
+    s.at(T0).emit(sched(0));
+    s.at(T0 + 300 * US)
+        .emit(EventKind::StwBegin { reason: Some(2) });
+    s.at(T0 + 400 * US).emit(EventKind::StwEnd);
+    s.at(T0 + 500 * US).emit(sched(0));
+    s.at(T0 + 700 * US).emit(sched(1));
+    s.at(T0 + 900 * US).emit(sched(0));
+    s.at(T0 + 1000 * US).emit(EventKind::GoSample {
+        goid: 11,
+        creation_pc: VICTIM_PC,
+        start_pc: 0x40_0000,
+        runnable_ns: 800_000,
+        p_id: 0,
+        m_id: 0,
+        wait_reason: 0,
+        first_run: false,
+        locked: false,
+        stack_id: None,
+        stack_cut: false,
+    });
+    s.at(T0 + 2000 * US).emit(sched(0));
+    let report = run(s.build(), &test_meta());
+    let a = report.latency_attribution.expect("attribution section");
+    assert_eq!(a.basis, "samples");
+    assert_eq!(a.waits, 1);
+    assert_eq!(
+        a.causes,
+        Causes {
+            stw_ns: 100 * US,
+            kernel_ns: 0,
+            syscall_ns: 0,
+            ps_busy_ns: 500 * US,
+            other_ns: 200 * US,
+        }
+    );
+    assert_eq!(a.total_ns, 800 * US);
+    assert_eq!(a.by_site[0].function, "main.victim");
+    let kernel = a.exactness.iter().find(|e| e.cause == "kernel").unwrap();
+    assert!(!kernel.exact, "{kernel:?}");
+}

@@ -37,12 +37,20 @@ pub fn render(a: &Option<AttributionReport>, out: &mut String) -> std::fmt::Resu
     if heading_not_captured(out, TITLE, &a.coverage)? {
         return Ok(());
     }
-    writeln!(
-        out,
-        "\n{TITLE}: {} waits, {} in all",
-        a.waits,
-        duration(a.total_ns)
-    )?;
+    match a.one_in {
+        Some(n) if a.basis == "samples" => writeln!(
+            out,
+            "\n{TITLE}: {} sampled waits (the runtime's 1 in {n}), {} in the samples",
+            a.waits,
+            duration(a.total_ns)
+        )?,
+        _ => writeln!(
+            out,
+            "\n{TITLE}: {} waits, {} in all",
+            a.waits,
+            duration(a.total_ns)
+        )?,
+    }
     writeln!(out, "  {}", shares(&a.causes, a.total_ns, true))?;
     for e in a.exactness.iter().filter(|e| !e.exact) {
         writeln!(out, "  {}: {}", e.cause, e.how)?;
