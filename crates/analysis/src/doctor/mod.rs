@@ -206,7 +206,8 @@ pub fn diagnose(report: &Report) -> Diagnosis {
 }
 
 /// The latency attribution's share for `cause` (one of `attribution::CAUSES`), as evidence;
-/// None when the attribution was not captured or measured no wait time.
+/// None when the attribution was not captured, measured no wait time, or cannot separate
+/// `cause` at this level.
 fn attributed(report: &Report, cause: &str) -> Option<Evidence> {
     let a = report.latency_attribution.as_ref()?;
     if !a.coverage.captured || a.total_ns == 0 {
@@ -214,6 +215,11 @@ fn attributed(report: &Report, cause: &str) -> Option<Evidence> {
     }
     let ns = a.causes.list().into_iter().find(|(c, _)| *c == cause)?.1;
     let exact = a.exactness.iter().find(|e| e.cause == cause)?.exact;
+    // A cause the level cannot separate (the kernel's at the default level) is 0 and says
+    // nothing: cite no share rather than a zero.
+    if !exact && ns == 0 {
+        return None;
+    }
     let occupant = (cause == "ps_busy")
         .then(|| a.ps_busy_occupants.first())
         .flatten()
