@@ -231,7 +231,12 @@ impl Attribution {
         let mut total = Causes::default();
         let mut count = 0u64;
         let mut by_site: HashMap<SiteKey, (u64, Causes)> = HashMap::new();
-        let mut busy_segments: Vec<Span> = Vec::new();
+        // Busy: some P known to run a goroutine (full: the Ps' run slices; default: the
+        // runtime's counter said no P idle) and none idle. Time before any P is known (e.g.
+        // just after attaching) is not blamed on the Ps.
+        let busy = split(&running, &idle).1;
+        let busy_measure = Coverage1D::masked(&[], &busy);
+        let mut busy_pieces: Vec<Span> = Vec::new();
         let empty: Vec<Span> = Vec::new();
         for w in &waits {
             count += 1;
@@ -246,23 +251,21 @@ impl Attribution {
             let (in_kernel, rest) = split(&rest, k);
             let s = w.tid.and_then(|t| syscalls.get(&t)).unwrap_or(&empty);
             let (in_syscall, rest) = split(&rest, s);
-            let (in_idle, rest) = split(&rest, &idle);
-            // Busy only where some P is known to run a goroutine (full: the Ps' run slices;
-            // default: the runtime's counter said no P idle): time before any P is known
-            // (e.g. just after attaching) is not blamed on the Ps.
-            let (in_busy, unknown) = split(&rest, &running);
+            // The Ps' sets are fragmented (every run and idle gap of every P): measure them
+            // with prefix sums instead of cutting the wait into pieces.
+            let ps_busy_ns: u64 = rest.iter().map(|&(a, b)| busy_measure.between(a, b)).sum();
             let c = Causes {
                 stw_ns: len(&in_stw),
                 kernel_ns: len(&in_kernel),
                 syscall_ns: len(&in_syscall),
-                ps_busy_ns: len(&in_busy),
-                other_ns: len(&in_idle) + len(&unknown),
+                ps_busy_ns,
+                other_ns: len(&rest) - ps_busy_ns,
             };
-            busy_segments.extend(in_busy);
+            busy_pieces.extend(rest);
             total.add(&c);
             row.1.add(&c);
         }
-        let occupants = self.occupants(busy_segments, symbolizer);
+        let occupants = self.occupants(&busy_pieces, &busy, symbolizer);
         let mut sites: Vec<SiteAttribution> = by_site
             .into_iter()
             .map(|(key, (waits, causes))| {
@@ -317,18 +320,19 @@ impl Attribution {
     }
 
     /// Who ran on the Ps while waits were charged to `ps_busy`: each P run slice's overlap
-    /// with those segments (a segment shared by two waits counts twice: wait time), by site.
-    fn occupants(&self, mut segments: Vec<Span>, symbolizer: &dyn Symbolizer) -> Vec<Occupant> {
-        segments.sort_unstable();
-        let longest = segments.iter().map(|s| s.1 - s.0).max().unwrap_or(0);
+    /// with the waits' pieces inside `busy` (a moment shared by two waits counts twice: it is
+    /// wait time), by site. The pieces' coverage is integrated once, so each run slice costs a
+    /// binary search.
+    fn occupants(
+        &self,
+        pieces: &[Span],
+        busy: &[Span],
+        symbolizer: &dyn Symbolizer,
+    ) -> Vec<Occupant> {
+        let coverage = Coverage1D::masked(pieces, busy);
         let mut by_site: HashMap<SiteKey, u64> = HashMap::new();
         for &(a, b, goid) in &self.busy {
-            let first = segments.partition_point(|s| s.0 < a.saturating_sub(longest));
-            let overlap: u64 = segments[first..]
-                .iter()
-                .take_while(|s| s.0 < b)
-                .map(|s| s.1.min(b).saturating_sub(s.0.max(a)))
-                .sum();
+            let overlap = coverage.between(a, b);
             if overlap > 0 {
                 *by_site.entry(self.site(goid)).or_default() += overlap;
             }
@@ -418,6 +422,72 @@ fn exactness(sampled: bool, cpu: &Coverage, saw_switches: bool) -> Vec<Exactness
 impl Collector for Attribution {
     fn record(&mut self, record: TimelineRecord) {
         Attribution::record(self, &record);
+    }
+}
+
+/// How many spans cover each instant, counted only inside a mask (sorted, disjoint spans),
+/// integrated: `integral(t)` sums the covered time before `t`. With no spans, the mask's own
+/// measure (each masked instant counts once).
+struct Coverage1D {
+    /// Breakpoints, the integral at each, and the slope just after it.
+    xs: Vec<u64>,
+    integral_at: Vec<u64>,
+    slope_after: Vec<u64>,
+}
+
+impl Coverage1D {
+    fn masked(spans: &[Span], mask: &[Span]) -> Coverage1D {
+        let plain = spans.is_empty();
+        // (time, change of the span count, change of "inside the mask")
+        let mut edges: Vec<(u64, i64, i64)> = spans
+            .iter()
+            .filter(|s| s.1 > s.0)
+            .flat_map(|&(a, b)| [(a, 1, 0), (b, -1, 0)])
+            .chain(
+                mask.iter()
+                    .filter(|s| s.1 > s.0)
+                    .flat_map(|&(a, b)| [(a, 0, 1), (b, 0, -1)]),
+            )
+            .collect();
+        edges.sort_unstable();
+        let (mut xs, mut integral_at, mut slope_after) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut count, mut inside, mut integral, mut last, mut slope) =
+            (0i64, 0i64, 0u64, 0u64, 0u64);
+        for (t, dc, dm) in edges {
+            integral += slope * (t - last);
+            count += dc;
+            inside += dm;
+            last = t;
+            slope = match (inside > 0, plain) {
+                (false, _) => 0,
+                (true, true) => 1,
+                (true, false) => count.max(0) as u64,
+            };
+            if xs.last() == Some(&t) {
+                *slope_after.last_mut().expect("pushed with xs") = slope;
+            } else {
+                xs.push(t);
+                integral_at.push(integral);
+                slope_after.push(slope);
+            }
+        }
+        Coverage1D {
+            xs,
+            integral_at,
+            slope_after,
+        }
+    }
+
+    fn integral(&self, t: u64) -> u64 {
+        match self.xs.partition_point(|&x| x <= t) {
+            0 => 0,
+            i => self.integral_at[i - 1] + self.slope_after[i - 1] * (t - self.xs[i - 1]),
+        }
+    }
+
+    /// The covered time within `[a, b)`.
+    fn between(&self, a: u64, b: u64) -> u64 {
+        self.integral(b).saturating_sub(self.integral(a))
     }
 }
 
@@ -570,5 +640,20 @@ mod unit {
         assert_eq!(i, vec![(10, 30), (40, 45), (48, 50)]);
         assert_eq!(o, vec![(0, 10), (30, 40), (50, 60)]);
         assert_eq!(len(&i) + len(&o), 45 + 12);
+    }
+
+    #[test]
+    fn coverage_integrates_overlapping_spans() {
+        let c = Coverage1D::masked(&[(10, 20), (15, 30), (15, 16)], &[(0, 100)]);
+        assert_eq!(c.integral(0), 0);
+        assert_eq!(c.integral(10), 0);
+        assert_eq!(c.integral(15), 5);
+        assert_eq!(c.integral(16), 5 + 3);
+        assert_eq!(c.integral(20), 8 + 8);
+        assert_eq!(c.integral(100), 10 + 15 + 1);
+        let masked = Coverage1D::masked(&[(10, 20), (15, 30)], &[(12, 18), (25, 40)]);
+        assert_eq!(masked.between(0, 100), 3 + 3 * 2 + 5);
+        let measure = Coverage1D::masked(&[], &[(12, 18), (25, 40)]);
+        assert_eq!(measure.between(15, 30), 3 + 5);
     }
 }
