@@ -10,6 +10,7 @@
 //! a snapshot while the stream goes on.
 
 mod anomalies;
+pub mod attribution;
 mod counts;
 pub mod doctor;
 mod error;
@@ -152,7 +153,7 @@ impl<C: Collector> Analyzer<C> {
             kernel: self.kernel,
             snapshots: self.snapshots,
             sampled: self.sampled,
-            timeline: Sink::new(collector),
+            timeline: Sink::new(collector).with_attribution(self.timeline.attribution),
         }
     }
 
@@ -198,6 +199,7 @@ impl<C: Collector> Analyzer<C> {
         model.apply(event, &mut self.timeline);
         self.scheduler.observe(event, model, &mut self.timeline);
         self.sampled.observe(event);
+        self.timeline.attribution.observe(event);
     }
 
     /// A goroutine snapshot read from the target's memory: the report joins the last one with
@@ -220,8 +222,8 @@ impl<C: Collector> Analyzer<C> {
     /// snapshot had been taken.
     pub fn snapshot(&self, meta: &Meta) -> Report {
         match &self.model {
-            Some(model) => self.report(model, meta, self.last_ts),
-            None => self.report(&Model::default(), meta, self.last_ts),
+            Some(model) => self.report(model, meta, self.last_ts, false),
+            None => self.report(&Model::default(), meta, self.last_ts, false),
         }
     }
 
@@ -242,7 +244,7 @@ impl<C: Collector> Analyzer<C> {
         model.emit_open(end_ns, &mut self.timeline);
         self.scheduler.emit_open(&model, end_ns, &mut self.timeline);
         self.timeline.emit_stacks(meta);
-        let report = self.report(&model, meta, end_ns);
+        let report = self.report(&model, meta, end_ns, true);
         (report, self.timeline.collector)
     }
 
@@ -257,7 +259,24 @@ impl<C: Collector> Analyzer<C> {
         }
     }
 
-    fn report(&self, model: &Model, meta: &Meta, end_ns: u64) -> Report {
+    /// What the attribution has gathered; for a snapshot (`finished` false), a copy with the
+    /// slices still open at `end_ns`, as `finish` gives them.
+    fn attribution(
+        &self,
+        model: &Model,
+        end_ns: u64,
+        finished: bool,
+    ) -> std::borrow::Cow<'_, attribution::Attribution> {
+        if finished {
+            return std::borrow::Cow::Borrowed(&self.timeline.attribution);
+        }
+        let mut copy = self.timeline.attribution.clone();
+        model.emit_open(end_ns, &mut copy);
+        self.scheduler.emit_open(model, end_ns, &mut copy);
+        std::borrow::Cow::Owned(copy)
+    }
+
+    fn report(&self, model: &Model, meta: &Meta, end_ns: u64, finished: bool) -> Report {
         let start_ns = model.threads.trace_start;
         let mut report = summarize::report(
             model,
@@ -290,6 +309,11 @@ impl<C: Collector> Analyzer<C> {
         report.runtime_metrics = self.runtime_stats.report(&own, start_ns);
         report.sched_latency_sampled = Some(self.sampled.report(meta));
         report.kernel = self.kernel.report(meta);
+        report.latency_attribution = Some(self.attribution(model, end_ns, finished).report(
+            meta,
+            &report.sched_latency.coverage,
+            &report.threads.cpu,
+        ));
         kernel::point_to_aggregates(&mut report);
         report
     }

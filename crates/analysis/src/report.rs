@@ -48,6 +48,10 @@ pub struct Report {
     /// levels that keep none).
     #[serde(default)]
     pub kernel: crate::kernel::KernelReport,
+    /// Every measured runnable→running wait split into causes (crate::attribution); absent
+    /// from older JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_attribution: Option<crate::attribution::AttributionReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

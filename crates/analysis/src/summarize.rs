@@ -296,6 +296,7 @@ pub fn report(model: &Model, inputs: &Inputs<'_>) -> Report {
         // Filled by the analyzer too (sampled.rs).
         sched_latency_sampled: None,
         kernel: Default::default(),
+        latency_attribution: None,
     }
 }
 

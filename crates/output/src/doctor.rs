@@ -136,6 +136,30 @@ fn evidence(e: &Evidence) -> String {
             }
             s
         }
+        Evidence::LatencyAttribution {
+            cause,
+            ns,
+            total_ns,
+            percent,
+            exact,
+            occupant,
+            ..
+        } => {
+            let mut s = format!(
+                "waits attributed to {cause}: {} of {} ({}, {})",
+                format::duration(*ns),
+                format::duration(*total_ns),
+                format::percent(*percent),
+                if *exact { "exact" } else { "estimated" }
+            );
+            if let Some(o) = occupant {
+                s.push_str(&format!(
+                    ", Ps held most by {}",
+                    format::site(&o.function, &o.file, o.line)
+                ));
+            }
+            s
+        }
         Evidence::Thread { tid, m_id, note } => match m_id {
             Some(m) => format!("thread {tid} (M{m}): {note}"),
             None => format!("thread {tid}: {note}"),
@@ -205,6 +229,7 @@ mod tests {
             go_version: "go1.27.3".into(),
             duration_ns: 3_000_000_000,
             findings,
+            latency_attribution: None,
             rules: vec![
                 RuleOutcome {
                     id: "cpu_hog".into(),

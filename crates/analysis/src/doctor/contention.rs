@@ -146,6 +146,9 @@ fn check(report: &Report) -> Check {
             ),
         });
     }
+    // How much of the goroutines' runnable→running wait their threads spent queued in the
+    // kernel.
+    evidence.extend(super::attributed(report, "kernel"));
     let narrow = procs.over_cpus == Some(true);
     let fix = if narrow {
         format!(

@@ -62,6 +62,20 @@ pub enum Evidence {
     },
     /// A goroutine's stack, innermost frame first ("function (file:line)").
     Stack { role: String, frames: Vec<String> },
+    /// The share of the measured runnable→running wait charged to one cause by the latency
+    /// attribution (`latency_attribution`: `stw`, `kernel`, `syscall`, `ps_busy`, `other`),
+    /// `exact` or estimated; for `ps_busy`, the creation site whose goroutines occupied the Ps
+    /// most meanwhile (`occupant`).
+    LatencyAttribution {
+        cause: String,
+        ns: u64,
+        total_ns: u64,
+        percent: f64,
+        exact: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        occupant: Option<Site>,
+        source: String,
+    },
     /// A kernel thread.
     Thread {
         tid: u32,

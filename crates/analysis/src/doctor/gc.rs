@@ -113,6 +113,8 @@ fn check(report: &Report) -> Check {
             ));
         }
     }
+    // How much of the goroutines' runnable→running wait the pauses caused.
+    evidence.extend(super::attributed(report, "stw"));
     let mostly_forced = forced * 2 >= cycles && forced > 0;
     let summary = format!(
         "{cycles} GC cycles in {} ({rate:.0}/s, {forced} forced by runtime.GC()){}",

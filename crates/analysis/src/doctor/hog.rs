@@ -115,6 +115,8 @@ fn check(report: &Report) -> Check {
             "runtime_metrics.histograms[0].window.p99_ns",
         ));
     }
+    // How much of the others' runnable→running wait found every P busy, and who held them.
+    evidence.extend(super::attributed(report, "ps_busy"));
     let conf = super::exact_unless_sampled(
         report,
         goroscope_events::Fact::GoroutineScheduling,

@@ -127,6 +127,10 @@ pub struct Diagnosis {
     pub findings: Vec<Finding>,
     /// Every rule, in [`RULES`] order.
     pub rules: Vec<RuleOutcome>,
+    /// The report's latency attribution (every measured wait split into causes), which
+    /// findings cite; absent when the report has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_attribution: Option<crate::attribution::AttributionReport>,
 }
 
 impl Diagnosis {
@@ -197,7 +201,38 @@ pub fn diagnose(report: &Report) -> Diagnosis {
         duration_ns: report.duration_ns,
         findings: findings.into_iter().map(|(_, f)| f).collect(),
         rules,
+        latency_attribution: report.latency_attribution.clone(),
     }
+}
+
+/// The latency attribution's share for `cause` (one of `attribution::CAUSES`), as evidence;
+/// None when the attribution was not captured, measured no wait time, or cannot separate
+/// `cause` at this level.
+fn attributed(report: &Report, cause: &str) -> Option<Evidence> {
+    let a = report.latency_attribution.as_ref()?;
+    if !a.coverage.captured || a.total_ns == 0 {
+        return None;
+    }
+    let ns = a.causes.list().into_iter().find(|(c, _)| *c == cause)?.1;
+    let exact = a.exactness.iter().find(|e| e.cause == cause)?.exact;
+    // A cause the level cannot separate (the kernel's at the default level) is 0 and says
+    // nothing: cite no share rather than a zero.
+    if !exact && ns == 0 {
+        return None;
+    }
+    let occupant = (cause == "ps_busy")
+        .then(|| a.ps_busy_occupants.first())
+        .flatten()
+        .map(|o| Site::new(&o.function, &o.file, o.line));
+    Some(Evidence::LatencyAttribution {
+        cause: cause.to_string(),
+        ns,
+        total_ns: a.total_ns,
+        percent: (share(ns as f64, a.total_ns as f64) * 1000.0).round() / 10.0,
+        exact,
+        occupant,
+        source: format!("latency_attribution.causes.{cause}_ns"),
+    })
 }
 
 /// `part / whole`, 0 when `whole` is 0.

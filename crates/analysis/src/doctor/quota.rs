@@ -90,6 +90,9 @@ fn check(report: &Report) -> Check {
             frames: vec!["not recorded (no cpu.stat)".into()],
         }),
     }
+    // How much of the goroutines' runnable→running wait their threads spent throttled or
+    // queued in the kernel.
+    evidence.extend(super::attributed(report, "kernel"));
     let summary = if over {
         format!(
             "GOMAXPROCS is {gomaxprocs} but the cgroup's quota is {quota} CPUs: the cgroup was \

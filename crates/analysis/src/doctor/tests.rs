@@ -253,6 +253,73 @@ fn a_hog_needs_long_slices_async_preemptions_and_waiting_others() {
 }
 
 #[test]
+fn the_hog_cites_the_ps_busy_share_and_who_held_the_ps() {
+    use crate::attribution::{AttributionReport, Causes, Exactness, Occupant};
+    use crate::sched::preemption::TopGoroutine;
+    let mut r = empty();
+    r.scheduler.preemption.time_slices.top_goroutines = vec![TopGoroutine {
+        goid: 7,
+        function: "main.spin".into(),
+        slices: 100,
+        running_ns: 5_000_000_000,
+        max_slice_ns: 30_000_000,
+        async_preemptions: 90,
+        sysmon_requests: 90,
+    }];
+    let exact = |cause: &str, exact| Exactness {
+        cause: cause.into(),
+        exact,
+        how: String::new(),
+    };
+    r.latency_attribution = Some(AttributionReport {
+        coverage: crate::sched::coverage::Coverage::yes(),
+        basis: "every_wait".into(),
+        waits: 10,
+        total_ns: 1_000,
+        causes: Causes {
+            ps_busy_ns: 800,
+            other_ns: 200,
+            ..Causes::default()
+        },
+        exactness: vec![
+            exact("stw", true),
+            exact("kernel", false),
+            exact("syscall", true),
+            exact("ps_busy", true),
+            exact("other", true),
+        ],
+        ps_busy_occupants: vec![Occupant {
+            function: "main.start".into(),
+            file: "/src/main.go".into(),
+            line: 9,
+            ns: 800,
+        }],
+        ..AttributionReport::default()
+    });
+    let f = only(&diagnose(&r), "cpu_hog");
+    let cited: Vec<_> = f
+        .evidence
+        .iter()
+        .filter(|e| matches!(e, Evidence::LatencyAttribution { .. }))
+        .collect();
+    assert_eq!(
+        cited,
+        vec![&Evidence::LatencyAttribution {
+            cause: "ps_busy".into(),
+            ns: 800,
+            total_ns: 1_000,
+            percent: 80.0,
+            exact: true,
+            occupant: Some(Site::new("main.start", "/src/main.go", 9)),
+            source: "latency_attribution.causes.ps_busy_ns".into(),
+        }]
+    );
+    // A cause the level cannot separate is not cited as a zero.
+    assert_eq!(attributed(&r, "kernel"), None);
+    assert!(attributed(&r, "other").is_some());
+}
+
+#[test]
 fn forced_gc_cycles_name_runtime_gc() {
     let mut r = empty();
     r.scheduler.stop_the_world.count = 600;

@@ -1,6 +1,7 @@
 //! Tests of the whole engine on synthetic event streams (builder in `crate::testutil`).
 //! Expected values are derived from the streams the tests build, never from the code's output.
 
+mod attribution;
 mod capture;
 mod goroutines;
 mod incremental;

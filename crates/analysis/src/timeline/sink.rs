@@ -15,6 +15,8 @@ use super::{
 #[derive(Debug, Default)]
 pub(crate) struct Sink<C> {
     pub collector: C,
+    /// Latency attribution reads every record, whatever the collector (crate::attribution).
+    pub attribution: crate::attribution::Attribution,
     stacks: BTreeSet<StackKey>,
     /// Creation pcs named by `GoCreate` instants, located at the end like the stacks.
     sites: BTreeSet<u64>,
@@ -24,9 +26,16 @@ impl<C: Collector> Sink<C> {
     pub fn new(collector: C) -> Self {
         Sink {
             collector,
+            attribution: Default::default(),
             stacks: BTreeSet::new(),
             sites: BTreeSet::new(),
         }
+    }
+
+    /// Keeps what `attribution` gathered (when the collector is swapped).
+    pub fn with_attribution(mut self, attribution: crate::attribution::Attribution) -> Self {
+        self.attribution = attribution;
+        self
     }
 
     /// Emits the frames of every stack named so far (in key order).
@@ -49,6 +58,7 @@ impl<C: Collector> Sink<C> {
 
 impl<C: Collector> Collector for Sink<C> {
     fn record(&mut self, record: TimelineRecord) {
+        self.attribution.record(&record);
         if !self.collector.enabled() {
             return;
         }
@@ -65,7 +75,8 @@ impl<C: Collector> Collector for Sink<C> {
         self.collector.record(record);
     }
 
+    /// Always: the attribution needs the records even when the collector drops them.
     fn enabled(&self) -> bool {
-        self.collector.enabled()
+        true
     }
 }

@@ -3,6 +3,7 @@
 //! module per section of the report, in the order of the JSON; long tables are cut at
 //! [`MAX_ROWS`](crate::format::MAX_ROWS) rows (the JSON report has them all).
 
+pub mod attribution;
 pub mod counts;
 pub mod goroutines;
 pub mod kernel;
@@ -29,6 +30,7 @@ fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
     goroutines::render(&r.goroutines, out)?;
     latency::render(&r.sched_latency, out)?;
     sampled::render(&r.sched_latency_sampled, &r.runtime_metrics, out)?;
+    attribution::render(&r.latency_attribution, out)?;
     threads::render(&r.threads, out)?;
     sched::render(&r.scheduler, out)?;
     runtime_metrics::render(&r.runtime_metrics, out)?;
