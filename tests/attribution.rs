@@ -136,25 +136,29 @@ fn in_a_gc_loop_the_stop_the_world_share_shows() {
 #[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn with_a_competitor_on_the_same_cpu_the_kernel_share_dominates() {
     require_root();
-    let label = "go1.27 compute pinned to CPU 0 beside another compute";
+    let label = "go1.27 contend (GOMAXPROCS=1) pinned to CPU 0 beside two computes";
     let bin = fixture("1.27");
-    let spawn = |gomaxprocs: Option<&str>, secs: &str| {
+    let spawn = |scenario: &str, gomaxprocs: Option<&str>, secs: &str| {
         let mut cmd = Command::new("taskset");
         cmd.args(["-c", "0"])
             .arg(&bin)
-            .args(["-scenario", "compute", "-d", secs])
+            .args(["-scenario", scenario, "-d", secs])
             .stdout(Stdio::null());
         if let Some(n) = gomaxprocs {
             cmd.env("GOMAXPROCS", n);
         }
         cmd.spawn().expect("taskset")
     };
-    let mut competitor = spawn(None, "6s");
-    let mut target = spawn(Some("1"), "5s");
+    // Two CPU-bound competitors leave the target about a third of CPU 0: its goroutines, three
+    // of them always runnable, wait mostly while the kernel runs the competitors.
+    let mut competitors = [spawn("compute", None, "6s"), spawn("compute", None, "6s")];
+    let mut target = spawn("contend", Some("1"), "5s");
     std::thread::sleep(Duration::from_millis(300));
     let d = doctor(&["-p", &target.id().to_string(), "-d", "3s"], label);
     let _ = target.wait();
-    let _ = competitor.wait();
+    for c in &mut competitors {
+        let _ = c.wait();
+    }
     let (a, causes) = attribution(&d, label);
     assert_eq!(largest(&causes), "kernel", "{label}: {a:#}");
     let e = cited(&d, "kernel_cpu_contention", "kernel", label);

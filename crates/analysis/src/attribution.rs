@@ -4,8 +4,9 @@
 //!
 //! - `stw`: a stop-the-world pause (StwBegin → StwEnd) overlapped the wait;
 //! - `kernel`: the thread that ran the goroutine next was runnable but not running in the
-//!   kernel (switched out involuntarily: CPU contention, cgroup throttling) — from its
-//!   `sched_switch` slices, so a wake-up's own run-queue delay is not included (a lower bound);
+//!   kernel (off CPU after an involuntary switch-out: CPU contention, cgroup throttling; or
+//!   woken and waiting in the run queue: from its `sched_wakeup` to its switch-in) — from its
+//!   `sched_switch` slices and wake-ups;
 //! - `syscall`: that thread was in a system call (a goroutine's `Syscall` state on it);
 //! - `ps_busy`: no P was idle (every P known within GOMAXPROCS ran some goroutine, and at
 //!   least one did), named by the creation sites of the goroutines that occupied the Ps
@@ -53,6 +54,9 @@ pub struct Attribution {
     /// Per thread: runnable-not-running intervals (off CPU after an involuntary switch-out).
     kernel: HashMap<u32, Vec<Span>>,
     involuntary: HashMap<u32, bool>,
+    /// Per thread: its latest kernel wake-up (the full level's `Wakeup` events): from there to
+    /// its switch-in it was runnable, not running.
+    woken: HashMap<u32, u64>,
     /// Per thread: a goroutine in a system call on it.
     syscalls: HashMap<u32, Vec<Span>>,
     /// Intervals during which some P was idle.
@@ -87,6 +91,9 @@ impl Attribution {
                 ));
             }
             EventKind::SchedSample { npidle, .. } => self.npidle.push((event.ts_ns, npidle)),
+            EventKind::Wakeup { target_tid, .. } => {
+                self.woken.insert(target_tid, event.ts_ns);
+            }
             _ => {}
         }
     }
@@ -140,8 +147,20 @@ impl Attribution {
                 self.thread_slices += u64::from(end != ThreadEnd::TraceEnd);
                 if on_cpu {
                     self.involuntary.insert(tid, end == ThreadEnd::Involuntary);
-                } else if self.involuntary.remove(&tid) == Some(true) {
-                    self.kernel.entry(tid).or_default().push((start_ns, end_ns));
+                } else {
+                    // Preempted: runnable the whole time off CPU. Blocked: runnable from its
+                    // wake-up to the switch-in (the kernel run-queue delay).
+                    let woken = self.woken.remove(&tid);
+                    let span = if self.involuntary.remove(&tid) == Some(true) {
+                        Some((start_ns, end_ns))
+                    } else {
+                        woken
+                            .filter(|&w| w >= start_ns && w < end_ns)
+                            .map(|w| (w, end_ns))
+                    };
+                    if let Some(span) = span {
+                        self.kernel.entry(tid).or_default().push(span);
+                    }
                 }
             }
             TimelineRecord::Instant(Instant { ts_ns, kind, .. }) => match kind {
@@ -371,8 +390,9 @@ fn exactness(sampled: bool, cpu: &Coverage, saw_switches: bool) -> Vec<Exactness
         Exactness::new(
             "kernel",
             true,
-            "exact: off-CPU time after involuntary switch-outs of the thread that ran it next \
-             (sched_switch); a wake-up's own run-queue delay is not counted",
+            "exact: time the thread that ran it next was runnable but off CPU: after an \
+             involuntary switch-out, and from a wake-up to its switch-in (sched_switch, \
+             sched_wakeup)",
         )
     } else {
         Exactness::new(

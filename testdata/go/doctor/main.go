@@ -12,6 +12,8 @@
 //	burn        2 goroutines computing, for a CPU-quota test (run in a cgroup with GOMAXPROCS=2)
 //	compute     one goroutine computing in ~1 ms chunks with runtime.Gosched between them (no
 //	            hog), for a CPU-contention test (pinned with taskset beside a competitor)
+//	contend     4 goroutines computing in short chunks with runtime.Gosched between them, for the
+//	            latency attribution's kernel share (pinned with taskset beside competitors)
 //	burst       every 20 ms, 20,000 goroutines started at once (main.burst): the run queues pile up
 //	pool        healthy: 4 workers take small jobs from a channel, one every millisecond
 //	idle        healthy: an HTTP server on loopback answering a request every 100 ms
@@ -36,7 +38,7 @@ import (
 )
 
 var (
-	scenario = flag.String("scenario", "", "leak|convoy|gc|hog|lockthread|syscalls|burn|compute|burst|pool|idle")
+	scenario = flag.String("scenario", "", "leak|convoy|gc|hog|lockthread|syscalls|burn|compute|contend|burst|pool|idle")
 	duration = flag.Duration("d", 5*time.Second, "how long to run")
 	dir      = flag.String("dir", os.TempDir(), "syscalls: where to write files")
 )
@@ -47,7 +49,7 @@ func main() {
 	flag.Parse()
 	run, ok := map[string]func(deadline time.Time){
 		"leak": leak, "convoy": convoy, "gc": gcLoop, "hog": hogScenario,
-		"lockthread": lockthread, "syscalls": syscalls, "burn": burn, "compute": compute, "burst": burst, "pool": pool, "idle": idle,
+		"lockthread": lockthread, "syscalls": syscalls, "burn": burn, "compute": compute, "contend": contend, "burst": burst, "pool": pool, "idle": idle,
 	}[*scenario]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "doctor: unknown -scenario %q\n", *scenario)
@@ -280,6 +282,29 @@ func compute(deadline time.Time) {
 		done <- chunks
 	}()
 	truth["chunks"] = <-done
+}
+
+// --- contend ---
+
+// contend: 4 goroutines computing in short chunks with runtime.Gosched between them: at
+// GOMAXPROCS=1 three are always runnable, so their waits show what held the CPU (the other
+// goroutines, or, pinned beside a competitor, the kernel that runs the competitor instead).
+func contend(deadline time.Time) {
+	var wg sync.WaitGroup
+	var chunks int64
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() { // doctor:contend-site
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				work(2000)
+				atomic.AddInt64(&chunks, 1)
+				runtime.Gosched()
+			}
+		}()
+	}
+	wg.Wait()
+	truth["chunks"] = atomic.LoadInt64(&chunks)
 }
 
 // --- burst ---
