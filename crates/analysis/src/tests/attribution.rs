@@ -181,3 +181,44 @@ fn default_level_samples_split_on_stw_and_the_idle_p_counter() {
     let kernel = a.exactness.iter().find(|e| e.cause == "kernel").unwrap();
     assert!(!kernel.exact, "{kernel:?}");
 }
+
+#[test]
+fn a_woken_threads_run_queue_delay_is_kernel_time() {
+    // As the hog stream, but thread 1000 blocks (prev_state 1: sleeping) at 600 µs, is woken
+    // at 700 µs and runs again at 800 µs: only the 100 µs from the wake-up to the switch-in
+    // are the kernel's; while it slept the P stayed with the hog (ps_busy).
+    const SLEEPING: u64 = 1;
+    let mut s = StreamBuilder::new();
+    s.on(0, 1000);
+    s.go_create(10, 1, HOG_PC)
+        .go_status(10, g::DEAD, g::RUNNABLE);
+    s.go_create(11, 1, VICTIM_PC)
+        .go_status(11, g::DEAD, g::RUNNABLE);
+    s.at(T0 + 100 * US).go_start(10, 0, 0);
+    s.at(T0 + 300 * US)
+        .emit(EventKind::StwBegin { reason: Some(2) });
+    s.at(T0 + 350 * US).emit(EventKind::StwEnd);
+    s.at(T0 + 600 * US)
+        .switch_flags(1000, 5555, SLEEPING, true, false);
+    s.on(0, 5555);
+    s.at(T0 + 700 * US).wakeup(1000);
+    s.at(T0 + 800 * US)
+        .switch_flags(5555, 1000, RUNNING, false, true);
+    s.on(0, 1000);
+    s.at(T0 + 1100 * US).go_park(10, wait::CHAN_RECEIVE);
+    s.go_start(11, 0, 0);
+    s.at(T0 + 1200 * US).go_park(11, wait::SLEEP);
+    let report = run(s.build(), &test_meta());
+    let a = report.latency_attribution.expect("attribution section");
+    assert_eq!(a.total_ns, 1200 * US);
+    assert_eq!(
+        a.causes,
+        Causes {
+            stw_ns: 50 * US,
+            kernel_ns: 100 * US,
+            syscall_ns: 0,
+            ps_busy_ns: (200 + 250 + 100 + 300) * US,
+            other_ns: 200 * US,
+        }
+    );
+}
