@@ -9,12 +9,21 @@ mod bpf_support;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use bpf_support::require_root;
 use serde_json::Value;
 
 const CAUSES: [&str; 5] = ["stw", "kernel", "syscall", "ps_busy", "other"];
+
+/// One test at a time: each measures why goroutines wait, and the competitor test saturates
+/// CPU 0 for seconds, which would show up as kernel delay in the others' waits.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn fixture(minor: &str) -> PathBuf {
     testsupport::program_fixture("doctor", minor, "stripped")
@@ -103,6 +112,7 @@ fn largest(causes: &[u64; 5]) -> &'static str {
 #[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn behind_a_hog_every_p_busy_dominates_and_names_the_hog() {
     require_root();
+    let _serial = serial();
     let label = "go1.27 hog";
     let d = launched("1.27", "hog");
     let (a, causes) = attribution(&d, label);
@@ -124,6 +134,7 @@ fn behind_a_hog_every_p_busy_dominates_and_names_the_hog() {
 #[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn in_a_gc_loop_the_stop_the_world_share_shows() {
     require_root();
+    let _serial = serial();
     let label = "go1.19 gc";
     let d = launched("1.19", "gc");
     let (a, causes) = attribution(&d, label);
@@ -136,6 +147,7 @@ fn in_a_gc_loop_the_stop_the_world_share_shows() {
 #[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn with_a_competitor_on_the_same_cpu_the_kernel_share_dominates() {
     require_root();
+    let _serial = serial();
     let label = "go1.27 contend (GOMAXPROCS=1) pinned to CPU 0 beside two computes";
     let bin = fixture("1.27");
     let spawn = |scenario: &str, gomaxprocs: Option<&str>, secs: &str| {
