@@ -410,21 +410,6 @@ fn charts_section(out: &mut String, report: &Value) {
         not_captured(report, "/threads/cpu"),
         get(report, "/threads/per_thread"),
     ) {
-        // Creations not captured: the goroutines live at the end, from the snapshots.
-        (Some(why), Some(Value::Array(rows))) if !rows.is_empty() => {
-            let mut s = String::new();
-            not_captured_note(&mut s, &format!("creations and exits: {why}"));
-            s.push_str(&charts::bars(
-                "goroutines.by_creation_site",
-                rows,
-                site,
-                &[("live_at_end", "live")],
-                &[("live_at_end", "live at end")],
-                20,
-                "goroutines live at the end by creation site",
-            ));
-            s
-        }
         (Some(why), _) => {
             let mut s = String::new();
             not_captured_note(&mut s, why);
