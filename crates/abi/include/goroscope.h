@@ -19,7 +19,7 @@
 #define GOROSCOPE_ABI_H
 
 /* Bumped whenever a struct or enum below changes meaning or size. */
-#define GS_ABI_VERSION 4
+#define GS_ABI_VERSION 5
 
 /* Event types: `gs_event_header.type`. 0 is never used, so zeroed memory is not an event. */
 enum gs_event_type {
@@ -259,7 +259,8 @@ struct gs_ev_go_sample {
 /* Kernel aggregates (GS_CFG_KERNEL_AGGREGATES): updates lost because their map was full. */
 #define GS_STAT_KAGG_THREADS_FULL 192  /* a thread's entry could not be created in kagg_threads */
 #define GS_STAT_KAGG_SYSCALLS_FULL 193 /* a syscall not counted: kagg_syscalls was full */
-#define GS_STAT__COUNT 194
+#define GS_STAT_SYSCALL_UNTRACKED 194 /* a syscall's entry had no task-storage slot: not timed */
+#define GS_STAT__COUNT 195
 
 /* Offsets a layout does not have (e.g. g.parentGoid before Go 1.21). */
 #define GS_OFFSET_NONE 0xffffffffu
@@ -358,6 +359,13 @@ struct gs_kagg_thread {
 	__u64 wait_count;       /* runnable -> on CPU waits measured */
 	__u64 wait_sum_ns;
 	__u64 wait_hist[GS_KAGG_BUCKETS];
+	/*
+	 * The system call the thread is in, copied from its task storage by the task iterator at
+	 * each reading (in_syscall_since_ns 0: none). Kept here because a task-storage map cannot
+	 * be walked from user space.
+	 */
+	__u64 in_syscall_since_ns;
+	__s64 in_syscall_nr;
 	__u8 comm[16];
 };
 
@@ -376,8 +384,9 @@ struct gs_kagg_syscall {
 };
 
 /*
- * Value of `syscalls_in_flight` (key: __u32 tid): a system call a traced thread is in, what
- * sys_exit needs from sys_enter; user space reads it for the calls still in flight at a reading.
+ * Value of `syscalls_in_flight`, a task-storage map (one per thread, freed with it): the system
+ * call a traced thread is in, what sys_exit needs from sys_enter (ts_ns 0: none). The task
+ * iterator copies it into the thread's gs_kagg_thread for user space.
  */
 struct gs_syscall_start {
 	__u64 ts_ns; /* sys_enter */
@@ -404,7 +413,7 @@ GS_ASSERT_SIZE(struct gs_ev_syscall, 48);
 GS_ASSERT_SIZE(struct gs_ev_signal, 40);
 GS_ASSERT_SIZE(struct gs_ev_go_sample, 208);
 GS_ASSERT_SIZE(struct gs_config, 128);
-GS_ASSERT_SIZE(struct gs_kagg_thread, 432);
+GS_ASSERT_SIZE(struct gs_kagg_thread, 448);
 GS_ASSERT_SIZE(struct gs_kagg_syscall_key, 8);
 GS_ASSERT_SIZE(struct gs_kagg_syscall, 344);
 GS_ASSERT_SIZE(struct gs_syscall_start, 16);

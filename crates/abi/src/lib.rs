@@ -9,7 +9,7 @@
 use std::mem::size_of;
 
 /// `GS_ABI_VERSION`: bumped whenever a struct or enum changes meaning or size.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// The C header, for tools that want to show or check it.
 pub const HEADER: &str = include_str!("../include/goroscope.h");
@@ -213,7 +213,9 @@ pub const STAT_READ_FAILED: u32 = 128;
 /// Kernel aggregates: updates lost because `kagg_threads` / `kagg_syscalls` was full.
 pub const STAT_KAGG_THREADS_FULL: u32 = 192;
 pub const STAT_KAGG_SYSCALLS_FULL: u32 = 193;
-pub const STAT_COUNT: u32 = 194;
+/// A system call not timed: its entry found no task-storage slot (no memory, or busy).
+pub const STAT_SYSCALL_UNTRACKED: u32 = 194;
+pub const STAT_COUNT: u32 = 195;
 
 /// `GS_OFFSET_NONE`: a field the layout does not have.
 pub const OFFSET_NONE: u32 = 0xffff_ffff;
@@ -249,6 +251,9 @@ pub struct KaggThread {
     pub wait_count: u64,
     pub wait_sum_ns: u64,
     pub wait_hist: [u64; KAGG_BUCKETS],
+    /// The system call the thread was in at the reading (0: none), copied by the task iterator.
+    pub in_syscall_since_ns: u64,
+    pub in_syscall_nr: i64,
     pub comm: [u8; 16],
 }
 
@@ -551,7 +556,7 @@ const _: () = assert!(size_of::<KernelSyscall>() == 48);
 const _: () = assert!(size_of::<Signal>() == 40);
 const _: () = assert!(size_of::<GoSample>() == 208);
 const _: () = assert!(size_of::<Config>() == 128);
-const _: () = assert!(size_of::<KaggThread>() == 432);
+const _: () = assert!(size_of::<KaggThread>() == 448);
 const _: () = assert!(size_of::<KaggSyscallKey>() == 8);
 const _: () = assert!(size_of::<KaggSyscall>() == 344);
 const _: () = assert!(size_of::<SyscallStart>() == 16);

@@ -338,6 +338,8 @@ fn rust_structs_match_the_c_header() {
             wait_count = "wait_count",
             wait_sum_ns = "wait_sum_ns",
             wait_hist = "wait_hist",
+            in_syscall_since_ns = "in_syscall_since_ns",
+            in_syscall_nr = "in_syscall_nr",
             comm = "comm"
         ]
     );
@@ -440,6 +442,7 @@ fn event_types_and_constants_match_the_c_header() {
         (CFG_KERNEL_RECORDS, "GS_CFG_KERNEL_RECORDS"),
         (STAT_KAGG_THREADS_FULL, "GS_STAT_KAGG_THREADS_FULL"),
         (STAT_KAGG_SYSCALLS_FULL, "GS_STAT_KAGG_SYSCALLS_FULL"),
+        (STAT_SYSCALL_UNTRACKED, "GS_STAT_SYSCALL_UNTRACKED"),
     ] {
         assert_eq!(u64::from(rust), c_value(c), "{c}");
     }

@@ -40,7 +40,8 @@ pub struct KernelAggregates {
 pub struct AggregatesLost {
     /// Thread updates (a switch, a wake-up, a counter copy) lost: the thread map was full.
     pub thread_updates: u64,
-    /// System calls not counted: the syscall map was full.
+    /// System calls not counted: the syscall map was full, or the call's entry found no slot
+    /// to time it in (no memory for the thread's task storage).
     pub syscalls: u64,
 }
 

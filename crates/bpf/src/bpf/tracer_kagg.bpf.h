@@ -32,7 +32,20 @@ struct {
 	__type(value, struct gs_kagg_syscall);
 } kagg_syscalls SEC(".maps");
 
-/* What new entries start from (a 432-byte struct does not fit the BPF stack next to others). */
+/*
+ * The call each traced thread is in: task storage (one slot per thread, found from the task
+ * without hashing, freed with the thread) rather than a hash keyed by tid, whose update and
+ * delete were most of the cost of gs_sys_enter and gs_sys_exit (tracer_sched.bpf.h); those run
+ * on every system call of the machine once attached, so each nanosecond there counts.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct gs_syscall_start);
+} syscalls_in_flight SEC(".maps");
+
+/* What new entries start from (a 448-byte struct does not fit the BPF stack next to others). */
 const struct gs_kagg_thread kagg_zero_thread = {};
 const struct gs_kagg_syscall kagg_zero_syscall = {};
 
@@ -213,13 +226,14 @@ static __always_inline void kagg_syscall(u32 tid, s64 nr, s64 ret, u64 duration)
 			return;
 		}
 	}
+	/* Plain adds: only thread `tid` itself, in its sys_exit, writes its entries. */
 	b = kagg_bucket(duration);
-	__sync_fetch_and_add(&s->count, 1);
-	__sync_fetch_and_add(&s->sum_ns, duration);
+	s->count++;
+	s->sum_ns += duration;
 	if (ret < 0)
-		__sync_fetch_and_add(&s->errors, 1);
+		s->errors++;
 	if (b < GS_KAGG_BUCKETS)
-		__sync_fetch_and_add(&s->hist[b], 1);
+		s->hist[b]++;
 }
 
 /*
@@ -232,12 +246,23 @@ SEC("iter/task")
 int gs_kagg_iter_task(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
+	struct gs_syscall_start *call;
 	struct gs_kagg_thread *t;
 
 	if (!task || !kagg_on() || !tgid_traced(task->tgid))
 		return 0;
 	t = kagg_thread(task->pid);
-	if (t)
-		kagg_copy_counters(t, task, bpf_ktime_get_ns(), true);
+	if (!t)
+		return 0;
+	kagg_copy_counters(t, task, bpf_ktime_get_ns(), true);
+	/* The call it is in, if any (syscalls_in_flight is task storage: user space cannot walk it). */
+	call = bpf_task_storage_get(&syscalls_in_flight, task, 0, 0);
+	if (call && call->ts_ns) {
+		t->in_syscall_nr = call->nr;
+		t->in_syscall_since_ns = call->ts_ns;
+	} else {
+		t->in_syscall_nr = -1;
+		t->in_syscall_since_ns = 0;
+	}
 	return 0;
 }

@@ -75,20 +75,63 @@ static __always_inline bool g_field(u64 *out, const u8 *buf, u64 gp, u32 off, u3
 }
 
 /*
- * Where gp had stopped: frames[0] = gp.sched.pc, then the return addresses up Go's frame-pointer
- * chain from gp.sched.bp ([bp] = caller's bp, [bp+8] = return address). Stops at a zero or
- * non-increasing bp (stacks grow down, so callers' frames are at higher addresses).
+ * g.stack.hi: runtime.g starts with `stack stack` (lo, hi) in every Go version ("offset known to
+ * runtime/cgo" in runtime2.go), so its upper bound is at a fixed offset.
  */
-static __always_inline u32 sample_stack(struct gs_ev_go_sample *e, u64 pc, u64 bp)
+#define GS_G_STACK_HI 8
+
+/*
+ * The top of the stopped goroutine's stack, read in one go from its saved bp: the frame records
+ * of the innermost frames (gopark, chanrecv, ... and the program's caller) usually lie within a
+ * few hundred bytes, so one read replaces one read per frame, which was most of this program's
+ * cost. Frames beyond the window are read one by one.
+ */
+#define GS_SAMPLE_STACK_WINDOW 1024
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u8[GS_SAMPLE_STACK_WINDOW]);
+} sample_stack_window SEC(".maps");
+
+/* The frame record ([bp] = caller's bp, [bp+8] = return address) at `bp`. */
+static __always_inline bool frame_at(u64 frame[2], const u8 *win, u64 base, u64 len, u64 bp)
 {
-	u64 frame[2];
-	u32 n = 0;
+	u64 off = bp - base;
+
+	if (win && bp >= base && off + 16 <= len && off <= GS_SAMPLE_STACK_WINDOW - 16) {
+		frame[0] = *(const u64 *)(win + off);
+		frame[1] = *(const u64 *)(win + off + 8);
+		return true;
+	}
+	return bpf_probe_read_user(frame, 16, (void *)bp) == 0;
+}
+
+/*
+ * Where gp had stopped: frames[0] = gp.sched.pc, then the return addresses up Go's frame-pointer
+ * chain from gp.sched.bp. Stops at a zero or non-increasing bp (stacks grow down, so callers'
+ * frames are at higher addresses). `hi` (g.stack.hi, 0 if unknown) bounds the one-go read.
+ */
+static __always_inline u32 sample_stack(struct gs_ev_go_sample *e, u64 pc, u64 bp, u64 hi)
+{
+	u8 *win = NULL;
+	u64 frame[2], base = bp, len = 0;
+	u32 zero = 0, n = 0;
 
 	if (!pc)
 		return 0;
 	e->frames[n++] = pc;
+	if (bp && hi > bp) {
+		len = hi - bp;
+		if (len > GS_SAMPLE_STACK_WINDOW)
+			len = GS_SAMPLE_STACK_WINDOW;
+		win = bpf_map_lookup_elem(&sample_stack_window, &zero);
+		if (win && bpf_probe_read_user(win, len, (void *)bp))
+			win = NULL;
+	}
 	for (int i = 1; i < GS_SAMPLE_DEPTH; i++) {
-		if (!bp || bpf_probe_read_user(frame, sizeof(frame), (void *)bp) != 0)
+		if (!bp || !frame_at(frame, win, base, len, bp))
 			return n;
 		if (!frame[1])
 			return n;
@@ -98,7 +141,7 @@ static __always_inline u32 sample_stack(struct gs_ev_go_sample *e, u64 pc, u64 b
 			return n;
 		bp = frame[0];
 	}
-	if (bp && bpf_probe_read_user(frame, sizeof(frame), (void *)bp) == 0 && frame[1])
+	if (bp && frame_at(frame, win, base, len, bp) && frame[1])
 		e->flags |= GS_SAMPLE_STACK_CUT;
 	return n;
 }
@@ -109,7 +152,7 @@ int gs_sample(struct pt_regs *ctx)
 {
 	const u32 type = GS_EV_GO_SAMPLE;
 	struct gs_ev_go_sample *e;
-	u64 gp = sample_gp(ctx), goid = 0, m, v = 0, pc = 0, bp = 0;
+	u64 gp = sample_gp(ctx), goid = 0, m, v = 0, pc = 0, bp = 0, hi = 0;
 	u32 zero = 0;
 	u8 *buf;
 
@@ -145,7 +188,9 @@ int gs_sample(struct pt_regs *ctx)
 	if (cfg.g_sched_pc != GS_OFFSET_NONE && g_field(&pc, buf, gp, cfg.g_sched_pc, type) &&
 	    cfg.g_sched_bp != GS_OFFSET_NONE)
 		g_field(&bp, buf, gp, cfg.g_sched_bp, type);
-	e->nframes = sample_stack(e, pc, bp);
+	if (buf)
+		g_u64(&hi, buf, GS_G_STACK_HI);
+	e->nframes = sample_stack(e, pc, bp, hi);
 	if (pc && pc == e->start_pc)
 		e->flags |= GS_SAMPLE_FIRST_RUN;
 	submit(e, type);

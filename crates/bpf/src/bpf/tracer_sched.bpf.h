@@ -314,26 +314,24 @@ int BPF_PROG(gs_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	return 0;
 }
 
-/* LRU: a thread that exits inside a syscall (exit, execve) never deletes its entry. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, u32);
-	__type(value, struct gs_syscall_start);
-} syscalls_in_flight SEC(".maps");
+/* syscalls_in_flight: tracer_kagg.bpf.h (its task iterator reads it too). */
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(gs_sys_enter, struct pt_regs *regs, long id)
 {
-	u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct gs_syscall_start start;
-	u32 tid = (u32)pid_tgid;
+	struct gs_syscall_start *start;
 
-	if (!tgid_traced(pid_tgid >> 32))
+	if (!tgid_traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	start.ts_ns = bpf_ktime_get_ns();
-	start.nr = id;
-	bpf_map_update_elem(&syscalls_in_flight, &tid, &start, BPF_ANY);
+	start = bpf_task_storage_get(&syscalls_in_flight, bpf_get_current_task_btf(), 0,
+				     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!start) {
+		/* No memory for the thread's slot, or storage busy (a nested program): counted. */
+		count(GS_STAT_SYSCALL_UNTRACKED, 0);
+		return 0;
+	}
+	start->nr = id;
+	start->ts_ns = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -344,20 +342,19 @@ int BPF_PROG(gs_sys_exit, struct pt_regs *regs, long ret)
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct gs_syscall_start *start;
 	struct gs_ev_syscall *e;
-	u32 tid = (u32)pid_tgid;
 	u64 started;
 	s64 nr;
 
 	if (!tgid_traced(pid_tgid >> 32))
 		return 0;
-	start = bpf_map_lookup_elem(&syscalls_in_flight, &tid);
-	if (!start)
-		return 0; /* entered before we attached */
+	start = bpf_task_storage_get(&syscalls_in_flight, bpf_get_current_task_btf(), 0, 0);
+	if (!start || !start->ts_ns)
+		return 0; /* entered before we attached, or its slot could not be created */
 	started = start->ts_ns;
 	nr = start->nr;
-	bpf_map_delete_elem(&syscalls_in_flight, &tid);
+	start->ts_ns = 0;
 	if (kagg_on())
-		kagg_syscall(tid, nr, ret, bpf_ktime_get_ns() - started);
+		kagg_syscall((u32)pid_tgid, nr, ret, bpf_ktime_get_ns() - started);
 	if (!kernel_records_on())
 		return 0;
 	e = reserve(type, sizeof(*e));

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read as _;
 
 use anyhow::{Context, Result};
-use goroscope_abi::{self as abi, KaggSyscall, KaggSyscallKey, KaggThread, SyscallStart};
+use goroscope_abi::{self as abi, KaggSyscall, KaggSyscallKey, KaggThread};
 use goroscope_events::{
     AggregatesLost, InFlightSyscall, KernelAggregates, Log2Histogram, SyscallAggregate,
     ThreadAggregate, ThreadCounters,
@@ -63,14 +63,15 @@ pub(crate) fn decode_thread_entry(key: &[u8], value: &[u8]) -> Option<(u32, Kagg
     Some((tid, abi::read::<KaggThread>(value)?))
 }
 
-/// A `syscalls_in_flight` entry: the call thread `tid` is in.
-pub(crate) fn decode_in_flight(key: &[u8], value: &[u8]) -> Option<InFlightSyscall> {
-    let tid = u32::from_ne_bytes(key.get(..4)?.try_into().ok()?);
-    let start = abi::read::<SyscallStart>(value)?;
+/// The call a thread was in when the task iterator copied its counters, if any.
+pub(crate) fn in_flight(tid: u32, t: &KaggThread) -> Option<InFlightSyscall> {
+    if t.in_syscall_since_ns == 0 {
+        return None;
+    }
     Some(InFlightSyscall {
         tid,
-        nr: u32::try_from(start.nr).ok()?,
-        since_ns: start.ts_ns,
+        nr: u32::try_from(t.in_syscall_nr).ok()?,
+        since_ns: t.in_syscall_since_ns,
     })
 }
 
@@ -85,7 +86,6 @@ pub(crate) fn decode_syscall_entry(
 pub(crate) struct Maps<'a> {
     pub threads: &'a dyn MapCore,
     pub syscalls: &'a dyn MapCore,
-    pub in_flight: &'a dyn MapCore,
 }
 
 /// What the reader keeps between readings.
@@ -111,11 +111,7 @@ impl KaggReader {
         maps: Maps<'_>,
         lost: AggregatesLost,
     ) -> Result<KernelAggregates> {
-        let Maps {
-            threads,
-            syscalls,
-            in_flight,
-        } = maps;
+        let Maps { threads, syscalls } = maps;
         if let Some(link) = iter {
             let mut it = libbpf_rs::Iter::new(link).context("creating the task iterator")?;
             let mut sink = Vec::new();
@@ -125,6 +121,7 @@ impl KaggReader {
         let since_ns = *self.since_ns.get_or_insert(now_ns);
         let mut live = Vec::new();
         let mut dead = Vec::new();
+        let mut calls = Vec::new();
         // Keys first: deleting while walking a hash map would restart the walk.
         let keys: Vec<Vec<u8>> = threads.keys().collect();
         for key in keys {
@@ -138,6 +135,9 @@ impl KaggReader {
                 continue;
             };
             let mut row = thread_aggregate(tid, &raw);
+            if row.exited_ns.is_none() {
+                calls.extend(in_flight(tid, &raw).filter(|c| c.since_ns <= now_ns));
+            }
             let at_start = *self
                 .at_start
                 .entry(tid)
@@ -184,20 +184,6 @@ impl KaggReader {
             self.at_start.remove(&row.tid);
             self.exited.insert((row.tid, row.started_ns), row);
             threads.delete(&key).context("pruning kagg_threads")?;
-        }
-        // Calls the live threads are in (an exited thread's entry is stale: the LRU map keeps
-        // it until evicted).
-        let live_tids: std::collections::HashSet<u32> = live.iter().map(|t| t.tid).collect();
-        let mut calls = Vec::new();
-        for (key, value) in in_flight.keys().filter_map(|key| {
-            let value = in_flight.lookup(&key, MapFlags::ANY).ok()??;
-            Some((key, value))
-        }) {
-            if let Some(call) = decode_in_flight(&key, &value) {
-                if live_tids.contains(&call.tid) && call.since_ns <= now_ns {
-                    calls.push(call);
-                }
-            }
         }
         calls.sort_by_key(|c| c.tid);
         live.extend(self.exited.values().cloned());
@@ -305,22 +291,24 @@ mod tests {
     }
 
     #[test]
-    fn an_in_flight_entry_decodes_to_its_thread_call_and_start() {
-        let start = SyscallStart {
-            ts_ns: 1_234,
-            nr: 202,
+    fn the_call_a_thread_is_in_comes_from_its_entry() {
+        let mut t = KaggThread {
+            in_syscall_since_ns: 1_234,
+            in_syscall_nr: 202,
+            ..Default::default()
         };
-        let call = decode_in_flight(&7u32.to_ne_bytes(), abi::bytes_of(&start)).unwrap();
         assert_eq!(
-            call,
-            InFlightSyscall {
+            in_flight(7, &t),
+            Some(InFlightSyscall {
                 tid: 7,
                 nr: 202,
                 since_ns: 1_234
-            }
+            })
         );
-        let odd = SyscallStart { ts_ns: 1, nr: -1 };
-        assert!(decode_in_flight(&7u32.to_ne_bytes(), abi::bytes_of(&odd)).is_none());
-        assert!(decode_in_flight(&[7, 0], abi::bytes_of(&start)).is_none());
+        t.in_syscall_nr = -1; // a number no call has: not reported as one
+        assert_eq!(in_flight(7, &t), None);
+        t.in_syscall_since_ns = 0; // not in a call
+        t.in_syscall_nr = 202;
+        assert_eq!(in_flight(7, &t), None);
     }
 }

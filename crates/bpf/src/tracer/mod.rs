@@ -327,7 +327,6 @@ impl<'obj> Tracer<'obj> {
         let maps = kagg::Maps {
             threads: &self.skel.maps.kagg_threads,
             syscalls: &self.skel.maps.kagg_syscalls,
-            in_flight: &self.skel.maps.syscalls_in_flight,
         };
         reader
             .read(now_ns, self.kagg_iter.as_ref(), maps, lost)

@@ -21,7 +21,8 @@ pub struct TracerStats {
     pub unreadable: PerType,
     /// Records user space received but could not decode.
     pub undecodable: u64,
-    /// Kernel aggregates: thread updates and syscalls not stored because their map was full.
+    /// Kernel aggregates: thread updates and syscalls not stored because their map was full
+    /// (syscalls also when their entry found no in-flight slot).
     pub kagg_threads_full: u64,
     pub kagg_syscalls_full: u64,
 }
@@ -92,7 +93,9 @@ impl TracerStats {
             stats.unreadable[at] = sum_slot(map, abi::STAT_READ_FAILED + i)?;
         }
         stats.kagg_threads_full = sum_slot(map, abi::STAT_KAGG_THREADS_FULL)?;
-        stats.kagg_syscalls_full = sum_slot(map, abi::STAT_KAGG_SYSCALLS_FULL)?;
+        // A call whose entry found no slot to time it is not counted either.
+        stats.kagg_syscalls_full = sum_slot(map, abi::STAT_KAGG_SYSCALLS_FULL)?
+            + sum_slot(map, abi::STAT_SYSCALL_UNTRACKED)?;
         Ok(stats)
     }
 }
