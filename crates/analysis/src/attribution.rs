@@ -441,8 +441,12 @@ impl Causes {
             self.other_ns + self.kernel_ns,
         ];
         let (kernel, [syscall, ps_busy, other]) = kernel_estimate::carve(estimate, below);
-        (self.kernel_ns, self.syscall_ns, self.ps_busy_ns, self.other_ns) =
-            (kernel, syscall, ps_busy, other);
+        (
+            self.kernel_ns,
+            self.syscall_ns,
+            self.ps_busy_ns,
+            self.other_ns,
+        ) = (kernel, syscall, ps_busy, other);
     }
 }
 

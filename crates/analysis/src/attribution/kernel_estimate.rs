@@ -114,13 +114,16 @@ impl RunDelayReadings {
         tid.and_then(|t| after.threads.get(&t).map(|cur| delta(&t, cur)))
             .and_then(Active::ratio)
             .or_else(|| {
-                let all = after.threads.iter().fold(Active::default(), |sum, (t, cur)| {
-                    let d = delta(t, cur);
-                    Active {
-                        on_cpu_ns: sum.on_cpu_ns + d.on_cpu_ns,
-                        delay_ns: sum.delay_ns + d.delay_ns,
-                    }
-                });
+                let all = after
+                    .threads
+                    .iter()
+                    .fold(Active::default(), |sum, (t, cur)| {
+                        let d = delta(t, cur);
+                        Active {
+                            on_cpu_ns: sum.on_cpu_ns + d.on_cpu_ns,
+                            delay_ns: sum.delay_ns + d.delay_ns,
+                        }
+                    });
                 all.ratio()
             })
             .unwrap_or(0.0)
@@ -136,7 +139,13 @@ impl RunDelayReadings {
         let last = self.readings.len() - 1;
         // Interval i covers [ts(i-1), ts(i)); the first reaches back to 0, the last on to the
         // end of time.
-        let lo = |i: usize| if i == 1 { 0 } else { self.readings[i - 1].ts_ns };
+        let lo = |i: usize| {
+            if i == 1 {
+                0
+            } else {
+                self.readings[i - 1].ts_ns
+            }
+        };
         let hi = |i: usize| {
             if i == last {
                 u64::MAX
@@ -264,7 +273,10 @@ mod tests {
         // Thread 9 appears in the second reading only (born in the window): all of it counts.
         let r = readings(&[
             reading(1_000, &[(7, 0, Some(0)), (8, 0, Some(0))]),
-            reading(2_000, &[(7, 0, Some(0)), (8, 600, Some(200)), (9, 100, Some(100))]),
+            reading(
+                2_000,
+                &[(7, 0, Some(0)), (8, 600, Some(200)), (9, 100, Some(100))],
+            ),
         ]);
         // Thread 7 neither ran nor waited: all threads, (200 + 100) / (700 + 300).
         assert_eq!(r.share(Some(7), 1_200, 1_800), Some(0.3));
