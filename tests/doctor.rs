@@ -15,7 +15,7 @@ mod bpf_support;
 mod quota_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use bpf_support::require_root;
@@ -300,6 +300,52 @@ fn blocking_file_syscalls_are_named_first_with_their_site() {
             "{label}: {f:#}"
         );
     }
+}
+
+#[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
+fn blocking_file_syscalls_are_named_at_the_default_level_from_the_aggregates_and_samples() {
+    require_root();
+    let dir = testsupport::scratch_path("doctor", "fsync-default");
+    std::fs::create_dir_all(&dir).unwrap();
+    let minor = "1.27";
+    let label = format!("go{minor} syscalls at --level default");
+    let bin = fixture(minor);
+    let (d, _, _) = doctor(
+        &[
+            "--level",
+            "default",
+            "-d",
+            "3s",
+            "--",
+            bin.to_str().unwrap(),
+            "-scenario",
+            "syscalls",
+            "-d",
+            "4s",
+            "-dir",
+            dir.to_str().unwrap(),
+        ],
+        &label,
+    );
+    std::thread::sleep(Duration::from_millis(1200));
+    // The fixture writes and fsyncs (its GROUND_TRUTH counts the fsyncs): the blocking call
+    // is fsync, made by the goroutines its `go` statement marked doctor:syscall-site starts.
+    let f = first(&d, "syscall_handoffs", &label);
+    assert!(
+        f["title"].as_str().unwrap().contains("fsync"),
+        "{label}: {f:#}"
+    );
+    assert_eq!(f["confidence"], "sampled", "{label}: {f:#}");
+    let evidence = f["evidence"].to_string();
+    assert!(evidence.contains("\"what\":\"fsync ("), "{label}: {f:#}");
+    assert!(!evidence.contains("\"what\":\"futex ("), "{label}: {f:#}");
+    assert_site(
+        f,
+        "main.syscalls",
+        Some(marked_line("doctor:syscall-site")),
+        &label,
+    );
 }
 
 #[test]

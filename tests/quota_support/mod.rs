@@ -80,6 +80,7 @@ impl Drop for QuotaCgroup {
 }
 
 impl QuotaCgroup {
+    #[allow(dead_code)] // each test binary uses part of this module
     /// `throttled_usec` of its `cpu.stat` (v2; v1's `throttled_time` in µs): the kernel's
     /// own count of the time the quota held its tasks off a CPU.
     pub fn throttled_usec(&self) -> Option<u64> {
