@@ -12,12 +12,14 @@
 //! which makes the contention on purpose.
 
 mod bpf_support;
+mod quota_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use bpf_support::require_root;
+use quota_support::QuotaCgroup;
 use serde_json::Value;
 
 const VERSIONS: [&str; 2] = ["1.19", "1.27"];
@@ -302,6 +304,52 @@ fn blocking_file_syscalls_are_named_first_with_their_site() {
 
 #[test]
 #[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
+fn blocking_file_syscalls_are_named_at_the_default_level_from_the_aggregates_and_samples() {
+    require_root();
+    let dir = testsupport::scratch_path("doctor", "fsync-default");
+    std::fs::create_dir_all(&dir).unwrap();
+    let minor = "1.27";
+    let label = format!("go{minor} syscalls at --level default");
+    let bin = fixture(minor);
+    let (d, _, _) = doctor(
+        &[
+            "--level",
+            "default",
+            "-d",
+            "3s",
+            "--",
+            bin.to_str().unwrap(),
+            "-scenario",
+            "syscalls",
+            "-d",
+            "4s",
+            "-dir",
+            dir.to_str().unwrap(),
+        ],
+        &label,
+    );
+    std::thread::sleep(Duration::from_millis(1200));
+    // The fixture writes and fsyncs (its GROUND_TRUTH counts the fsyncs): the blocking call
+    // is fsync, made by the goroutines its `go` statement marked doctor:syscall-site starts.
+    let f = first(&d, "syscall_handoffs", &label);
+    assert!(
+        f["title"].as_str().unwrap().contains("fsync"),
+        "{label}: {f:#}"
+    );
+    assert_eq!(f["confidence"], "sampled", "{label}: {f:#}");
+    let evidence = f["evidence"].to_string();
+    assert!(evidence.contains("\"what\":\"fsync ("), "{label}: {f:#}");
+    assert!(!evidence.contains("\"what\":\"futex ("), "{label}: {f:#}");
+    assert_site(
+        f,
+        "main.syscalls",
+        Some(marked_line("doctor:syscall-site")),
+        &label,
+    );
+}
+
+#[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn healthy_programs_get_nothing_above_info_and_exit_0() {
     require_root();
     for minor in VERSIONS {
@@ -372,80 +420,6 @@ fn a_recording_gets_the_same_first_finding_and_fail_on_sets_the_status() {
         text.contains("[warning] Goroutine leak: chan send at main.leakyHandle"),
         "{text}"
     );
-}
-
-/// A cgroup of its own with a CPU quota (v2 `cpu.max`, or v1 `cpu.cfs_quota_us`), removed on
-/// drop with the children moved into it.
-struct QuotaCgroup {
-    dir: PathBuf,
-    children: Vec<Child>,
-}
-
-impl QuotaCgroup {
-    fn create(quota_usec: u64) -> Result<QuotaCgroup, String> {
-        let mountinfo =
-            std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| e.to_string())?;
-        let mounts = procstat::cgroup::parse_mountinfo(&mountinfo);
-        let leaf = format!("goroscope-doctor-{}", std::process::id());
-        let write = |dir: &Path, file: &str, value: String| {
-            std::fs::write(dir.join(file), &value).map_err(|e| format!("{file}: {e}"))
-        };
-        if let Some(v2) = mounts.iter().find(|m| m.v2 && m.root == "/") {
-            let root = &v2.mount_point;
-            if std::fs::read_to_string(root.join("cgroup.controllers"))
-                .is_ok_and(|c| c.split_whitespace().any(|w| w == "cpu"))
-            {
-                let _ = std::fs::write(root.join("cgroup.subtree_control"), "+cpu");
-                let dir = root.join(&leaf);
-                std::fs::create_dir(&dir).map_err(|e| e.to_string())?;
-                write(&dir, "cpu.max", format!("{quota_usec} 100000"))?;
-                return Ok(QuotaCgroup {
-                    dir,
-                    children: Vec::new(),
-                });
-            }
-        }
-        let v1 = mounts
-            .iter()
-            .find(|m| !m.v2 && m.root == "/" && m.controllers.iter().any(|c| c == "cpu"))
-            .ok_or("no cgroup hierarchy with the cpu controller")?;
-        let dir = v1.mount_point.join(&leaf);
-        std::fs::create_dir(&dir).map_err(|e| e.to_string())?;
-        write(&dir, "cpu.cfs_period_us", "100000".into())?;
-        write(&dir, "cpu.cfs_quota_us", quota_usec.to_string())?;
-        Ok(QuotaCgroup {
-            dir,
-            children: Vec::new(),
-        })
-    }
-
-    fn run(&mut self, cmd: &mut Command) -> u32 {
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let pid = child.id();
-        self.children.push(child);
-        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string())
-            .expect("moving into the cgroup");
-        pid
-    }
-}
-
-impl Drop for QuotaCgroup {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.dir).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
 }
 
 #[test]

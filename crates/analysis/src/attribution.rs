@@ -6,7 +6,10 @@
 //! - `kernel`: the thread that ran the goroutine next was runnable but not running in the
 //!   kernel (off CPU after an involuntary switch-out: CPU contention, cgroup throttling; or
 //!   woken and waiting in the run queue: from its `sched_wakeup` to its switch-in) — from its
-//!   `sched_switch` slices and wake-ups;
+//!   `sched_switch` slices and wake-ups; where those were not captured (the default level),
+//!   estimated from the kernel aggregates' per-thread run delay (`kernel_estimate`: the
+//!   share of the time that thread wanted a CPU that it waited for one, about each second),
+//!   and labelled an estimate in `exactness`;
 //! - `syscall`: that thread was in a system call (a goroutine's `Syscall` state on it);
 //! - `ps_busy`: no P was idle (every P known within GOMAXPROCS ran some goroutine, and at
 //!   least one did), named by the creation sites of the goroutines that occupied the Ps
@@ -15,14 +18,18 @@
 //!
 //! Precedence where causes overlap: stw > kernel > syscall > ps_busy > other. Each nanosecond
 //! of a wait goes to the first cause that covers it, so the causes sum exactly to the total.
+//! An estimated kernel share is a number, not intervals: it is taken from the wait's causes
+//! below it in proportion to their sizes, so the sum stays exact.
 //!
 //! It reads the timeline records (fed by the analyzer's sink whatever collector is attached),
 //! keeps the intervals it needs until the end (memory grows with the recording), and is
 //! computed when the report is built.
 
+mod kernel_estimate;
+
 use std::collections::HashMap;
 
-use goroscope_events::{Capability, Event, EventKind, Fact, Meta, Symbolizer};
+use goroscope_events::{Capability, Event, EventKind, Fact, KernelAggregates, Meta, Symbolizer};
 use serde::{Deserialize, Serialize};
 
 use crate::sched::coverage::Coverage;
@@ -70,6 +77,8 @@ pub struct Attribution {
     samples: Vec<(u64, u64, u64, u32)>,
     /// The runtime's counters every 10 ms: (ts, idle Ps).
     npidle: Vec<(u64, i32)>,
+    /// The kernel aggregates' per-thread run delay, for the kernel share without switches.
+    run_delay: kernel_estimate::RunDelayReadings,
 }
 
 impl Attribution {
@@ -96,6 +105,12 @@ impl Attribution {
             }
             _ => {}
         }
+    }
+
+    /// A reading of the kernel aggregates (the default level's kernel share is estimated from
+    /// them: `kernel_estimate`).
+    pub fn observe_aggregates(&mut self, aggregates: &KernelAggregates) {
+        self.run_delay.observe(aggregates);
     }
 
     pub fn record(&mut self, record: &TimelineRecord) {
@@ -223,6 +238,7 @@ impl Attribution {
             _ if sampled => Some(8),
             _ => None,
         };
+        let kernel_basis = self.kernel_basis(sampled, cpu);
         let stw = merge(self.stw.clone());
         // Default level: no run slices, so the Ps' slices say nothing (all "idle"); the
         // runtime's counter alone decides.
@@ -273,13 +289,16 @@ impl Attribution {
             // The Ps' sets are fragmented (every run and idle gap of every P): measure them
             // with prefix sums instead of cutting the wait into pieces.
             let ps_busy_ns: u64 = rest.iter().map(|&(a, b)| busy_measure.between(a, b)).sum();
-            let c = Causes {
+            let mut c = Causes {
                 stw_ns: len(&in_stw),
                 kernel_ns: len(&in_kernel),
                 syscall_ns: len(&in_syscall),
                 ps_busy_ns,
                 other_ns: len(&rest) - ps_busy_ns,
             };
+            if kernel_basis == KernelBasis::Estimated {
+                c.estimate_kernel(&self.run_delay, w);
+            }
             busy_pieces.extend(rest);
             total.add(&c);
             row.1.add(&c);
@@ -312,9 +331,22 @@ impl Attribution {
             waits: count,
             total_ns: total.sum(),
             causes: total,
-            exactness: exactness(sampled, cpu, self.thread_slices > 0),
+            exactness: exactness(sampled, kernel_basis, self.run_delay.source()),
             ps_busy_occupants: occupants,
             by_site: sites,
+        }
+    }
+
+    /// How the kernel cause is measured: from thread switches where they were captured (and,
+    /// for samples, seen), else estimated from the kernel aggregates where there are two
+    /// readings, else not at all.
+    fn kernel_basis(&self, sampled: bool, cpu: &Coverage) -> KernelBasis {
+        if cpu.captured && (self.thread_slices > 0 || !sampled) {
+            KernelBasis::Switches
+        } else if self.run_delay.usable() {
+            KernelBasis::Estimated
+        } else {
+            KernelBasis::NotSeparable
         }
     }
 
@@ -383,25 +415,68 @@ struct Wait {
     tid: Option<u32>,
 }
 
-/// How each cause was measured, by basis.
-fn exactness(sampled: bool, cpu: &Coverage, saw_switches: bool) -> Vec<Exactness> {
-    let switches = cpu.captured && (saw_switches || !sampled);
-    let kernel = if switches {
-        Exactness::new(
+/// How the kernel cause is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KernelBasis {
+    /// From `sched_switch`/`sched_wakeup` slices of the thread that ran it next.
+    Switches,
+    /// From the kernel aggregates' run delay (`kernel_estimate`).
+    Estimated,
+    /// Neither: its time stays in the causes below.
+    NotSeparable,
+}
+
+impl Causes {
+    /// The kernel share of wait `w` estimated from the run delay of the thread that ran it
+    /// (all of it outside stop-the-world pauses is eligible), taken from the causes below.
+    fn estimate_kernel(&mut self, run_delay: &kernel_estimate::RunDelayReadings, w: &Wait) {
+        let eligible = self.kernel_ns + self.syscall_ns + self.ps_busy_ns + self.other_ns;
+        let Some(rho) = run_delay.share(w.tid, w.start, w.end) else {
+            return;
+        };
+        let estimate = (rho * eligible as f64).round() as u64;
+        let below = [
+            self.syscall_ns,
+            self.ps_busy_ns,
+            self.other_ns + self.kernel_ns,
+        ];
+        let (kernel, [syscall, ps_busy, other]) = kernel_estimate::carve(estimate, below);
+        (
+            self.kernel_ns,
+            self.syscall_ns,
+            self.ps_busy_ns,
+            self.other_ns,
+        ) = (kernel, syscall, ps_busy, other);
+    }
+}
+
+/// How each cause was measured, by basis; `run_delay_source` names the estimate's input.
+fn exactness(sampled: bool, basis: KernelBasis, run_delay_source: &str) -> Vec<Exactness> {
+    let kernel = match basis {
+        KernelBasis::Switches => Exactness::new(
             "kernel",
             true,
             "exact: time the thread that ran it next was runnable but off CPU: after an \
              involuntary switch-out, and from a wake-up to its switch-in (sched_switch, \
              sched_wakeup)",
-        )
-    } else {
-        Exactness::new(
+        ),
+        KernelBasis::Estimated => Exactness::new(
             "kernel",
             false,
-            "not separable: thread switches were not captured (--level full); such time is in \
-             the causes below. The kernel aggregates' run delay (report `kernel`) gives the \
-             program-wide share of time threads waited for a CPU",
-        )
+            &format!(
+                "estimated: thread switches were not captured (--level full), so each wait \
+                 gets the share of the time the thread that ran it next wanted a CPU that it \
+                 spent waiting for one (run delay / (on-CPU + run delay)) over the readings \
+                 around the wait, from {run_delay_source}; taken from the causes below in \
+                 proportion"
+            ),
+        ),
+        KernelBasis::NotSeparable => Exactness::new(
+            "kernel",
+            false,
+            "not separable: thread switches were not captured (--level full) and there were \
+             not two readings of the kernel aggregates; such time is in the causes below",
+        ),
     };
     let (busy, other) = if sampled {
         (

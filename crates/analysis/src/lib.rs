@@ -177,9 +177,11 @@ impl<C: Collector> Analyzer<C> {
     }
 
     /// A reading of the kernel-side aggregates (cumulative: the report's `kernel` section is
-    /// built from the last one).
+    /// built from the last one; the latency attribution's estimate of the kernel share
+    /// without thread switches from all of them).
     pub fn observe_kernel_aggregates(&mut self, aggregates: &KernelAggregates) {
         self.kernel.observe(aggregates);
+        self.timeline.attribution.observe_aggregates(aggregates);
     }
 
     pub fn push(&mut self, event: Event) {

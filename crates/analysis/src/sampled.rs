@@ -17,6 +17,8 @@
 //! start is random per goroutine), so their binomial interval holds; the latency percentiles'
 //! intervals are approximate for such periodic goroutines.
 
+mod syscall_returns;
+
 use std::collections::HashMap;
 
 use goroscope_events::{Capability, Event, EventKind, Fact, Location, Meta};
@@ -25,6 +27,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::sched::coverage::Coverage;
 use crate::sites::SiteKey;
+
+pub use syscall_returns::{call_named, SyscallReturnRow};
 
 /// z for a two-sided 95% interval.
 const Z95: f64 = 1.959_963_985;
@@ -58,6 +62,8 @@ pub struct Sampled {
     by_site: HashMap<SiteKey, Agg>,
     by_start: HashMap<u64, Agg>,
     by_stack: HashMap<Option<u32>, (Agg, HashMap<u8, u64>)>,
+    /// By stop stack and creation site (the syscall returns' sites: `syscall_returns`).
+    by_stack_site: HashMap<(Option<u32>, SiteKey), Agg>,
     first_runs: HashMap<SiteKey, u64>,
     first_ts: Option<u64>,
     last_ts: u64,
@@ -72,6 +78,7 @@ impl Default for Sampled {
             by_site: HashMap::new(),
             by_start: HashMap::new(),
             by_stack: HashMap::new(),
+            by_stack_site: HashMap::new(),
             first_runs: HashMap::new(),
             first_ts: None,
             last_ts: 0,
@@ -106,6 +113,10 @@ impl Sampled {
         let site = SiteKey::from_creation_pc(creation_pc);
         self.by_site.entry(site).or_default().add(ns);
         self.by_start.entry(start_pc).or_default().add(ns);
+        self.by_stack_site
+            .entry((stack_id, site))
+            .or_default()
+            .add(ns);
         let (agg, reasons) = self.by_stack.entry(stack_id).or_default();
         agg.add(ns);
         if !first_run {
@@ -261,6 +272,7 @@ impl Sampled {
             by_stack,
             stacks_total: stacks_total as u64,
             by_stop,
+            syscall_returns: syscall_returns::rows(&self.by_stack_site, meta),
             creations: SampledCreations {
                 sampled: first_runs,
                 estimated: first_runs * u64::from(one_in),
@@ -538,6 +550,10 @@ pub struct SampledReport {
     /// Distinct stop stacks (`by_stack` keeps the top ones).
     pub stacks_total: u64,
     pub by_stop: Vec<StopRow>,
+    /// The samples that came back from a system call, by creation site, with the calls their
+    /// stop stacks name (`syscall_returns`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub syscall_returns: Vec<SyscallReturnRow>,
     pub creations: SampledCreations,
 }
 

@@ -267,6 +267,9 @@ fn from_aggregates(report: &Report) -> Check {
             "kernel.thread_totals.runnable_waits.p99_le_ns",
         ));
     }
+    // The goroutines' sampled runnable→running wait their threads spent queued in the kernel
+    // (estimated from the same run delay: `exact: false`).
+    evidence.extend(super::attributed(report, "kernel"));
     Check::Findings(vec![Finding {
         id: RULE.id.to_string(),
         title: format!(

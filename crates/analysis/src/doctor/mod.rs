@@ -18,6 +18,7 @@ mod leak;
 mod lockthread;
 mod quota;
 mod runqueue;
+mod syscall_names;
 mod syscalls;
 
 #[cfg(test)]

@@ -3,13 +3,16 @@
 //! when none is idle; the thread count grows with the concurrent calls. Evidence: hand-offs
 //! (`scheduler.syscalls.handoffs`), threads started for them, calls that lost their P
 //! (`through_runtime.lost_p`), the threads' peak, and the creation site that spent the most
-//! time in system calls with its calls by name (`kernel.by_site`).
+//! time in system calls with its calls by name (`kernel.by_site`). Where the per-event
+//! syscalls were not captured (the default level), the calls by name from the kernel
+//! aggregates and the site from the sampled waits back from a system call
+//! (`syscall_names`): confidence `sampled`.
 //!
 //! Severity: ≥ 100 hand-offs a second or ≥ 10 threads started for them, warning; ≥ 1000 a
 //! second, critical; ≥ 20 a second, info; fewer than 50 hand-offs in all (and fewer than 10
 //! threads) say nothing. impact = min(1, hand-offs per second / 2000).
 
-use super::{ms, share, Check, Evidence, Finding, Rule, Severity, Site};
+use super::{ms, share, Check, Confidence, Evidence, Finding, Rule, Severity, Site};
 use crate::Report;
 
 /// Fewest hand-offs for a rate to count.
@@ -100,7 +103,15 @@ fn check(report: &Report) -> Check {
         .iter()
         .filter(|r| r.goroutines > 0 && !super::is_runtime(&r.function))
         .max_by_key(|r| r.stats.total_ns);
-    let site = top.map(|r| Site::new(&r.function, &r.file, r.line));
+    let mut site = top.map(|r| Site::new(&r.function, &r.file, r.line));
+    let mut named_calls = None;
+    let default_level = !s.kernel.coverage.captured && report.kernel.coverage.captured;
+    if default_level {
+        let named = super::syscall_names::from_aggregates(report);
+        evidence.extend(named.evidence);
+        site = named.site;
+        named_calls = Some((named.call, named.samples));
+    }
     if let Some(r) = top {
         evidence.push(Evidence::site(
             "most time in syscalls: goroutines created at",
@@ -124,13 +135,28 @@ fn check(report: &Report) -> Check {
         .map_or("(site unknown)".to_string(), |s| s.function.clone());
     let calls = top
         .and_then(|r| r.by_name.first())
-        .map_or("blocking calls".to_string(), |n| n.name.clone());
-    let conf = super::exact_unless_sampled(
-        report,
-        goroscope_events::Fact::PHandoffs,
-        "every hand-off (handoffp) and system call (raw_syscalls tracepoints) \
+        .map(|n| n.name.clone())
+        .or_else(|| named_calls.as_ref().and_then(|n| n.0.clone()))
+        .unwrap_or_else(|| "blocking calls".to_string());
+    let conf = match &named_calls {
+        Some((_, samples)) => (
+            Confidence::Sampled,
+            format!(
+                "every hand-off (handoffp) seen by goroscope's probes; the system calls by name \
+                 from the kernel aggregates (exact counts and time over all the process's \
+                 threads, the runtime's own idle calls left out: which goroutines made them is \
+                 not recorded at this level); the site from {samples} of the runtime's 1-in-8 \
+                 sampled waits that came back from a system call (an estimate; none: site \
+                 unknown)"
+            ),
+        ),
+        None => super::exact_unless_sampled(
+            report,
+            goroscope_events::Fact::PHandoffs,
+            "every hand-off (handoffp) and system call (raw_syscalls tracepoints) \
                          seen by goroscope's probes",
-    );
+        ),
+    };
     Check::Findings(vec![Finding {
         id: RULE.id.to_string(),
         title: format!("Syscall-heavy: {where_} blocks in {calls}, handing off Ps"),

@@ -359,6 +359,77 @@ fn threads_destroyed_by_locked_exits_and_syscall_handoffs() {
 }
 
 #[test]
+fn at_the_default_level_syscall_handoffs_name_the_calls_from_the_aggregates_and_the_samples() {
+    use crate::kernel::{BucketedLatency, KernelSyscallRow};
+    use crate::sampled::SyscallReturnRow;
+    use crate::sched::coverage::Coverage;
+    let mut r = empty();
+    r.scheduler.syscalls.handoffs.total = 2_000;
+    r.scheduler.syscalls.kernel.coverage = Coverage::no("needs --level full");
+    r.kernel.coverage = Coverage::yes();
+    let call = |name: &str, count: u64, total_ns: u64| KernelSyscallRow {
+        nr: 0,
+        name: name.into(),
+        tid: None,
+        count,
+        errors: 0,
+        total_ns,
+        latency: BucketedLatency {
+            p99_le_ns: Some(4_194_304),
+            ..Default::default()
+        },
+    };
+    // Most time first, as the kernel section sorts them: the idle Ms' futex waits lead.
+    r.kernel.syscalls = vec![
+        call("futex", 900, 30_000_000_000),
+        call("write", 50_000, 9_000_000_000),
+        call("fsync", 40_000, 8_000_000_000),
+    ];
+    // No samples: the program's call that took the most time, the site unknown.
+    let f = only(&diagnose(&r), "syscall_handoffs");
+    assert!(f.title.contains("blocks in write"), "{}", f.title);
+    assert_eq!(f.site, None);
+    assert_eq!(f.confidence, Confidence::Sampled);
+    assert!(!f
+        .evidence
+        .iter()
+        .any(|e| format!("{e:?}").contains("futex")));
+    // The samples name the site and the call its stacks made.
+    let sampled = r.sched_latency_sampled.as_mut().unwrap();
+    sampled.coverage = Coverage::yes();
+    sampled.syscall_returns = vec![
+        SyscallReturnRow {
+            function: "runtime.main".into(),
+            samples: 90,
+            total_wait_ns: 90_000_000,
+            ..Default::default()
+        },
+        SyscallReturnRow {
+            function: "main.syscalls".into(),
+            file: "/src/main.go".into(),
+            line: 238,
+            samples: 40,
+            total_wait_ns: 80_000_000,
+            calls: vec!["fsync".into()],
+        },
+    ];
+    let f = only(&diagnose(&r), "syscall_handoffs");
+    assert_eq!(
+        f.title,
+        "Syscall-heavy: main.syscalls blocks in fsync, handing off Ps"
+    );
+    assert_eq!(
+        f.site,
+        Some(Site::new("main.syscalls", "/src/main.go", 238))
+    );
+    assert!(
+        f.confidence_why.contains("40 of the runtime's"),
+        "{}",
+        f.confidence_why
+    );
+}
+
+#[test]
 fn threads_queued_in_the_kernel_are_contention_and_need_context_switches() {
     let mut r = empty();
     r.threads.per_thread = vec![crate::ThreadRow {

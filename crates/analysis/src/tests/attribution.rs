@@ -183,6 +183,85 @@ fn default_level_samples_split_on_stw_and_the_idle_p_counter() {
 }
 
 #[test]
+fn default_level_kernel_share_is_estimated_from_the_run_delay_of_the_samples_thread() {
+    // The sampled wait above (800 µs ending at 1000 µs on thread 1000: stw 100, ps_busy 500,
+    // other 200), and two readings of the kernel aggregates around it: thread 1000 ran 250 µs
+    // and waited 750 µs for a CPU in between (throttled), so ρ = 0.75 of the 700 µs outside
+    // the pause, 525 µs, is the kernel's; the 175 µs left split 5:2 between ps_busy and other.
+    use goroscope_events::{KernelAggregates, ThreadAggregate, ThreadCounters};
+    let mut s = StreamBuilder::new();
+    s.on(0, 1000);
+    let sched = |npidle| EventKind::SchedSample {
+        npidle,
+        nmspinning: 0,
+        global_runq: 0,
+        gomaxprocs: 1,
+    };
+    s.at(T0).emit(sched(0));
+    s.at(T0 + 300 * US)
+        .emit(EventKind::StwBegin { reason: Some(2) });
+    s.at(T0 + 400 * US).emit(EventKind::StwEnd);
+    s.at(T0 + 500 * US).emit(sched(0));
+    s.at(T0 + 700 * US).emit(sched(1));
+    s.at(T0 + 900 * US).emit(sched(0));
+    s.at(T0 + 1000 * US).emit(EventKind::GoSample {
+        goid: 11,
+        creation_pc: VICTIM_PC,
+        start_pc: 0x40_0000,
+        runnable_ns: 800_000,
+        p_id: 0,
+        m_id: 0,
+        wait_reason: 0,
+        first_run: false,
+        locked: false,
+        stack_id: None,
+        stack_cut: false,
+    });
+    s.at(T0 + 2000 * US).emit(sched(0));
+    let reading = |ts: u64, on: u64, delay: u64| KernelAggregates {
+        ts_ns: ts,
+        since_ns: T0,
+        threads: vec![ThreadAggregate {
+            tid: 1000,
+            last: ThreadCounters {
+                read_ns: ts,
+                on_cpu_ns: on,
+                run_delay_ns: Some(delay),
+                ..Default::default()
+            },
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let mut analyzer = crate::Analyzer::new(crate::Options::default());
+    analyzer.observe_kernel_aggregates(&reading(T0, 0, 0));
+    for e in s.build() {
+        analyzer.push(e);
+    }
+    analyzer.observe_kernel_aggregates(&reading(T0 + 2000 * US, 250 * US, 750 * US));
+    let a = analyzer
+        .finish(&test_meta())
+        .latency_attribution
+        .expect("attribution section");
+    assert_eq!(a.basis, "samples");
+    assert_eq!(
+        a.causes,
+        Causes {
+            stw_ns: 100 * US,
+            kernel_ns: 525 * US,
+            syscall_ns: 0,
+            ps_busy_ns: 125 * US,
+            other_ns: 50 * US,
+        }
+    );
+    assert_eq!(a.total_ns, 800 * US);
+    assert_eq!(a.by_site[0].causes, a.causes);
+    let kernel = a.exactness.iter().find(|e| e.cause == "kernel").unwrap();
+    assert!(!kernel.exact, "{kernel:?}");
+    assert!(kernel.how.starts_with("estimated"), "{kernel:?}");
+}
+
+#[test]
 fn a_woken_threads_run_queue_delay_is_kernel_time() {
     // As the hog stream, but thread 1000 blocks (prev_state 1: sleeping) at 600 µs, is woken
     // at 700 µs and runs again at 800 µs: only the 100 µs from the wake-up to the switch-in
