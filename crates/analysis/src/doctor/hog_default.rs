@@ -5,7 +5,10 @@
 //! creation site) and say where it was preempted; the runtime's sampled runnable→running waits
 //! (`sched_latency_sampled`) say whether the others waited meanwhile.
 //!
-//! A hog: a goroutine outside the runtime asked to stop ≥ 3 times. Severity as at the full
+//! A hog: a goroutine outside the runtime asked to stop ≥ 3 times that mostly stops only when
+//! forced: at least half of its samples (if any) had stopped by a preemption. A goroutine that
+//! holds its P for 10 ms but parks most of the time (the goroutines of a lock convoy re-taking
+//! their lock) does not keep the others from a P: its samples say `blocked`. Severity as at the full
 //! level with the requests in place of the async preemptions: with others waiting, warning —
 //! critical with ≥ 20 requests and sampled p99 ≥ 10 ms; without, info. Others waited when the
 //! samples say so (p99 ≥ 5 ms or max ≥ 10 ms), or when the hogs held at least a quarter of all
@@ -43,7 +46,7 @@ pub(super) fn check(report: &Report) -> Result<Check, String> {
     let hogs: Vec<(&SysmonTarget, String)> = targets
         .by_goroutine
         .iter()
-        .filter(|t| t.requests >= MIN_REQUESTS)
+        .filter(|t| t.requests >= MIN_REQUESTS && stops_only_when_forced(t))
         .map(|t| (t, name(report, t)))
         .filter(|(_, f)| !super::is_runtime(f))
         .collect();
@@ -54,6 +57,12 @@ pub(super) fn check(report: &Report) -> Result<Check, String> {
     Ok(Check::Findings(vec![finding(
         report, sampled, &crowd, hog, function,
     )]))
+}
+
+/// At least half of its samples had stopped by a preemption (none sampled: nothing says
+/// otherwise).
+fn stops_only_when_forced(t: &SysmonTarget) -> bool {
+    t.preempted_samples.saturating_mul(2) >= t.samples
 }
 
 /// How much of the Ps' time the hogs held, and how many samples of the other goroutines.

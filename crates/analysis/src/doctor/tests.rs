@@ -607,6 +607,20 @@ fn at_the_default_level_sysmons_requests_tell_the_hog() {
         Site::new("main.run", "/src/main.go", 40)
     )));
 
+    // A goroutine that mostly parks (a convoy's, re-taking its lock) is not a hog, however
+    // often sysmon found it running for 10 ms.
+    let mut convoy = sysmon_target(9, "main.convoy.func1", 900);
+    (convoy.samples, convoy.preempted_samples) = (800, 5);
+    r.scheduler
+        .preemption
+        .sysmon_targets
+        .by_goroutine
+        .insert(0, convoy);
+    assert_eq!(
+        only(&diagnose(&r), "cpu_hog").site.unwrap().function,
+        "main.spin"
+    );
+
     // The samples saw others wait: a warning, then critical when they waited long.
     let sampled = r.sched_latency_sampled.as_mut().unwrap();
     sampled.latency.max_ns = 12_000_000;
