@@ -59,13 +59,18 @@ fn doctor(args: &[&str], label: &str) -> (Value, i32, String) {
 
 /// The doctor watching `scenario` launched for 3 s (the program runs 4 s: it is still running
 /// at the stop, so the last goroutine snapshot sees it whole), at the full level: the rules are
-/// checked against every event (the default level's samples are a separate question).
+/// checked against every event (the default level's samples: [`launched_at`]).
 fn launched(minor: &str, scenario: &str, extra: &[&str]) -> (Value, i32, String) {
+    launched_at("full", minor, scenario, extra)
+}
+
+/// [`launched`] at tracer level `level`.
+fn launched_at(level: &str, minor: &str, scenario: &str, extra: &[&str]) -> (Value, i32, String) {
     let bin = fixture(minor);
-    let label = format!("go{minor} {scenario}");
+    let label = format!("go{minor} {scenario} at --level {level}");
     let mut args = vec![
         "--level",
-        "full",
+        level,
         "-d",
         "3s",
         "--",
@@ -228,6 +233,60 @@ fn a_cpu_hog_at_gomaxprocs_1_is_named_first() {
 
 #[test]
 #[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
+fn a_cpu_hog_is_named_first_at_the_default_level_from_sysmons_requests() {
+    require_root();
+    for minor in VERSIONS {
+        let (d, _, _) = launched_at("default", minor, "hog", &[]);
+        let label = format!("go{minor} hog at --level default");
+        let f = first(&d, "cpu_hog", &label);
+        assert_site(f, "main.hogScenario.func1", None, &label);
+        // Told from samples and sysmon's requests, and it says so.
+        assert_eq!(f["confidence"], "sampled", "{label}: {f:#}");
+        let requests = measure(f, "sysmon preemption requests", &label);
+        assert!(requests >= 3.0, "{label}: {f:#}");
+        // The runtime's samples of it: where it was created, and the loop it was stopped in.
+        let created = evidence(f, "site", "created at", &label);
+        assert_eq!(created["function"], "main.hogScenario", "{label}: {f:#}");
+        assert_eq!(
+            created["line"],
+            marked_line("doctor:hog-site"),
+            "{label}: {f:#}"
+        );
+        let stopped = evidence(f, "stack", "preempted at", &label);
+        assert!(
+            stopped["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|fr| fr.as_str().unwrap().starts_with("main.hogScenario.func1 ")),
+            "{label}: {f:#}"
+        );
+    }
+}
+
+/// The finding's evidence of `kind` whose `role` (sites, stacks) starts with `role`.
+fn evidence<'a>(f: &'a Value, kind: &str, role: &str, label: &str) -> &'a Value {
+    f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == kind && e["role"].as_str().is_some_and(|r| r.starts_with(role)))
+        .unwrap_or_else(|| panic!("{label}: no {kind} evidence {role:?}: {f:#}"))
+}
+
+/// The value of the finding's `measure` evidence whose `what` starts with `what`.
+fn measure(f: &Value, what: &str, label: &str) -> f64 {
+    f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "measure" && e["what"].as_str().is_some_and(|w| w.starts_with(what)))
+        .and_then(|e| e["value"].as_f64())
+        .unwrap_or_else(|| panic!("{label}: no measure {what:?}: {f:#}"))
+}
+
+#[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn the_monitor_level_says_what_it_could_not_check() {
     require_root();
     let label = "go1.27 hog at --level monitor";
@@ -276,6 +335,32 @@ fn goroutines_exiting_locked_are_named_first_with_their_site() {
             Some(marked_line("doctor:locked-site")),
             &label,
         );
+    }
+}
+
+#[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
+fn goroutines_exiting_locked_are_named_first_at_the_default_level_from_m_exits() {
+    require_root();
+    for minor in VERSIONS {
+        let (d, _, _) = launched_at("default", minor, "lockthread", &[]);
+        let label = format!("go{minor} lockthread at --level default");
+        let f = first(&d, "lockosthread_churn", &label);
+        // The site from the runtime's samples of some of the goroutines: sampled.
+        assert_site(
+            f,
+            "main.lockthread",
+            Some(marked_line("doctor:locked-site")),
+            &label,
+        );
+        assert_eq!(f["confidence"], "sampled", "{label}: {f:#}");
+        // The fixture starts one locked goroutine every ~10 ms: dozens in 3 s, each thread
+        // destroyed (its M exit seen) and its thread exit following.
+        let destroyed = measure(f, "threads destroyed with", &label);
+        assert!(destroyed >= 10.0, "{label}: {f:#}");
+        // (The last one's thread exit may come after the stop.)
+        let thread_exits = measure(f, "of which the thread's exit was seen", &label);
+        assert!(thread_exits + 1.0 >= destroyed, "{label}: {f:#}");
     }
 }
 
@@ -352,10 +437,22 @@ fn blocking_file_syscalls_are_named_at_the_default_level_from_the_aggregates_and
 #[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
 fn healthy_programs_get_nothing_above_info_and_exit_0() {
     require_root();
+    healthy_at("full");
+}
+
+#[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
+fn healthy_programs_get_nothing_above_info_at_the_default_level() {
+    require_root();
+    healthy_at("default");
+}
+
+/// The healthy scenarios at `level`: no finding above info (the machine's contention aside).
+fn healthy_at(level: &str) {
     for minor in VERSIONS {
         for scenario in ["pool", "idle"] {
-            let label = format!("go{minor} {scenario}");
-            let (d, code, stderr) = launched(minor, scenario, &[]);
+            let label = format!("go{minor} {scenario} at --level {level}");
+            let (d, code, stderr) = launched_at(level, minor, scenario, &[]);
             let mut machine_only = false;
             for f in d["findings"].as_array().unwrap() {
                 if f["id"] == MACHINE {

@@ -413,7 +413,7 @@ pub enum StopKind {
 }
 
 impl StopKind {
-    fn of(frames: &[Location], only_first_runs: bool) -> StopKind {
+    pub(crate) fn of(frames: &[Location], only_first_runs: bool) -> StopKind {
         let Some(top) = frames.first() else {
             return if only_first_runs {
                 StopKind::FirstRun

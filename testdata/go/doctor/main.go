@@ -164,7 +164,7 @@ func hogScenario(deadline time.Time) {
 	runtime.GOMAXPROCS(1)
 	var stop int32
 	var spins int64
-	go func() {
+	go func() { // doctor:hog-site
 		x := int64(1)
 		for atomic.LoadInt32(&stop) == 0 { // no function call: only a signal preempts it
 			x = x*31 + 7

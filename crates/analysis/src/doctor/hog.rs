@@ -8,6 +8,9 @@
 //! Severity: with others waiting (runnable→running p99 ≥ 5 ms or max ≥ 10 ms), warning —
 //! critical with ≥ 20 async preemptions and p99 ≥ 10 ms; without, info.
 //! impact = the hog's running time / (traced time × GOMAXPROCS).
+//!
+//! Without time slices (the default level) the rule reads sysmon's requests instead:
+//! [`super::hog_default`].
 
 use super::{ms, share, Check, Evidence, Finding, Rule, Severity, Site};
 use crate::Report;
@@ -23,12 +26,20 @@ const MIN_ASYNC: u64 = 3;
 
 fn check(report: &Report) -> Check {
     let slices = &report.scheduler.preemption.time_slices;
-    if !slices.coverage.captured {
-        return Check::NotCaptured(format!(
-            "time slices were not captured: {}",
-            slices.coverage.why_text()
-        ));
+    if slices.coverage.captured {
+        return from_slices(report);
     }
+    super::hog_default::check(report).unwrap_or_else(|why| {
+        Check::NotCaptured(format!(
+            "time slices were not captured: {}; {why}",
+            slices.coverage.why_text()
+        ))
+    })
+}
+
+/// The full level: every time slice and async preemption.
+fn from_slices(report: &Report) -> Check {
+    let slices = &report.scheduler.preemption.time_slices;
     let Some(hog) = slices
         .top_goroutines
         .iter()
@@ -50,11 +61,7 @@ fn check(report: &Report) -> Check {
     };
     let lat = &report.sched_latency;
     let waited = lat.coverage.captured && (lat.p99_ns >= 5_000_000 || lat.max_ns >= 10_000_000);
-    let severity = match waited {
-        true if hog.async_preemptions >= 20 && lat.p99_ns >= 10_000_000 => Severity::Critical,
-        true => Severity::Warning,
-        false => Severity::Info,
-    };
+    let severity = severity(waited, hog.async_preemptions, lat.p99_ns);
     let gomaxprocs = super::gomaxprocs(report).unwrap_or(1).max(1);
     let impact = share(
         hog.running_ns as f64,
@@ -146,13 +153,26 @@ fn check(report: &Report) -> Check {
         evidence,
         confidence: conf.0,
         confidence_why: conf.1,
-        fix: format!(
-            "{} computes for tens of milliseconds between scheduling points, and only sysmon's \
-             signal (every 10–20 ms) lets the others run. Break the work into chunks and call \
-             runtime.Gosched() between them (or hand chunks to a channel), move the batch work \
-             to its own process or lower its concurrency below GOMAXPROCS so latency-sensitive \
-             goroutines always find a free P; a larger GOMAXPROCS (when CPUs allow) also helps.",
-            function
-        ),
+        fix: fix(&function),
     }])
+}
+
+/// Warning when others waited; critical when they waited long and the hog was stopped by
+/// force often (`stops`: async preemptions, or sysmon's requests at the default level).
+pub(super) fn severity(others_waited: bool, stops: u64, others_p99_ns: u64) -> Severity {
+    match others_waited {
+        true if stops >= 20 && others_p99_ns >= 10_000_000 => Severity::Critical,
+        true => Severity::Warning,
+        false => Severity::Info,
+    }
+}
+
+pub(super) fn fix(function: &str) -> String {
+    format!(
+        "{function} computes for tens of milliseconds between scheduling points, and only \
+         sysmon's signal (every 10–20 ms) lets the others run. Break the work into chunks and \
+         call runtime.Gosched() between them (or hand chunks to a channel), move the batch work \
+         to its own process or lower its concurrency below GOMAXPROCS so latency-sensitive \
+         goroutines always find a free P; a larger GOMAXPROCS (when CPUs allow) also helps."
+    )
 }

@@ -7,6 +7,9 @@
 //!
 //! Severity: ≥ 10 threads destroyed or ≥ 2 a second, warning; ≥ 100 a second, critical; any,
 //! info (a rate needs 5 threads). impact = min(1, threads destroyed per second / 100).
+//!
+//! Without goroutine exits (the default and monitor levels) the rule counts M exits instead:
+//! [`super::lockthread_default`].
 
 use std::collections::BTreeMap;
 
@@ -20,31 +23,48 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(report: &Report) -> Check {
-    let locking = &report.scheduler.locking;
-    let exited = &locking.exited_locked;
-    if !exited.coverage.captured {
-        return Check::NotCaptured(format!(
-            "goroutine exits were not captured: {}",
+    let exited = &report.scheduler.locking.exited_locked;
+    if exited.coverage.captured {
+        return from_exits(report);
+    }
+    super::lockthread_default::check(report).unwrap_or_else(|why| {
+        Check::NotCaptured(format!(
+            "goroutine exits were not captured: {}; {why}",
             exited.coverage.why_text()
-        ));
-    }
-    if exited.goroutines == 0 {
-        return Check::Clean;
-    }
-    let destroyed = exited.threads_destroyed;
-    // A rate needs a few threads to mean anything (one in a 10 ms trace is not 100/s).
-    let rate = if destroyed >= 5 {
-        share(destroyed as f64, report.duration_ns as f64 / 1e9)
+        ))
+    })
+}
+
+/// Threads destroyed a second; 0 under 5 threads: a rate needs a few to mean anything (one
+/// in a 10 ms trace is not 100/s).
+pub(super) fn rate(destroyed: u64, duration_ns: u64) -> f64 {
+    if destroyed >= 5 {
+        share(destroyed as f64, duration_ns as f64 / 1e9)
     } else {
         0.0
-    };
-    let severity = if rate >= 100.0 {
+    }
+}
+
+pub(super) fn severity(destroyed: u64, rate: f64) -> Severity {
+    if rate >= 100.0 {
         Severity::Critical
     } else if destroyed >= 10 || rate >= 2.0 {
         Severity::Warning
     } else {
         Severity::Info
-    };
+    }
+}
+
+/// The full level: every goroutine exit, and the thread destroyed after it.
+fn from_exits(report: &Report) -> Check {
+    let locking = &report.scheduler.locking;
+    let exited = &locking.exited_locked;
+    if exited.goroutines == 0 {
+        return Check::Clean;
+    }
+    let destroyed = exited.threads_destroyed;
+    let rate = rate(destroyed, report.duration_ns);
+    let severity = severity(destroyed, rate);
     let mut sites: BTreeMap<(&str, &str, u32), u64> = BTreeMap::new();
     for row in locking
         .lock_os_thread
@@ -138,12 +158,16 @@ fn check(report: &Report) -> Check {
         evidence,
         confidence: conf.0,
         confidence_why: conf.1,
-        fix: format!(
-            "Goroutines created at {where_} call runtime.LockOSThread and return without \
-             runtime.UnlockOSThread, so the runtime kills their thread. Pair the calls \
-             (`runtime.LockOSThread(); defer runtime.UnlockOSThread()`) unless the thread's \
-             state really is tainted, or keep one long-lived locked goroutine and send it the \
-             work over a channel instead of starting a locked goroutine per task."
-        ),
+        fix: fix(&where_),
     }])
+}
+
+pub(super) fn fix(where_: &str) -> String {
+    format!(
+        "Goroutines created at {where_} call runtime.LockOSThread and return without \
+         runtime.UnlockOSThread, so the runtime kills their thread. Pair the calls \
+         (`runtime.LockOSThread(); defer runtime.UnlockOSThread()`) unless the thread's \
+         state really is tainted, or keep one long-lived locked goroutine and send it the \
+         work over a channel instead of starting a locked goroutine per task."
+    )
 }

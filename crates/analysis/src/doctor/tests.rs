@@ -607,3 +607,166 @@ fn a_sampled_capture_makes_an_exact_rule_say_sampled() {
     assert_eq!(f.confidence, Confidence::Sampled);
     assert!(f.confidence_why.contains("1 in 8"), "{}", f.confidence_why);
 }
+
+/// An empty report of a recording at `level` (the same window and GOMAXPROCS as [`empty`]).
+fn empty_at(level: Level) -> Report {
+    let meta = Meta::new("go1.27.3").with_level(level);
+    let mut r = Analyzer::new(Options {
+        start_ns: Some(0),
+        end_ns: Some(10_000_000_000),
+        ..Options::default()
+    })
+    .finish(&meta);
+    r.duration_ns = 10_000_000_000;
+    r.scheduler.gomaxprocs.max = Some(2);
+    r.scheduler.gomaxprocs.last = Some(2);
+    r
+}
+
+fn sysmon_target(
+    goid: u64,
+    function: &str,
+    requests: u64,
+) -> crate::sched::preemption::SysmonTarget {
+    crate::sched::preemption::SysmonTarget {
+        goid,
+        requests,
+        sigurg_sent: requests,
+        function: function.into(),
+        created_at: Some(goroscope_events::Location {
+            function: "main.run".into(),
+            file: "/src/main.go".into(),
+            line: 40,
+        }),
+        samples: requests / 8,
+        preempted_samples: requests / 8,
+        stopped_at: vec![goroscope_events::Location {
+            function: function.into(),
+            file: "/src/main.go".into(),
+            line: 43,
+        }],
+    }
+}
+
+#[test]
+fn at_the_default_level_sysmons_requests_tell_the_hog() {
+    let mut r = empty_at(Level::Default);
+    let sampled = r.sched_latency_sampled.as_mut().expect("sampled part");
+    assert!(sampled.coverage.captured);
+    sampled.samples = 100;
+    let targets = &mut r.scheduler.preemption.sysmon_targets;
+    targets.by_goroutine = vec![
+        // The runtime's own worker is left out, however often stopped.
+        sysmon_target(3, "runtime.gcBgMarkWorker", 900),
+        sysmon_target(7, "main.spin", 2),
+    ];
+    // Two requests are not a hog (one could be a slow start-up).
+    assert!(
+        diagnose(&r).findings.is_empty(),
+        "{:#?}",
+        diagnose(&r).findings
+    );
+
+    // 160 requests: ≥ 1.6 s of the 20 s of P time (8%), and the samples saw no long wait.
+    r.scheduler.preemption.sysmon_targets.by_goroutine[1].requests = 160;
+    let f = only(&diagnose(&r), "cpu_hog");
+    assert_eq!(f.severity, Severity::Info);
+    assert_eq!(f.site.as_ref().unwrap().function, "main.spin");
+    assert_eq!(f.confidence, Confidence::Sampled);
+    assert!(f.evidence.contains(&Evidence::site(
+        "created at",
+        Site::new("main.run", "/src/main.go", 40)
+    )));
+
+    // A goroutine that mostly parks (a convoy's, re-taking its lock) is not a hog, however
+    // often sysmon found it running for 10 ms.
+    let mut convoy = sysmon_target(9, "main.convoy.func1", 900);
+    (convoy.samples, convoy.preempted_samples) = (800, 5);
+    r.scheduler
+        .preemption
+        .sysmon_targets
+        .by_goroutine
+        .insert(0, convoy);
+    assert_eq!(
+        only(&diagnose(&r), "cpu_hog").site.unwrap().function,
+        "main.spin"
+    );
+
+    // The samples saw others wait: a warning, then critical when they waited long.
+    let sampled = r.sched_latency_sampled.as_mut().unwrap();
+    sampled.latency.max_ns = 12_000_000;
+    assert_eq!(only(&diagnose(&r), "cpu_hog").severity, Severity::Warning);
+    let sampled = r.sched_latency_sampled.as_mut().unwrap();
+    sampled.latency.p99.value_ns = 11_000_000;
+    assert_eq!(only(&diagnose(&r), "cpu_hog").severity, Severity::Critical);
+}
+
+#[test]
+fn at_the_default_level_a_hog_holding_the_ps_starves_the_others_the_samples_missed() {
+    let mut r = empty_at(Level::Default);
+    r.scheduler.gomaxprocs.last = Some(1);
+    r.sched_latency_sampled.as_mut().unwrap().samples = 80;
+    // ≥ 4 s of the 10 s of the only P, in stretches of 10 ms or more; 30 samples of others
+    // (the hog's are 50), none of a long wait.
+    r.scheduler.preemption.sysmon_targets.by_goroutine = vec![sysmon_target(7, "main.spin", 400)];
+    let f = only(&diagnose(&r), "cpu_hog");
+    assert_eq!(f.severity, Severity::Warning, "{f:#?}");
+    // Hardly anyone else ran (55 samples, the hog's 50 and 5 others): nobody starved.
+    r.sched_latency_sampled.as_mut().unwrap().samples = 55;
+    assert_eq!(only(&diagnose(&r), "cpu_hog").severity, Severity::Info);
+}
+
+#[test]
+fn at_the_monitor_level_the_hog_is_not_captured_but_m_exits_tell_thread_churn() {
+    let mut r = empty_at(Level::Monitor);
+    r.scheduler.preemption.sysmon_targets.by_goroutine = vec![sysmon_target(7, "main.spin", 400)];
+    r.scheduler.locking.threads_destroyed.threads = 3;
+    let d = diagnose(&r);
+    let status = |id: &str| d.rules.iter().find(|o| o.id == id).unwrap().status.clone();
+    match status("cpu_hog") {
+        RuleStatus::NotCaptured { why } => assert!(why.contains("monitor"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    // Without a sample of them, the site is unknown; the counts are exact.
+    let f = only(&d, "lockosthread_churn");
+    assert_eq!(f.severity, Severity::Info);
+    assert_eq!(f.site, None);
+    assert_eq!(f.confidence, Confidence::Exact);
+}
+
+#[test]
+fn at_the_default_level_m_exits_are_threads_destroyed_with_a_sampled_site() {
+    use crate::sched::locking::DestroyedSite;
+    let mut r = empty_at(Level::Default);
+    assert!(
+        !r.scheduler.locking.exited_locked.coverage.captured,
+        "no goroutine exits at the default level"
+    );
+    assert_eq!(
+        only_status(&diagnose(&r), "lockosthread_churn"),
+        RuleStatus::Clean
+    );
+    let d = &mut r.scheduler.locking.threads_destroyed;
+    d.threads = 50;
+    d.lock_seen = 50;
+    d.site_known = 7;
+    d.by_site = vec![DestroyedSite {
+        function: "main.startLocked".into(),
+        file: "/src/main.go".into(),
+        line: 12,
+        threads: 7,
+    }];
+    let f = only(&diagnose(&r), "lockosthread_churn");
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(
+        f.site,
+        Some(Site::new("main.startLocked", "/src/main.go", 12))
+    );
+    // The site rests on 7 sampled goroutines of 50.
+    assert_eq!(f.confidence, Confidence::Sampled);
+    assert!(f.confidence_why.contains("7 of 50"), "{}", f.confidence_why);
+}
+
+fn only_status(d: &Diagnosis, id: &str) -> RuleStatus {
+    d.rules.iter().find(|o| o.id == id).unwrap().status.clone()
+}

@@ -26,8 +26,11 @@
 //! `mexit` "just wedges it" (parks it for good, runtime/proc.go) and the thread lives until the
 //! process exits; it is reported `wedged`, not destroyed, and its `MExit` is no M exit.
 
+mod mexits;
 #[cfg(test)]
 mod tests;
+
+pub use mexits::{DestroyedExample, DestroyedSite, ThreadsDestroyedReport};
 
 use std::collections::HashMap;
 
@@ -130,10 +133,12 @@ pub struct Locking {
     /// `MExit` of M0: wedged, not exited.
     m_wedged: u64,
     m_parked: u64,
+    mexits: mexits::MExits,
 }
 
 impl Locking {
     pub fn observe(&mut self, event: &Event, model: &Model) {
+        self.mexits.observe(event, model);
         let (ts, tid) = (event.ts_ns, event.tid);
         match event.kind {
             EventKind::LockOSThread { goid } => {
@@ -320,6 +325,7 @@ impl Locking {
                 by_goroutine: rows,
             },
             exited_locked,
+            threads_destroyed: self.mexits.finish(meta, inputs.locate),
             ms: MsReport {
                 coverage: Coverage::of(meta, Fact::MLifecycle, self.m_started > 0, "M starts"),
                 started: self.m_started,
@@ -351,6 +357,9 @@ fn thread_m(model: &Model, tid: u32) -> Option<i64> {
 pub struct LockingReport {
     pub lock_os_thread: LockReport,
     pub exited_locked: ExitedLockedReport,
+    /// Threads destroyed with a locked goroutine, from M exits (every level).
+    #[serde(default)]
+    pub threads_destroyed: ThreadsDestroyedReport,
     pub ms: MsReport,
 }
 

@@ -255,3 +255,61 @@ fn goroutines_locked_before_the_trace_made_no_call() {
         (2, 3, 2, 1)
     );
 }
+
+/// At the default level: no goroutine exits, but each M exit (M0's aside) is a goroutine that
+/// exited locked; the one that last locked the thread, whose site a runtime sample gave.
+#[test]
+fn m_exits_count_the_threads_destroyed_and_samples_name_the_site() {
+    let sample = |s: &mut StreamBuilder, goid: u64| {
+        s.emit(EventKind::GoSample {
+            goid,
+            creation_pc: SITE,
+            start_pc: 0x4c_0000,
+            runnable_ns: 1_000,
+            p_id: 0,
+            m_id: 3,
+            wait_reason: 0,
+            first_run: true,
+            locked: false,
+            stack_id: None,
+            stack_cut: false,
+        });
+    };
+    let mut s = StreamBuilder::new();
+    // Thread 100: goroutine 10 sampled at its first run, then locks; its M exits.
+    s.on(0, 100).m_start(3);
+    sample(&mut s, 10);
+    lock(&mut s, 10);
+    s.advance(1_000).m_exit(3).thread_exit();
+    // Thread 101: goroutine 11 locks unsampled (a sample of another goroutine came before).
+    s.on(1, 101).m_start(4);
+    sample(&mut s, 12);
+    lock(&mut s, 11);
+    s.advance(1_000).m_exit(4).thread_exit();
+    // Thread 102: its goroutine's lock was not seen; its thread exit comes after the trace.
+    s.on(0, 102).m_start(5).advance(1_000).m_exit(5);
+    // The main thread is wedged, not destroyed.
+    s.on(1, 103).advance(1_000).m_exit(0);
+    let r = locking(
+        s.build(),
+        &site_meta().with_level(Level::Default),
+        2_000_000,
+    );
+    assert!(!r.exited_locked.coverage.captured);
+    let d = &r.threads_destroyed;
+    assert!(d.coverage.captured);
+    assert_eq!(
+        (d.threads, d.lock_seen, d.site_known, d.thread_exits),
+        (3, 2, 1, 2)
+    );
+    assert_eq!(
+        (
+            d.by_site[0].function.as_str(),
+            d.by_site[0].line,
+            d.by_site[0].threads
+        ),
+        ("main.locker", 30, 1)
+    );
+    let goids: Vec<Option<u64>> = d.examples.iter().map(|e| e.goid).collect();
+    assert_eq!(goids, [Some(10), Some(11), None]);
+}

@@ -19,6 +19,10 @@
 //!   its exit into its start function's totals and a best-[`TOP_GOROUTINES`] list, which keeps
 //!   both tables exact while the per-goroutine map holds recent goroutines only.
 
+mod targets;
+
+pub use targets::{SysmonTarget, TargetsReport};
+
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -111,6 +115,7 @@ pub struct Preemption {
     sysmon_running_for: LatencyRecorder,
     sysmon_per_p: BTreeMap<i32, u64>,
     sigurg: BTreeMap<u32, SignalRow>,
+    targets: targets::SysmonTargets,
 }
 
 impl Preemption {
@@ -123,6 +128,7 @@ impl Preemption {
         }
         self.instant(event, out);
         self.fold(event.ts_ns);
+        self.targets.observe(event);
         let c = &mut self.counts;
         match event.kind {
             EventKind::GoCreate { goid, start_pc, .. } => {
@@ -362,7 +368,14 @@ impl Preemption {
 
         let mut per_thread: Vec<SignalRow> = self.sigurg.values().cloned().collect();
         per_thread.sort_by_key(|r| (std::cmp::Reverse(r.sent + r.delivered), r.tid));
+        let start_pc_of = |goid: u64| {
+            start_pcs
+                .get(&goid)
+                .copied()
+                .unwrap_or_else(|| self.start_pc.get(&goid).copied())
+        };
         PreemptionReport {
+            sysmon_targets: self.targets.finish(meta, &start_pc_of),
             requests,
             sigurg: SigurgReport {
                 sent: per_thread.iter().map(|r| r.sent).sum(),
@@ -405,6 +418,9 @@ fn function_of(meta: &Meta, start_pc: Option<u64>) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PreemptionReport {
     pub requests: RequestReport,
+    /// The goroutines sysmon asked to stop, with what the samples say of them (every level).
+    #[serde(default)]
+    pub sysmon_targets: TargetsReport,
     pub sigurg: SigurgReport,
     pub preemptions: PreemptionCounts,
     pub time_slices: SliceReport,

@@ -327,3 +327,80 @@ fn the_monitor_level_measures_requests_but_not_slices() {
         .contains("monitor"));
     assert_eq!(json["preemptions"]["captured"], false);
 }
+
+/// The default level's view of the hog: sysmon's requests and signals, and the runtime's
+/// samples (one of the hog stopped by SIGURG, one of the worker) — no `GoStart`.
+#[test]
+fn sysmon_targets_name_the_hog_from_its_samples_without_time_slices() {
+    let mut s = StreamBuilder::new();
+    for _ in 0..3 {
+        s.advance(10 * MS).on(1, SYSMON_TID);
+        s.emit(EventKind::PreemptRequest {
+            goid: 7,
+            p_id: 0,
+            by_sysmon: true,
+        });
+        s.emit(EventKind::SignalSend {
+            sig: SIGURG,
+            target_tid: 100,
+            result: 0,
+        });
+    }
+    // A request for a P without a goroutine sends nothing; the next SIGURG (the program's
+    // own, from another thread) is not the hog's.
+    s.emit(EventKind::PreemptRequest {
+        goid: 0,
+        p_id: 1,
+        by_sysmon: true,
+    });
+    s.on(0, 101).emit(EventKind::SignalSend {
+        sig: SIGURG,
+        target_tid: 100,
+        result: 0,
+    });
+    for (goid, start_pc, stack_id) in [(7, HOG_PC, Some(1)), (8, WORKER_PC, None)] {
+        s.advance(1_000).on(0, 100).emit(EventKind::GoSample {
+            goid,
+            creation_pc: 0x1000,
+            start_pc,
+            runnable_ns: 20_000,
+            p_id: 0,
+            m_id: 0,
+            wait_reason: 0,
+            first_run: false,
+            locked: false,
+            stack_id,
+            stack_cut: false,
+        });
+    }
+    let frame = |function: &str, line| Location {
+        function: function.to_string(),
+        file: "/src/app/main.go".to_string(),
+        line,
+    };
+    let stopped = vec![
+        frame("runtime.asyncPreempt2", 300),
+        frame("runtime.asyncPreempt", 50),
+        frame("main.hog", 14),
+    ];
+    let meta =
+        meta(Level::Default).with_stacks(Arc::new([(1u32, stopped.clone())].into_iter().collect()));
+    let r = run(&s, &meta);
+    assert!(!r.time_slices.coverage.captured);
+    let t = &r.sysmon_targets;
+    assert!(t.coverage.captured);
+    assert_eq!(t.goroutines, 1, "the worker was never asked to stop");
+    let hog = &t.by_goroutine[0];
+    assert_eq!(
+        (
+            hog.goid,
+            hog.requests,
+            hog.sigurg_sent,
+            hog.function.as_str()
+        ),
+        (7, 3, 3, "main.hog")
+    );
+    assert_eq!((hog.samples, hog.preempted_samples), (1, 1));
+    assert_eq!(hog.stopped_at, stopped);
+    assert!(hog.created_at.is_some());
+}
