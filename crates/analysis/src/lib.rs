@@ -316,11 +316,8 @@ impl<C: Collector> Analyzer<C> {
         report.runtime_metrics = self.runtime_stats.report(&own, start_ns);
         report.sched_latency_sampled = Some(self.sampled.report(meta));
         report.kernel = self.kernel.report(meta);
-        report.latency_attribution = Some(attribution.report(
-            meta,
-            &report.sched_latency.coverage,
-            &report.threads.cpu,
-        ));
+        report.latency_attribution =
+            Some(attribution.report(meta, &report.sched_latency.coverage, &report.threads.cpu));
         kernel::point_to_aggregates(&mut report);
         report
     }

@@ -224,7 +224,11 @@ mod unit {
     #[test]
     fn sweep_integrates_overlapping_spans_inside_the_mask() {
         let spans = [(10, 20), (15, 30), (15, 16), (35, 35), (28, 60)];
-        for mask in [vec![(0, 100)], vec![(12, 18), (25, 40)], vec![(12, 18), (18, 29)]] {
+        for mask in [
+            vec![(0, 100)],
+            vec![(12, 18), (25, 40)],
+            vec![(12, 18), (18, 29)],
+        ] {
             let mut starts: Vec<u64> = spans.iter().map(|s| s.0).collect();
             let mut ends: Vec<u64> = spans.iter().map(|s| s.1).collect();
             starts.sort_unstable();
