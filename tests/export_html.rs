@@ -18,7 +18,7 @@ use std::process::{Command, Output};
 use goroscope_events::{Event, EventKind};
 use goroscope_export::html::overview::{OverviewData, TrackData};
 use goroscope_record::{ChunkWriter, ClockBase, EndRecord, Header, Target};
-use record_support::{record_launch_with, report_json};
+use record_support::{record_fixture, report_json};
 use serde_json::Value;
 
 fn goroscope(args: &[&str]) -> Output {
@@ -254,19 +254,7 @@ fn no_network_references(html: &str) {
 
 /// Records the sched fixture's `scenario` with GOMAXPROCS=2 at `level`.
 fn record(scenario: &str, level: &str) -> PathBuf {
-    let minor = "1.27";
-    let label = format!("go{minor}/{scenario}/{level}");
-    let fixture = testsupport::program_fixture("sched", minor, "normal");
-    let rec = testsupport::scratch_path("export_html", &format!("{label}.rec"));
-    record_launch_with(
-        &fixture,
-        &["-scenario", scenario],
-        &[("GOMAXPROCS", "2")],
-        &["--level", level],
-        &rec,
-        &label,
-    );
-    rec
+    record_fixture("export_html", "sched", &["-scenario", scenario], level)
 }
 
 /// The page of `rec`: checked against `report --json` in every way that does not depend on
@@ -662,16 +650,11 @@ fn html_views_of_sampled_latency_and_attribution_show_the_report() {
     testsupport::require_root();
     // Longer than a second, so that the runtime's statistics are read twice (their window is
     // the one beside the estimates): the doctor fixture's pool of workers for 2.5 s.
-    let label = "go1.27/doctor-pool/default";
-    let fixture = testsupport::program_fixture("doctor", "1.27", "normal");
-    let rec = testsupport::scratch_path("export_html", &format!("{label}.rec"));
-    record_launch_with(
-        &fixture,
+    let rec = record_fixture(
+        "export_html",
+        "doctor",
         &["-scenario", "pool", "-d", "2500ms"],
-        &[("GOMAXPROCS", "2")],
-        &["--level", "default"],
-        &rec,
-        label,
+        "default",
     );
     let (dom, json, paths) = check_page(&rec);
     let shown = |p: &str| paths.iter().any(|x| x == p);
