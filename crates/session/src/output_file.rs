@@ -134,7 +134,7 @@ mod tests {
         );
         assert_eq!(std::fs::read(&path).unwrap(), b"my notes");
         assert_eq!(prepare(&path, &[], Overwrite::Force).unwrap(), None);
-        let err = prepare(&dir, &[], Overwrite::Force).unwrap_err();
+        let err = prepare(dir, &[], Overwrite::Force).unwrap_err();
         assert!(format!("{err:#}").contains("is a directory"), "{err:#}");
     }
 

@@ -134,7 +134,7 @@ impl<'a> Sweep<'a> {
     fn mask_edge(&self, k: usize) -> Option<u64> {
         self.mask
             .get(k / 2)
-            .map(|s| if k % 2 == 0 { s.0 } else { s.1 })
+            .map(|s| if k.is_multiple_of(2) { s.0 } else { s.1 })
     }
 
     /// `I(t)`; `t` must not be below the previous call's.
@@ -163,7 +163,7 @@ impl<'a> Sweep<'a> {
                         self.next.1 += 1;
                     }
                     while self.mask_edge(self.next.2) == Some(e) {
-                        if self.next.2 % 2 == 0 {
+                        if self.next.2.is_multiple_of(2) {
                             self.inside += 1;
                         } else {
                             self.inside -= 1;

@@ -125,6 +125,9 @@ fn cell(col: Col, row_path: &str, row: &Value) -> String {
     )
 }
 
+/// A column after the chosen ones: its title, and its `<td>` for row `i`.
+pub type Extra<'a> = (&'a str, &'a dyn Fn(usize, &Value) -> String);
+
 /// `rows` (at `path`) as a sortable table of `cols` (title, column), with `extra` cells
 /// (title, cell for row `i`) after them; "none" when empty.
 pub fn table(
@@ -132,7 +135,7 @@ pub fn table(
     path: &str,
     rows: &[Value],
     cols: &[(&str, Col)],
-    extra: Option<(&str, &dyn Fn(usize, &Value) -> String)>,
+    extra: Option<Extra<'_>>,
 ) {
     if rows.is_empty() {
         out.push_str("<p class=\"none\">none</p>");

@@ -214,9 +214,9 @@ pub fn view(out: &mut String, report: &Value, s: &Value) {
             None,
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p class=\"note\">Sample times: {} to {} (CLOCK_MONOTONIC).</p></section>\n",
+        "<p class=\"note\">Sample times: {} to {} (CLOCK_MONOTONIC).</p></section>",
         scalar(
             &join(PATH, "first_ns"),
             "first_ns",
