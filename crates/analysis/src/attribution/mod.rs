@@ -21,7 +21,8 @@
 //! timestamps and an interned creation site (three words), the idle Ps', the threads' and the
 //! pauses' spans (two words each); the goroutine → creation site map only while a goroutine
 //! lives. It is computed when the report is built, consuming what it gathered, with sorted
-//! span lists, prefix sums and one sweep ([`spans`]); README "Report memory" has the figures.
+//! span lists, prefix sums and one sweep ([`spans`]); the README has its report memory
+//! and time (under the exports).
 
 mod spans;
 

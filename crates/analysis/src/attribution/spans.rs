@@ -2,7 +2,8 @@
 //! the measure of such a list between two instants (prefix sums), and a sweep that integrates
 //! how many spans of a multiset cover each instant inside a mask, read at ascending instants.
 //! All of it in O(n log n) time and a few words per span: the report of a `--level full`
-//! recording holds millions of waits and P run slices (README "Report memory").
+//! recording holds millions of waits and P run slices (the README's figures are under the
+//! exports, beside the report's memory).
 
 /// `[start, end)`, ns.
 pub type Span = (u64, u64);
