@@ -11,7 +11,7 @@ mod bpf_support;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bpf_support::{assert_unloaded, require_root};
 use goinspect::InspectOptions;
@@ -29,50 +29,9 @@ fn monotonic_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// tid → (voluntary, involuntary) switches so far, from /proc.
-fn switches(pid: u32) -> BTreeMap<u64, (u64, u64)> {
-    let mut all = BTreeMap::new();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
-        .expect("tasks")
-        .map_while(Result::ok)
-    {
-        let Ok(tid) = task.file_name().to_string_lossy().parse::<u64>() else {
-            continue;
-        };
-        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
-            continue;
-        };
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or_else(|| panic!("{name} in {status}"))
-        };
-        all.insert(
-            tid,
-            (
-                field("voluntary_ctxt_switches:"),
-                field("nonvoluntary_ctxt_switches:"),
-            ),
-        );
-    }
-    all
-}
-
+/// tid → (voluntary, involuntary) switches from /proc, once they stop changing.
 fn idle_switches(pid: u32) -> BTreeMap<u64, (u64, u64)> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let (mut last, mut since) = (switches(pid), Instant::now());
-    loop {
-        std::thread::sleep(Duration::from_millis(20));
-        let now = switches(pid);
-        if now != last {
-            (last, since) = (now, Instant::now());
-        } else if since.elapsed() >= Duration::from_millis(300) {
-            return now;
-        }
-        assert!(Instant::now() < deadline, "the fixture never went idle");
-    }
+    testsupport::idle_task_counters(pid, Duration::from_millis(300), testsupport::switches)
 }
 
 fn read_line(lines: &mut impl BufRead, want: &str) {

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use record_support::{record_launch_with, report_json};
+use record_support::{record_fixture, report_json};
 use serde_json::Value;
 
 fn goroscope(args: &[&str]) -> Output {
@@ -37,19 +37,7 @@ fn s(p: &Path) -> &str {
 
 /// Records the sched fixture's `scenario` with GOMAXPROCS=2 at `level`.
 fn record(scenario: &str, level: &str) -> PathBuf {
-    let minor = "1.27";
-    let label = format!("go{minor}/{scenario}/{level}");
-    let fixture = testsupport::program_fixture("sched", minor, "normal");
-    let rec = testsupport::scratch_path("export", &format!("{label}.rec"));
-    record_launch_with(
-        &fixture,
-        &["-scenario", scenario],
-        &[("GOMAXPROCS", "2")],
-        &["--level", level],
-        &rec,
-        &label,
-    );
-    rec
+    record_fixture("export", "sched", &["-scenario", scenario], level)
 }
 
 /// What perfetto_check.py says of an exported trace.

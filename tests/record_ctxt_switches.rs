@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bpf_support::require_root;
 use record_support::{report_json, Attached};
@@ -23,49 +23,9 @@ use record_support::{report_json, Attached};
 /// tid → (voluntary, involuntary) switches so far, from /proc.
 type Switches = BTreeMap<u64, (u64, u64)>;
 
-fn kernel_switches(pid: u32) -> Switches {
-    let mut all = Switches::new();
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the fixture's tasks");
-    for task in tasks.map_while(Result::ok) {
-        let Ok(tid) = task.file_name().to_string_lossy().parse::<u64>() else {
-            continue;
-        };
-        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
-            continue; // exited meanwhile
-        };
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or_else(|| panic!("{name} in {status}"))
-        };
-        all.insert(
-            tid,
-            (
-                field("voluntary_ctxt_switches:"),
-                field("nonvoluntary_ctxt_switches:"),
-            ),
-        );
-    }
-    all
-}
-
 /// The counts once no thread of `pid` has switched for `quiet` (the process is idle).
 fn idle_switches(pid: u32, quiet: Duration) -> Switches {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut last = kernel_switches(pid);
-    let mut since = Instant::now();
-    loop {
-        std::thread::sleep(Duration::from_millis(20));
-        let now = kernel_switches(pid);
-        if now != last {
-            (last, since) = (now, Instant::now());
-        } else if since.elapsed() >= quiet {
-            return now;
-        }
-        assert!(Instant::now() < deadline, "the fixture never went idle");
-    }
+    testsupport::idle_task_counters(pid, quiet, testsupport::switches)
 }
 
 fn read_line(lines: &mut impl BufRead, want: &str) {

@@ -16,7 +16,7 @@ mod record_support;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bpf_support::require_root;
 use record_support::{record_launch_with, report_json, Attached};
@@ -24,60 +24,27 @@ use record_support::{record_launch_with, report_json, Attached};
 /// tid → (voluntary, involuntary, on-CPU ns, run-queue ns, runs), as the kernel counts them.
 type Counters = BTreeMap<u64, [u64; 5]>;
 
+/// The kernel's counters as [`Counters`] rows.
+fn row(c: &testsupport::TaskCounters) -> [u64; 5] {
+    [
+        c.voluntary,
+        c.involuntary,
+        c.on_cpu_ns,
+        c.runqueue_ns,
+        c.runs,
+    ]
+}
+
 fn kernel_counters(pid: u32) -> Counters {
-    let mut all = Counters::new();
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the fixture's tasks");
-    for task in tasks.map_while(Result::ok) {
-        let Ok(tid) = task.file_name().to_string_lossy().parse::<u64>() else {
-            continue;
-        };
-        let (Ok(status), Ok(schedstat)) = (
-            std::fs::read_to_string(task.path().join("status")),
-            std::fs::read_to_string(task.path().join("schedstat")),
-        ) else {
-            continue; // exited meanwhile
-        };
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or_else(|| panic!("{name} in {status}"))
-        };
-        let sched: Vec<u64> = schedstat
-            .split_whitespace()
-            .map(|v| v.parse().expect("schedstat field"))
-            .collect();
-        assert_eq!(sched.len(), 3, "schedstat {schedstat:?}");
-        all.insert(
-            tid,
-            [
-                field("voluntary_ctxt_switches:"),
-                field("nonvoluntary_ctxt_switches:"),
-                sched[0],
-                sched[1],
-                sched[2],
-            ],
-        );
-    }
-    all
+    testsupport::task_counters(pid)
+        .iter()
+        .map(|(&tid, c)| (tid, row(c)))
+        .collect()
 }
 
 /// The counters once no thread of `pid` has run for `quiet` (the process is idle).
 fn idle_counters(pid: u32, quiet: Duration) -> Counters {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut last = kernel_counters(pid);
-    let mut since = Instant::now();
-    loop {
-        std::thread::sleep(Duration::from_millis(20));
-        let now = kernel_counters(pid);
-        if now != last {
-            (last, since) = (now, Instant::now());
-        } else if since.elapsed() >= quiet {
-            return now;
-        }
-        assert!(Instant::now() < deadline, "the fixture never went idle");
-    }
+    testsupport::idle_task_counters(pid, quiet, row)
 }
 
 fn read_line(lines: &mut impl BufRead, want: &str) {

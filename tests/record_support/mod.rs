@@ -1,7 +1,7 @@
 //! Helpers shared by the `record_*` end-to-end tests.
 #![allow(dead_code)] // each test binary uses a different part
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// `goroscope report FILE --json`, which must succeed, parsed.
@@ -158,4 +158,22 @@ impl Attached {
         crate::bpf_support::assert_unloaded(&ids);
         self.log
     }
+}
+
+/// Records the Go 1.27 `program` fixture run with `args` and GOMAXPROCS=2, launched, at
+/// `level`, into a file of `suite`'s scratch dir (see [`record_launch_with`]); returns it.
+pub fn record_fixture(suite: &str, program: &str, args: &[&str], level: &str) -> PathBuf {
+    let minor = "1.27";
+    let label = format!("go{minor}/{program}/{}/{level}", args.join("-"));
+    let fixture = testsupport::program_fixture(program, minor, "normal");
+    let rec = testsupport::scratch_path(suite, &format!("{label}.rec"));
+    record_launch_with(
+        &fixture,
+        args,
+        &[("GOMAXPROCS", "2")],
+        &["--level", level],
+        &rec,
+        &label,
+    );
+    rec
 }

@@ -77,10 +77,10 @@ fn quick_pingpong_table_has_every_row_and_ratio() {
         eprintln!("skipping: no Go toolchain (scripts/install-deps.sh, or GOROSCOPE_BENCH_GO)");
         return;
     };
-    let scratch =
-        std::env::temp_dir().join(format!("goroscope-bench-smoke-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).unwrap();
-    build_pingpong(&go, &scratch);
+    // Removed when `tmp` drops, even if an assertion fails.
+    let tmp = tempfile::tempdir().unwrap();
+    let scratch = tmp.path();
+    build_pingpong(&go, scratch);
     let json = scratch.join("report.json");
 
     let out = Command::new(env!("CARGO_BIN_EXE_goroscope-bench"))
@@ -88,7 +88,7 @@ fn quick_pingpong_table_has_every_row_and_ratio() {
         .arg("--goroscope")
         .arg(&goroscope)
         .arg("--workload-dir")
-        .arg(&scratch)
+        .arg(scratch)
         .arg("--go")
         .arg(&go)
         .arg("--json")
@@ -141,5 +141,4 @@ fn quick_pingpong_table_has_every_row_and_ratio() {
         let sample = &v["samples"][0];
         assert!(sample["ops"].as_u64().unwrap() > 0, "{v}");
     }
-    let _ = std::fs::remove_dir_all(&scratch);
 }

@@ -224,8 +224,15 @@ impl<C: Collector> Analyzer<C> {
     /// snapshot had been taken.
     pub fn snapshot(&self, meta: &Meta) -> Report {
         match &self.model {
-            Some(model) => self.report(model, meta, self.last_ts, false),
-            None => self.report(&Model::default(), meta, self.last_ts, false),
+            Some(model) => {
+                let attribution = self.attribution_at(model, self.last_ts);
+                self.report(model, meta, self.last_ts, attribution)
+            }
+            None => {
+                let model = Model::default();
+                let attribution = self.attribution_at(&model, self.last_ts);
+                self.report(&model, meta, self.last_ts, attribution)
+            }
         }
     }
 
@@ -246,7 +253,9 @@ impl<C: Collector> Analyzer<C> {
         model.emit_open(end_ns, &mut self.timeline);
         self.scheduler.emit_open(&model, end_ns, &mut self.timeline);
         self.timeline.emit_stacks(meta);
-        let report = self.report(&model, meta, end_ns, true);
+        // The attribution's intervals are consumed by its report (no copy at the end).
+        let attribution = std::mem::take(&mut self.timeline.attribution);
+        let report = self.report(&model, meta, end_ns, attribution);
         (report, self.timeline.collector)
     }
 
@@ -261,24 +270,22 @@ impl<C: Collector> Analyzer<C> {
         }
     }
 
-    /// What the attribution has gathered; for a snapshot (`finished` false), a copy with the
-    /// slices still open at `end_ns`, as `finish` gives them.
-    fn attribution(
-        &self,
-        model: &Model,
-        end_ns: u64,
-        finished: bool,
-    ) -> std::borrow::Cow<'_, attribution::Attribution> {
-        if finished {
-            return std::borrow::Cow::Borrowed(&self.timeline.attribution);
-        }
+    /// A copy of what the attribution has gathered, with the slices still open at `end_ns`
+    /// as `finish` gives them (for a snapshot: the stream goes on as if none had been taken).
+    fn attribution_at(&self, model: &Model, end_ns: u64) -> attribution::Attribution {
         let mut copy = self.timeline.attribution.clone();
         model.emit_open(end_ns, &mut copy);
         self.scheduler.emit_open(model, end_ns, &mut copy);
-        std::borrow::Cow::Owned(copy)
+        copy
     }
 
-    fn report(&self, model: &Model, meta: &Meta, end_ns: u64, finished: bool) -> Report {
+    fn report(
+        &self,
+        model: &Model,
+        meta: &Meta,
+        end_ns: u64,
+        attribution: attribution::Attribution,
+    ) -> Report {
         let start_ns = model.threads.trace_start;
         let mut report = summarize::report(
             model,
@@ -311,11 +318,8 @@ impl<C: Collector> Analyzer<C> {
         report.runtime_metrics = self.runtime_stats.report(&own, start_ns);
         report.sched_latency_sampled = Some(self.sampled.report(meta));
         report.kernel = self.kernel.report(meta);
-        report.latency_attribution = Some(self.attribution(model, end_ns, finished).report(
-            meta,
-            &report.sched_latency.coverage,
-            &report.threads.cpu,
-        ));
+        report.latency_attribution =
+            Some(attribution.report(meta, &report.sched_latency.coverage, &report.threads.cpu));
         kernel::point_to_aggregates(&mut report);
         report
     }

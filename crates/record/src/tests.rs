@@ -573,9 +573,9 @@ fn foreign_and_future_files_get_clear_errors() {
 
 #[test]
 fn threaded_writer_writes_everything_in_order() {
-    let dir = std::env::temp_dir().join(format!("goroscope-record-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("w.rec");
+    // Removed when `dir` drops, even if an assertion fails.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.rec");
     let events = every_kind();
     let mut w = RecordingWriter::create(&path, &header()).unwrap();
     w.symbols(symbols()).unwrap();
@@ -595,7 +595,6 @@ fn threaded_writer_writes_everything_in_order() {
     let (read, summary) = read_all(&bytes).unwrap();
     assert_eq!(read, events);
     assert_eq!(summary.end.unwrap().reason, "duration");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn snapshot(ts_ns: u64, goids: std::ops::Range<u64>) -> goroscope_events::GoroutineSnapshot {

@@ -95,19 +95,11 @@ fn is_recording(path: &Path) -> Result<bool> {
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "goroscope-output-file-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[test]
     fn a_missing_or_empty_file_is_free() {
-        let dir = scratch("free");
+        // Removed when `tmp` drops, whatever the test did.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let path = dir.join("a.rec");
         assert_eq!(prepare(&path, &[], Overwrite::KeepOld).unwrap(), None);
         std::fs::write(&path, b"").unwrap();
@@ -116,7 +108,9 @@ mod tests {
 
     #[test]
     fn an_existing_recording_moves_to_old_unless_forced() {
-        let dir = scratch("old");
+        // Removed when `tmp` drops, whatever the test did.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let path = dir.join("a.rec");
         std::fs::write(&path, [&MAGIC[..], b"rest"].concat()).unwrap();
         assert_eq!(prepare(&path, &[], Overwrite::Force).unwrap(), None);
@@ -128,7 +122,9 @@ mod tests {
 
     #[test]
     fn another_file_is_refused_unless_forced() {
-        let dir = scratch("other");
+        // Removed when `tmp` drops, whatever the test did.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let path = dir.join("notes.txt");
         std::fs::write(&path, b"my notes").unwrap();
         let err = prepare(&path, &[], Overwrite::KeepOld).unwrap_err();
@@ -138,13 +134,15 @@ mod tests {
         );
         assert_eq!(std::fs::read(&path).unwrap(), b"my notes");
         assert_eq!(prepare(&path, &[], Overwrite::Force).unwrap(), None);
-        let err = prepare(&dir, &[], Overwrite::Force).unwrap_err();
+        let err = prepare(dir, &[], Overwrite::Force).unwrap_err();
         assert!(format!("{err:#}").contains("is a directory"), "{err:#}");
     }
 
     #[test]
     fn the_traced_executable_is_never_overwritten() {
-        let dir = scratch("exe");
+        // Removed when `tmp` drops, whatever the test did.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let exe = dir.join("prog");
         std::fs::write(&exe, b"\x7fELF...").unwrap();
         let link = dir.join("link");

@@ -5,7 +5,9 @@
 //!   `<script type="application/json" id="report-data">` (for people who want the data, and for
 //!   tests);
 //! - every section of the report, walked from that JSON ([`sections`]): tables of numbers,
-//!   sortable lists, "not captured" where the recording's level did not capture a part;
+//!   sortable lists, "not captured" where the recording's level did not capture a part; the
+//!   sampled latency ([`sampled`]) and the latency attribution ([`attribution`]) as views of
+//!   their own (percentiles with intervals beside the runtime's histogram, stacked shares);
 //! - static SVG charts drawn here ([`charts`]): latency histograms, goroutines by creation site,
 //!   thread on/off CPU;
 //! - a zoomable overview timeline of Ps and threads, built from the analysis' timeline by a
@@ -19,9 +21,12 @@
 //! printers (renderers of a finished `Report`) do not have; the export crate already replays a
 //! recording with a collector attached and writes files through [`crate::OutputFile`].
 
+mod attribution;
 mod charts;
+mod columns;
 mod escape;
 pub mod overview;
+mod sampled;
 mod sections;
 mod values;
 
@@ -82,7 +87,7 @@ pub fn render(report_json: &str, overview: &OverviewData) -> Result<String> {
     let keys = report.as_object().into_iter().flat_map(|o| o.iter());
     for (k, v) in keys.clone().filter(|(k, _)| !LAST.contains(&k.as_str())) {
         if v.is_object() || v.is_array() {
-            sections::section(&mut out, k, k, v, 2);
+            view(&mut out, &report, k, v);
         }
     }
     for (k, v) in keys.filter(|(k, _)| LAST.contains(&k.as_str())) {
@@ -98,6 +103,17 @@ pub fn render(report_json: &str, overview: &OverviewData) -> Result<String> {
         escape::json_in_script(&overview_json)
     );
     Ok(out)
+}
+
+/// Section `key` of the report: its own view where it has one (and was captured), else the
+/// generic walk of its JSON.
+fn view(out: &mut String, report: &Value, key: &str, v: &Value) {
+    let captured = v.get("captured") != Some(&Value::Bool(false));
+    match key {
+        "sched_latency_sampled" if captured => sampled::view(out, report, v),
+        "latency_attribution" if captured => attribution::view(out, v),
+        _ => sections::section(out, key, key, v, 2),
+    }
 }
 
 fn get<'a>(report: &'a Value, pointer: &str) -> Option<&'a Value> {
@@ -478,6 +494,52 @@ mod tests {
         assert!(html.starts_with(
             "<!doctype html>\n<html lang=\"en\"><head><meta name=\"generator\" content=\"goroscope"
         ));
+    }
+
+    #[test]
+    fn sampled_latency_and_attribution_have_views_of_their_own() {
+        let json = serde_json::json!({
+            "sched_latency_sampled": {"precision": "estimated", "one_in": 8, "samples": 40,
+                "latency": {"p50": {"value_ns": 1000, "ci_low_ns": 900, "ci_high_ns": 1100},
+                    "max_ns": 5000},
+                "by_site": [{"function": "main.f", "file": "m.go", "line": 3, "samples": 40,
+                    "total_wait_ns": 40000, "share_of_waiting": 1.0, "sample_share": 1.0,
+                    "sample_share_ci": [0.9, 1.0]}],
+                "by_stack": [{"frames": [{"function": "runtime.gopark", "file": "p.go", "line": 1}],
+                    "stop": "blocked", "samples": 40}]},
+            "latency_attribution": {"basis": "every_wait", "waits": 2, "total_ns": 400,
+                "causes": {"stw_ns": 100, "kernel_ns": 0, "syscall_ns": 0, "ps_busy_ns": 300,
+                    "other_ns": 0},
+                "exactness": [{"cause": "stw", "exact": true, "how": "pauses"}],
+                "by_site": [{"function": "main.f", "file": "m.go", "line": 3, "waits": 2,
+                    "total_ns": 400, "causes": {"stw_ns": 100, "kernel_ns": 0, "syscall_ns": 0,
+                    "ps_busy_ns": 300, "other_ns": 0}}]},
+            "runtime_metrics": {"histograms": [{"name": "/sched/latencies:seconds",
+                "window": {"count": 320, "p50_ns": 1024,
+                    "buckets": [{"lower_ns": 512, "upper_ns": 1024, "count": 320}]}}]},
+        });
+        let html = page(&json);
+        for (path, value) in [
+            ("sched_latency_sampled.latency.p50.ci_low_ns", "900"),
+            ("sched_latency_sampled.by_site.0.sample_share_ci.0", "0.9"),
+            ("sched_latency_sampled.by_stack.0.samples", "40"),
+            ("runtime_metrics.histograms.0.window.p50_ns", "1024"),
+            ("runtime_metrics.histograms.0.window.buckets.0.count", "320"),
+            ("latency_attribution.causes.ps_busy_ns", "300"),
+            ("latency_attribution.by_site.0.causes.stw_ns", "100"),
+        ] {
+            let attrs = format!("data-metric=\"{path}\" data-value=\"{value}\"");
+            assert!(html.contains(&attrs), "{attrs}");
+        }
+        assert!(html.contains("main.f (m.go:3)"));
+        assert!(html.contains("runtime.gopark (p.go:1)"));
+        assert!(html.contains("style=\"width:75.0000%\" data-share=\"0.75\""));
+        assert!(html.contains("data-exact=\"true\">exact"));
+        // Not captured: the generic note, no view.
+        let json =
+            serde_json::json!({"latency_attribution": {"captured": false, "why": "monitor"}});
+        let html = page(&json);
+        assert!(html.contains("Not captured: monitor") && !html.contains("class=\"stack\""));
     }
 
     #[test]

@@ -8,7 +8,13 @@ use serde_json::Value;
 use super::escape::html;
 
 /// Keys ending in `_ns` that are points in time (CLOCK_MONOTONIC or Unix), not durations.
-const TIMESTAMPS: &[&str] = &["start_ns", "start_unix_ns", "last_ts_ns"];
+const TIMESTAMPS: &[&str] = &[
+    "start_ns",
+    "start_unix_ns",
+    "last_ts_ns",
+    "first_ns",
+    "last_ns",
+];
 
 /// How a number under `key` reads.
 pub fn format_number(key: &str, n: &serde_json::Number) -> String {

@@ -21,11 +21,16 @@
 //! An estimated kernel share is a number, not intervals: it is taken from the wait's causes
 //! below it in proportion to their sizes, so the sum stays exact.
 //!
-//! It reads the timeline records (fed by the analyzer's sink whatever collector is attached),
-//! keeps the intervals it needs until the end (memory grows with the recording), and is
-//! computed when the report is built.
+//! It reads the timeline records (fed by the analyzer's sink whatever collector is attached)
+//! and keeps, until the end, what the causes need: each wait and each P run slice as two
+//! timestamps and an interned creation site (three words), the idle Ps', the threads' and the
+//! pauses' spans (two words each); the goroutine → creation site map only while a goroutine
+//! lives. It is computed when the report is built, consuming what it gathered, with sorted
+//! span lists, prefix sums and one sweep ([`spans`]); the README has its report memory
+//! and time (under the exports).
 
 mod kernel_estimate;
+mod spans;
 
 use std::collections::HashMap;
 
@@ -38,6 +43,7 @@ use crate::timeline::{
     Collector, GoActivity, GoroutineSlice, Instant, InstantKind, ProcSlice, SchedWait, ThreadEnd,
     ThreadSlice, TimelineRecord,
 };
+use spans::{len, merge, split, split_into, Measure, Span, Sweep};
 
 /// The causes in precedence order (the report lists them so).
 pub const CAUSES: [&str; 5] = ["stw", "kernel", "syscall", "ps_busy", "other"];
@@ -47,15 +53,37 @@ const TOP_OCCUPANTS: usize = 10;
 /// How many creation sites the report lists (by total wait).
 const TOP_SITES: usize = 20;
 
-type Span = (u64, u64);
+/// A creation site: its index in [`Attribution::sites`].
+type SiteId = u32;
+
+/// A wait's thread before the run that ended it was seen (or if it never is).
+const NO_TID: u32 = u32::MAX;
+
+/// One runnable→running wait (or a sampled one) and the thread that ran the goroutine next.
+#[derive(Debug, Clone, Copy)]
+struct Wait {
+    start: u64,
+    end: u64,
+    site: SiteId,
+    tid: u32,
+}
+
+/// One P running a goroutine (created at `site`).
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    start: u64,
+    end: u64,
+    site: SiteId,
+}
 
 /// The intervals gathered from the timeline.
 #[derive(Debug, Default, Clone)]
 pub struct Attribution {
-    /// (goid, start, end) of each runnable→running wait.
-    waits: Vec<(u64, u64, u64)>,
-    /// (goid, run start) → thread that ran it.
-    run_tid: HashMap<(u64, u64), u32>,
+    /// Every runnable→running wait, in the order they ended.
+    waits: Vec<Wait>,
+    /// goid → its latest wait (index in `waits`), until the run that ended it names its thread
+    /// (that run's slice is emitted when the run ends, after the wait).
+    awaiting_run: HashMap<u64, usize>,
     stw: Vec<Span>,
     stw_open: Option<u64>,
     /// Per thread: runnable-not-running intervals (off CPU after an involuntary switch-out).
@@ -68,10 +96,14 @@ pub struct Attribution {
     syscalls: HashMap<u32, Vec<Span>>,
     /// Intervals during which some P was idle.
     idle: Vec<Span>,
-    /// (start, end, goid) of each P running a goroutine.
-    busy: Vec<(u64, u64, u64)>,
-    /// goid → creation pc (goroutines created during the trace).
-    created: HashMap<u64, u64>,
+    /// Each P running a goroutine.
+    busy: Vec<Run>,
+    /// goid → creation site, for the goroutines created during the trace, until they exit
+    /// (every record naming a goroutine comes before its `GoExit` is observed).
+    created: HashMap<u64, SiteId>,
+    /// The creation sites named so far, and their ids.
+    sites: Vec<SiteKey>,
+    site_ids: HashMap<SiteKey, SiteId>,
     thread_slices: u64,
     /// The default level's samples: (creation pc, wait start, wait end, thread).
     samples: Vec<(u64, u64, u64, u32)>,
@@ -83,7 +115,8 @@ pub struct Attribution {
 
 impl Attribution {
     /// The events the timeline has no record for: the runtime's sampled waits (`GoSample`:
-    /// it ran on the emitting thread after `runnable_ns`) and its idle-P counter.
+    /// it ran on the emitting thread after `runnable_ns`), its idle-P counter, the kernel's
+    /// wake-ups, and goroutine exits (after which nothing names the goroutine).
     pub fn observe(&mut self, event: &Event) {
         match event.kind {
             EventKind::GoSample {
@@ -103,6 +136,10 @@ impl Attribution {
             EventKind::Wakeup { target_tid, .. } => {
                 self.woken.insert(target_tid, event.ts_ns);
             }
+            EventKind::GoExit { goid, .. } => {
+                self.created.remove(&goid);
+                self.awaiting_run.remove(&goid);
+            }
             _ => {}
         }
     }
@@ -111,6 +148,23 @@ impl Attribution {
     /// them: `kernel_estimate`).
     pub fn observe_aggregates(&mut self, aggregates: &KernelAggregates) {
         self.run_delay.observe(aggregates);
+    }
+
+    fn intern(&mut self, key: SiteKey) -> SiteId {
+        if let Some(&id) = self.site_ids.get(&key) {
+            return id;
+        }
+        let id = SiteId::try_from(self.sites.len()).expect("fewer than 2^32 creation sites");
+        self.sites.push(key);
+        self.site_ids.insert(key, id);
+        id
+    }
+
+    fn site(&mut self, goid: u64) -> SiteId {
+        match self.created.get(&goid) {
+            Some(&id) => id,
+            None => self.intern(SiteKey::Preexisting),
+        }
     }
 
     pub fn record(&mut self, record: &TimelineRecord) {
@@ -126,7 +180,12 @@ impl Attribution {
                     resumed: false,
                     ..
                 } => {
-                    self.run_tid.insert((goid, start_ns), tid);
+                    if let Some(&i) = self.awaiting_run.get(&goid) {
+                        if self.waits[i].end == start_ns {
+                            self.waits[i].tid = tid;
+                            self.awaiting_run.remove(&goid);
+                        }
+                    }
                 }
                 GoActivity::Syscall { tid: Some(tid) } => self
                     .syscalls
@@ -140,14 +199,30 @@ impl Attribution {
                 start_ns,
                 end_ns,
                 ..
-            }) => self.waits.push((goid, start_ns, end_ns)),
+            }) => {
+                let site = self.site(goid);
+                self.awaiting_run.insert(goid, self.waits.len());
+                self.waits.push(Wait {
+                    start: start_ns,
+                    end: end_ns,
+                    site,
+                    tid: NO_TID,
+                });
+            }
             TimelineRecord::Proc(ProcSlice {
                 start_ns,
                 end_ns,
                 goid,
                 ..
             }) => match goid {
-                Some(goid) => self.busy.push((start_ns, end_ns, goid)),
+                Some(goid) => {
+                    let site = self.site(goid);
+                    self.busy.push(Run {
+                        start: start_ns,
+                        end: end_ns,
+                        site,
+                    });
+                }
                 None => self.idle.push((start_ns, end_ns)),
             },
             TimelineRecord::Thread(ThreadSlice {
@@ -188,7 +263,8 @@ impl Attribution {
                 InstantKind::GoCreate {
                     goid, creation_pc, ..
                 } => {
-                    self.created.insert(goid, creation_pc);
+                    let site = self.intern(SiteKey::from_creation_pc(creation_pc));
+                    self.created.insert(goid, site);
                 }
                 _ => {}
             },
@@ -196,32 +272,25 @@ impl Attribution {
         }
     }
 
-    /// The report section; `latency` is whether every runnable→running wait was captured (else
-    /// the default level's samples are attributed, if any), `cpu` whether thread switches
-    /// were (the kernel cause).
-    pub fn report(&self, meta: &Meta, latency: &Coverage, cpu: &Coverage) -> AttributionReport {
+    /// The report section, consuming what was gathered; `latency` is whether every
+    /// runnable→running wait was captured (else the default level's samples are attributed,
+    /// if any), `cpu` whether thread switches were (the kernel cause).
+    pub fn report(mut self, meta: &Meta, latency: &Coverage, cpu: &Coverage) -> AttributionReport {
         // A recording without a level claims nothing: what it holds decides.
         let sampled = !latency.captured || (self.waits.is_empty() && !self.samples.is_empty());
         let waits: Vec<Wait> = if sampled {
-            self.samples
-                .iter()
-                .map(|&(pc, start, end, tid)| Wait {
-                    site: SiteKey::from_creation_pc(pc),
+            let samples = std::mem::take(&mut self.samples);
+            samples
+                .into_iter()
+                .map(|(pc, start, end, tid)| Wait {
+                    site: self.intern(SiteKey::from_creation_pc(pc)),
                     start,
                     end,
-                    tid: Some(tid),
+                    tid,
                 })
                 .collect()
         } else {
-            self.waits
-                .iter()
-                .map(|&(goid, start, end)| Wait {
-                    site: self.site(goid),
-                    start,
-                    end,
-                    tid: self.run_tid.get(&(goid, end)).copied(),
-                })
-                .collect()
+            std::mem::take(&mut self.waits)
         };
         if sampled && waits.is_empty() {
             return AttributionReport {
@@ -233,62 +302,73 @@ impl Attribution {
                 ..AttributionReport::default()
             };
         }
+        self.awaiting_run = HashMap::new();
+        self.created = HashMap::new();
         let one_in = match meta.capabilities.get(Fact::SampledScheduling) {
             Capability::Sampled { one_in } if sampled => Some(one_in),
             _ if sampled => Some(8),
             _ => None,
         };
         let kernel_basis = self.kernel_basis(sampled, cpu);
-        let stw = merge(self.stw.clone());
+        let stw = merge(std::mem::take(&mut self.stw));
         // Default level: no run slices, so the Ps' slices say nothing (all "idle"); the
         // runtime's counter alone decides.
         let idle = if sampled {
             Vec::new()
         } else {
-            merge(self.idle.clone())
+            merge(std::mem::take(&mut self.idle))
         };
         let running = if sampled {
             self.no_idle_p()
         } else {
-            merge(self.busy.iter().map(|&(a, b, _)| (a, b)).collect())
+            merge(self.busy.iter().map(|r| (r.start, r.end)).collect())
         };
-        let kernel: HashMap<u32, Vec<Span>> = self
-            .kernel
-            .iter()
-            .map(|(t, v)| (*t, merge(v.clone())))
+        let kernel: HashMap<u32, Vec<Span>> = std::mem::take(&mut self.kernel)
+            .into_iter()
+            .map(|(t, v)| (t, merge(v)))
             .collect();
-        let syscalls: HashMap<u32, Vec<Span>> = self
-            .syscalls
-            .iter()
-            .map(|(t, v)| (*t, merge(v.clone())))
+        let syscalls: HashMap<u32, Vec<Span>> = std::mem::take(&mut self.syscalls)
+            .into_iter()
+            .map(|(t, v)| (t, merge(v)))
             .collect();
         let symbolizer = meta.symbolizer.as_ref();
         let mut total = Causes::default();
-        let mut count = 0u64;
-        let mut by_site: HashMap<SiteKey, (u64, Causes)> = HashMap::new();
+        // Per site id: waits and their causes.
+        let mut by_site: Vec<(u64, Causes)> = vec![(0, Causes::default()); self.sites.len()];
         // Busy: some P known to run a goroutine (full: the Ps' run slices; default: the
         // runtime's counter said no P idle) and none idle. Time before any P is known (e.g.
         // just after attaching) is not blamed on the Ps.
-        let busy = split(&running, &idle).1;
-        let busy_measure = Coverage1D::masked(&[], &busy);
-        let mut busy_pieces: Vec<Span> = Vec::new();
+        let busy = Measure::new(split(&running, &idle).1);
+        drop((running, idle));
+        // The pieces of waits charged to `ps_busy` (where some of them is), for the occupants:
+        // their starts and ends, each sorted on its own later.
+        let (mut piece_starts, mut piece_ends) = (Vec::new(), Vec::new());
+        let (mut in_stw, mut after_stw) = (Vec::new(), Vec::new());
+        let (mut in_kernel, mut after_kernel) = (Vec::new(), Vec::new());
+        let (mut in_syscall, mut rest) = (Vec::new(), Vec::new());
         let empty: Vec<Span> = Vec::new();
         for w in &waits {
-            count += 1;
-            let row = by_site.entry(w.site).or_default();
+            let row = &mut by_site[w.site as usize];
             row.0 += 1;
             if w.end <= w.start {
                 continue;
             }
-            let segs = vec![(w.start, w.end)];
-            let (in_stw, rest) = split(&segs, &stw);
-            let k = w.tid.and_then(|t| kernel.get(&t)).unwrap_or(&empty);
-            let (in_kernel, rest) = split(&rest, k);
-            let s = w.tid.and_then(|t| syscalls.get(&t)).unwrap_or(&empty);
-            let (in_syscall, rest) = split(&rest, s);
+            split_into(&[(w.start, w.end)], &stw, &mut in_stw, &mut after_stw);
+            let k = kernel.get(&w.tid).unwrap_or(&empty);
+            split_into(&after_stw, k, &mut in_kernel, &mut after_kernel);
+            let s = syscalls.get(&w.tid).unwrap_or(&empty);
+            split_into(&after_kernel, s, &mut in_syscall, &mut rest);
             // The Ps' sets are fragmented (every run and idle gap of every P): measure them
             // with prefix sums instead of cutting the wait into pieces.
-            let ps_busy_ns: u64 = rest.iter().map(|&(a, b)| busy_measure.between(a, b)).sum();
+            let mut ps_busy_ns = 0;
+            for &(a, b) in &rest {
+                let ns = busy.between(a, b);
+                if ns > 0 {
+                    ps_busy_ns += ns;
+                    piece_starts.push(a);
+                    piece_ends.push(b);
+                }
+            }
             let mut c = Causes {
                 stw_ns: len(&in_stw),
                 kernel_ns: len(&in_kernel),
@@ -299,15 +379,18 @@ impl Attribution {
             if kernel_basis == KernelBasis::Estimated {
                 c.estimate_kernel(&self.run_delay, w);
             }
-            busy_pieces.extend(rest);
             total.add(&c);
             row.1.add(&c);
         }
-        let occupants = self.occupants(&busy_pieces, &busy, symbolizer);
+        let count = waits.len() as u64;
+        drop(waits);
+        let occupants = self.occupants(piece_starts, piece_ends, busy.spans(), symbolizer);
         let mut sites: Vec<SiteAttribution> = by_site
             .into_iter()
-            .map(|(key, (waits, causes))| {
-                let loc = key.locate(symbolizer);
+            .enumerate()
+            .filter(|(_, (waits, _))| *waits > 0)
+            .map(|(id, (waits, causes))| {
+                let loc = self.sites[id].locate(symbolizer);
                 SiteAttribution {
                     function: loc.function,
                     file: loc.file,
@@ -352,8 +435,8 @@ impl Attribution {
 
     /// Default level: the intervals during which the runtime's 10 ms counter said no P was
     /// idle, each sample holding until the next one (the last one holds no time).
-    fn no_idle_p(&self) -> Vec<Span> {
-        let mut samples = self.npidle.clone();
+    fn no_idle_p(&mut self) -> Vec<Span> {
+        let mut samples = std::mem::take(&mut self.npidle);
         samples.sort_unstable();
         merge(
             samples
@@ -364,34 +447,42 @@ impl Attribution {
         )
     }
 
-    fn site(&self, goid: u64) -> SiteKey {
-        self.created
-            .get(&goid)
-            .map_or(SiteKey::Preexisting, |&pc| SiteKey::from_creation_pc(pc))
-    }
-
     /// Who ran on the Ps while waits were charged to `ps_busy`: each P run slice's overlap
-    /// with the waits' pieces inside `busy` (a moment shared by two waits counts twice: it is
-    /// wait time), by site. The pieces' coverage is integrated once, so each run slice costs a
-    /// binary search.
+    /// with the waits' pieces (`starts`, `ends`) inside `busy` (a moment shared by two waits
+    /// counts twice: it is wait time), by site. A run `[a, b)` overlaps `I(b) − I(a)` of the
+    /// pieces' integral `I` ([`Sweep`]): a site's total is the sum of `I` at its runs' ends
+    /// minus the sum at their starts, so the runs are swept once by start and once by end.
     fn occupants(
-        &self,
-        pieces: &[Span],
+        &mut self,
+        mut starts: Vec<u64>,
+        mut ends: Vec<u64>,
         busy: &[Span],
         symbolizer: &dyn Symbolizer,
     ) -> Vec<Occupant> {
-        let coverage = Coverage1D::masked(pieces, busy);
-        let mut by_site: HashMap<SiteKey, u64> = HashMap::new();
-        for &(a, b, goid) in &self.busy {
-            let overlap = coverage.between(a, b);
-            if overlap > 0 {
-                *by_site.entry(self.site(goid)).or_default() += overlap;
-            }
+        starts.sort_unstable();
+        ends.sort_unstable();
+        // Differences of u64 sums: wrapping arithmetic is exact for a result that fits.
+        let mut by_site: Vec<u64> = vec![0; self.sites.len()];
+        self.busy.sort_unstable_by_key(|r| r.start);
+        let mut sweep = Sweep::new(&starts, &ends, busy);
+        for r in &self.busy {
+            let at = sweep.at(r.start);
+            let site = &mut by_site[r.site as usize];
+            *site = site.wrapping_sub(at);
+        }
+        self.busy.sort_unstable_by_key(|r| r.end.max(r.start));
+        let mut sweep = Sweep::new(&starts, &ends, busy);
+        for r in &self.busy {
+            let at = sweep.at(r.end.max(r.start));
+            let site = &mut by_site[r.site as usize];
+            *site = site.wrapping_add(at);
         }
         let mut rows: Vec<Occupant> = by_site
             .into_iter()
-            .map(|(key, ns)| {
-                let loc = key.locate(symbolizer);
+            .enumerate()
+            .filter(|&(_, ns)| ns > 0)
+            .map(|(id, ns)| {
+                let loc = self.sites[id].locate(symbolizer);
                 Occupant {
                     function: loc.function,
                     file: loc.file,
@@ -404,15 +495,6 @@ impl Attribution {
         rows.truncate(TOP_OCCUPANTS);
         rows
     }
-}
-
-/// One wait to attribute.
-struct Wait {
-    site: SiteKey,
-    start: u64,
-    end: u64,
-    /// The thread that ran it next.
-    tid: Option<u32>,
 }
 
 /// How the kernel cause is measured.
@@ -431,7 +513,8 @@ impl Causes {
     /// (all of it outside stop-the-world pauses is eligible), taken from the causes below.
     fn estimate_kernel(&mut self, run_delay: &kernel_estimate::RunDelayReadings, w: &Wait) {
         let eligible = self.kernel_ns + self.syscall_ns + self.ps_busy_ns + self.other_ns;
-        let Some(rho) = run_delay.share(w.tid, w.start, w.end) else {
+        let tid = (w.tid != NO_TID).then_some(w.tid);
+        let Some(rho) = run_delay.share(tid, w.start, w.end) else {
             return;
         };
         let estimate = (rho * eligible as f64).round() as u64;
@@ -518,116 +601,6 @@ impl Collector for Attribution {
     fn record(&mut self, record: TimelineRecord) {
         Attribution::record(self, &record);
     }
-}
-
-/// How many spans cover each instant, counted only inside a mask (sorted, disjoint spans),
-/// integrated: `integral(t)` sums the covered time before `t`. With no spans, the mask's own
-/// measure (each masked instant counts once).
-struct Coverage1D {
-    /// Breakpoints, the integral at each, and the slope just after it.
-    xs: Vec<u64>,
-    integral_at: Vec<u64>,
-    slope_after: Vec<u64>,
-}
-
-impl Coverage1D {
-    fn masked(spans: &[Span], mask: &[Span]) -> Coverage1D {
-        let plain = spans.is_empty();
-        // (time, change of the span count, change of "inside the mask")
-        let mut edges: Vec<(u64, i64, i64)> = spans
-            .iter()
-            .filter(|s| s.1 > s.0)
-            .flat_map(|&(a, b)| [(a, 1, 0), (b, -1, 0)])
-            .chain(
-                mask.iter()
-                    .filter(|s| s.1 > s.0)
-                    .flat_map(|&(a, b)| [(a, 0, 1), (b, 0, -1)]),
-            )
-            .collect();
-        edges.sort_unstable();
-        let (mut xs, mut integral_at, mut slope_after) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut count, mut inside, mut integral, mut last, mut slope) =
-            (0i64, 0i64, 0u64, 0u64, 0u64);
-        for (t, dc, dm) in edges {
-            integral += slope * (t - last);
-            count += dc;
-            inside += dm;
-            last = t;
-            slope = match (inside > 0, plain) {
-                (false, _) => 0,
-                (true, true) => 1,
-                (true, false) => count.max(0) as u64,
-            };
-            if xs.last() == Some(&t) {
-                *slope_after.last_mut().expect("pushed with xs") = slope;
-            } else {
-                xs.push(t);
-                integral_at.push(integral);
-                slope_after.push(slope);
-            }
-        }
-        Coverage1D {
-            xs,
-            integral_at,
-            slope_after,
-        }
-    }
-
-    fn integral(&self, t: u64) -> u64 {
-        match self.xs.partition_point(|&x| x <= t) {
-            0 => 0,
-            i => self.integral_at[i - 1] + self.slope_after[i - 1] * (t - self.xs[i - 1]),
-        }
-    }
-
-    /// The covered time within `[a, b)`.
-    fn between(&self, a: u64, b: u64) -> u64 {
-        self.integral(b).saturating_sub(self.integral(a))
-    }
-}
-
-/// Sorts and merges overlapping or touching spans into a disjoint sorted list.
-fn merge(mut spans: Vec<Span>) -> Vec<Span> {
-    spans.retain(|s| s.1 > s.0);
-    spans.sort_unstable();
-    let mut out: Vec<Span> = Vec::with_capacity(spans.len());
-    for s in spans {
-        match out.last_mut() {
-            Some(last) if s.0 <= last.1 => last.1 = last.1.max(s.1),
-            _ => out.push(s),
-        }
-    }
-    out
-}
-
-/// Splits sorted disjoint `segs` into the parts inside the sorted disjoint `set` and outside.
-fn split(segs: &[Span], set: &[Span]) -> (Vec<Span>, Vec<Span>) {
-    let (mut inside, mut outside) = (Vec::new(), Vec::new());
-    for &(mut a, b) in segs {
-        let mut i = set.partition_point(|s| s.1 <= a);
-        while a < b {
-            match set.get(i) {
-                Some(&(s, e)) if s < b => {
-                    if s > a {
-                        outside.push((a, s));
-                    }
-                    let stop = e.min(b);
-                    inside.push((a.max(s), stop));
-                    a = stop;
-                    i += 1;
-                }
-                _ => {
-                    outside.push((a, b));
-                    a = b;
-                }
-            }
-        }
-    }
-    (inside, outside)
-}
-
-fn len(spans: &[Span]) -> u64 {
-    spans.iter().map(|s| s.1 - s.0).sum()
 }
 
 /// Wait time per cause, ns.
@@ -721,34 +694,4 @@ pub struct AttributionReport {
     pub ps_busy_occupants: Vec<Occupant>,
     /// By creation site of the waiting goroutine, most waited first (at most 20).
     pub by_site: Vec<SiteAttribution>,
-}
-
-#[cfg(test)]
-mod unit {
-    use super::*;
-
-    #[test]
-    fn split_and_merge() {
-        let set = merge(vec![(10, 20), (15, 30), (40, 50)]);
-        assert_eq!(set, vec![(10, 30), (40, 50)]);
-        let (i, o) = split(&[(0, 45), (48, 60)], &set);
-        assert_eq!(i, vec![(10, 30), (40, 45), (48, 50)]);
-        assert_eq!(o, vec![(0, 10), (30, 40), (50, 60)]);
-        assert_eq!(len(&i) + len(&o), 45 + 12);
-    }
-
-    #[test]
-    fn coverage_integrates_overlapping_spans() {
-        let c = Coverage1D::masked(&[(10, 20), (15, 30), (15, 16)], &[(0, 100)]);
-        assert_eq!(c.integral(0), 0);
-        assert_eq!(c.integral(10), 0);
-        assert_eq!(c.integral(15), 5);
-        assert_eq!(c.integral(16), 5 + 3);
-        assert_eq!(c.integral(20), 8 + 8);
-        assert_eq!(c.integral(100), 10 + 15 + 1);
-        let masked = Coverage1D::masked(&[(10, 20), (15, 30)], &[(12, 18), (25, 40)]);
-        assert_eq!(masked.between(0, 100), 3 + 3 * 2 + 5);
-        let measure = Coverage1D::masked(&[], &[(12, 18), (25, 40)]);
-        assert_eq!(measure.between(15, 30), 3 + 5);
-    }
 }
