@@ -33,7 +33,9 @@ pub struct CreationSymbols<'p, 'data> {
     elf: &'p ElfImage<'data>,
     pclntab: &'p Pclntab<'data>,
     load_bias: u64,
-    seen: HashSet<u64>,
+    /// Checked for every event's pcs: hashed with foldhash (the pcs are ours, not an
+    /// attacker's; SipHash was a visible share of the recorder's CPU).
+    seen: HashSet<u64, foldhash::fast::RandomState>,
 }
 
 impl<'p, 'data> CreationSymbols<'p, 'data> {
@@ -42,7 +44,7 @@ impl<'p, 'data> CreationSymbols<'p, 'data> {
             elf,
             pclntab,
             load_bias,
-            seen: HashSet::new(),
+            seen: HashSet::default(),
         }
     }
 

@@ -13,7 +13,8 @@ pub const MAX_STACKS: usize = 1 << 16;
 
 #[derive(Debug, Default)]
 pub struct SampleStacks {
-    ids: HashMap<Vec<u64>, u32>,
+    /// Looked up for every sample: foldhash, not SipHash (the frames are the program's pcs).
+    ids: HashMap<Vec<u64>, u32, foldhash::fast::RandomState>,
     /// Samples whose stack was not kept because the table was full.
     pub overflowed: u64,
 }
