@@ -49,6 +49,31 @@ fn samples_between(events: &[goroscope_events::Event], from: u64, to: u64) -> u6
         .count() as u64
 }
 
+/// Every sample names its M and P: P ids within GOMAXPROCS (the fixture runs with the
+/// default, the CPUs it may use), and an M is one thread, so each M id is seen on one thread only
+/// (the probe reads them from gp.m and the M's struct in one go: a wrong offset breaks this).
+fn check_m_and_p(events: &[goroscope_events::Event], label: &str) {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as i32;
+    let mut thread_of_m = std::collections::HashMap::new();
+    for e in events {
+        let EventKind::GoSample { p_id, m_id, .. } = e.kind else {
+            continue;
+        };
+        assert!(
+            (0..cpus).contains(&p_id),
+            "{label}: a sample on P {p_id}, GOMAXPROCS {cpus}"
+        );
+        assert!(m_id >= 0, "{label}: a sample without its M ({m_id})");
+        let tid = *thread_of_m.entry(m_id).or_insert(e.tid);
+        assert_eq!(
+            tid, e.tid,
+            "{label}: M {m_id} on threads {tid} and {}",
+            e.tid
+        );
+    }
+    assert!(!thread_of_m.is_empty(), "{label}: no samples");
+}
+
 /// The fixture's runtime buckets `(lo, hi, count)`, hi None for the unbounded last one.
 fn runtime_buckets(truth: &serde_json::Value) -> Vec<(u64, Option<u64>, u64)> {
     truth["buckets"]
@@ -148,6 +173,7 @@ fn the_sampler_fires_exactly_for_the_runtimes_tracked_transitions() {
         eprintln!(
             "{label}: {sampled} samples of {all} in [{from}, {to}], the runtime's window {window}"
         );
+        check_m_and_p(&events, &label);
         let slack = 3 + window / 100;
         assert!(
             sampled.abs_diff(window) <= slack,
