@@ -110,18 +110,7 @@ fn from_slices(report: &Report) -> Check {
             "sched_latency.max_ns",
         ));
     }
-    if let Some(p99) = report
-        .runtime_metrics
-        .as_ref()
-        .and_then(|m| m.histograms.first())
-        .and_then(|h| h.window.quantiles.p99_ns)
-    {
-        evidence.push(Evidence::ns(
-            "the runtime's own /sched/latencies p99",
-            p99,
-            "runtime_metrics.histograms[0].window.p99_ns",
-        ));
-    }
+    evidence.extend(super::runtime_latency_p99(report));
     // How much of the others' runnable→running wait found every P busy, and who held them.
     evidence.extend(super::attributed(report, "ps_busy"));
     let conf = super::exact_unless_sampled(

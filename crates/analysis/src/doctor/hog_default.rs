@@ -249,18 +249,7 @@ fn evidence(
         sampled.latency.max_ns,
         "sched_latency_sampled.latency.max_ns",
     ));
-    if let Some(p99) = report
-        .runtime_metrics
-        .as_ref()
-        .and_then(|m| m.histograms.first())
-        .and_then(|h| h.window.quantiles.p99_ns)
-    {
-        evidence.push(Evidence::ns(
-            "the runtime's own /sched/latencies p99",
-            p99,
-            "runtime_metrics.histograms[0].window.p99_ns",
-        ));
-    }
+    evidence.extend(super::runtime_latency_p99(report));
     // How much of the sampled waits found every P busy, and who held them.
     evidence.extend(super::attributed(report, "ps_busy"));
     evidence

@@ -97,18 +97,8 @@ fn from_exits(report: &Report) -> Check {
             "per_second",
             "threads_destroyed / duration",
         ),
-        Evidence::count("threads created", report.threads.created, "threads.created"),
-        Evidence::count(
-            "Ms started",
-            locking.ms.started,
-            "scheduler.locking.ms.started",
-        ),
-        Evidence::count(
-            "LockOSThread calls",
-            locking.lock_os_thread.calls,
-            "scheduler.locking.lock_os_thread.calls",
-        ),
     ];
+    evidence.extend(churn_context(report));
     if let Some((site, n)) = &top {
         evidence.push(Evidence::site(
             &format!("{n} of the listed ones created at"),
@@ -170,4 +160,23 @@ pub(super) fn fix(where_: &str) -> String {
          state really is tainted, or keep one long-lived locked goroutine and send it the \
          work over a channel instead of starting a locked goroutine per task."
     )
+}
+
+/// What the churn costs around it, at every level: threads created, Ms started, LockOSThread
+/// calls.
+pub(super) fn churn_context(report: &Report) -> [Evidence; 3] {
+    let locking = &report.scheduler.locking;
+    [
+        Evidence::count("threads created", report.threads.created, "threads.created"),
+        Evidence::count(
+            "Ms started",
+            locking.ms.started,
+            "scheduler.locking.ms.started",
+        ),
+        Evidence::count(
+            "LockOSThread calls",
+            locking.lock_os_thread.calls,
+            "scheduler.locking.lock_os_thread.calls",
+        ),
+    ]
 }

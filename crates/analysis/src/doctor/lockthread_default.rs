@@ -84,7 +84,6 @@ fn confidence(d: &ThreadsDestroyedReport, names_site: bool) -> (Confidence, Stri
 
 fn evidence(report: &Report, d: &ThreadsDestroyedReport, rate: f64) -> Vec<Evidence> {
     const SRC: &str = "scheduler.locking.threads_destroyed";
-    let locking = &report.scheduler.locking;
     let mut evidence = vec![
         Evidence::count(
             "threads destroyed with a goroutine exiting locked (M exits)",
@@ -107,18 +106,8 @@ fn evidence(report: &Report, d: &ThreadsDestroyedReport, rate: f64) -> Vec<Evide
             d.lock_seen,
             &format!("{SRC}.lock_seen"),
         ),
-        Evidence::count("threads created", report.threads.created, "threads.created"),
-        Evidence::count(
-            "Ms started",
-            locking.ms.started,
-            "scheduler.locking.ms.started",
-        ),
-        Evidence::count(
-            "LockOSThread calls",
-            locking.lock_os_thread.calls,
-            "scheduler.locking.lock_os_thread.calls",
-        ),
     ];
+    evidence.extend(super::lockthread::churn_context(report));
     for s in d.by_site.iter().take(3) {
         evidence.push(Evidence::site(
             &format!(

@@ -208,6 +208,21 @@ pub fn diagnose(report: &Report) -> Diagnosis {
     }
 }
 
+/// The runtime's own `/sched/latencies` p99 over the recording's window, as evidence (the
+/// others' waiting beside a hog, at every level that read the runtime's statistics).
+fn runtime_latency_p99(report: &Report) -> Option<Evidence> {
+    let p99 = report
+        .runtime_metrics
+        .as_ref()
+        .and_then(|m| m.histograms.first())
+        .and_then(|h| h.window.quantiles.p99_ns)?;
+    Some(Evidence::ns(
+        "the runtime's own /sched/latencies p99",
+        p99,
+        "runtime_metrics.histograms[0].window.p99_ns",
+    ))
+}
+
 /// The latency attribution's share for `cause` (one of `attribution::CAUSES`), as evidence;
 /// None when the attribution was not captured, measured no wait time, or cannot separate
 /// `cause` at this level.
