@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::SIGURG;
 use crate::sampled::StopKind;
 use crate::sched::coverage::Coverage;
-use crate::sites::{SiteKey, UNKNOWN_FUNCTION};
+use crate::sites::SiteKey;
 
 /// Rows kept in the JSON.
 pub const TOP_TARGETS: usize = 20;
@@ -108,7 +108,7 @@ impl SysmonTargets {
                     goid,
                     requests: t.requests,
                     sigurg_sent: t.sigurg_sent,
-                    function: start_function(meta, start_pc),
+                    function: super::function_of(meta, start_pc),
                     created_at: (t.creation_pc != 0).then(|| {
                         SiteKey::from_creation_pc(t.creation_pc).locate(meta.symbolizer.as_ref())
                     }),
@@ -154,18 +154,6 @@ fn preempted_stops(meta: &Meta, stops: &HashMap<Option<u32>, u64>) -> (u64, Vec<
         }
     }
     (preempted, best.map(|(_, _, f)| f).unwrap_or_default())
-}
-
-fn start_function(meta: &Meta, start_pc: Option<u64>) -> String {
-    match start_pc {
-        None => UNKNOWN_FUNCTION.to_string(),
-        // A function entry, not a return address: resolved as is.
-        Some(pc) => meta
-            .symbolizer
-            .resolve(pc)
-            .map(|l| l.function)
-            .unwrap_or_else(|| format!("{pc:#x}")),
-    }
 }
 
 /// `scheduler.preemption.sysmon_targets`.
