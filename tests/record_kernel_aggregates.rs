@@ -6,8 +6,11 @@
 //!   /proc/PID/task/TID/schedstat (on-CPU ns, run-queue ns, runs) read while the fixture is idle
 //!   at the end of the window (read again after the recording, unchanged: nothing ran between),
 //!   and the window's counts equal the kernel's deltas between the two idle moments;
-//! - the syscount fixture (testdata/go/syscount) makes exactly N getppid calls on one thread:
-//!   the aggregates count exactly N, on that thread and in total;
+//! - the syscount fixture (testdata/go/syscount) makes exactly N getppid calls on one thread,
+//!   then 3 select calls that sleep 20 ms each: the aggregates count exactly N and 3, on that
+//!   thread and in total, and the selects' total time lies between 60 ms and what the program
+//!   measured around them (calls that return on their CPU and calls that block are followed
+//!   differently in BPF: both are checked);
 //! - at the monitor level the section says "not captured" and why.
 
 mod bpf_support;
@@ -173,21 +176,31 @@ fn thread_counters_equal_the_kernels_own() {
 }
 
 /// The report's rows for getppid: (total count, count on `tid`).
-fn getppid_counts(json: &serde_json::Value, tid: u64) -> (u64, u64) {
+/// The kernel aggregates' rows for syscall `name`: (in total, on thread `tid`).
+fn syscall_rows<'a>(
+    json: &'a serde_json::Value,
+    name: &str,
+    tid: u64,
+) -> (Option<&'a serde_json::Value>, Option<&'a serde_json::Value>) {
     let kernel = &json["kernel"];
     let total = kernel["syscalls"]
         .as_array()
         .expect("kernel.syscalls")
         .iter()
-        .find(|r| r["name"] == "getppid")
-        .map_or(0, |r| r["count"].as_u64().unwrap());
+        .find(|r| r["name"] == name);
     let on_thread = kernel["syscalls_by_thread"]
         .as_array()
         .expect("kernel.syscalls_by_thread")
         .iter()
-        .find(|r| r["name"] == "getppid" && r["tid"].as_u64() == Some(tid))
-        .map_or(0, |r| r["count"].as_u64().unwrap());
+        .find(|r| r["name"] == name && r["tid"].as_u64() == Some(tid));
     (total, on_thread)
+}
+
+/// How many calls of `name` the aggregates hold: (in total, on thread `tid`).
+fn syscall_counts(json: &serde_json::Value, name: &str, tid: u64) -> (u64, u64) {
+    let count = |row: Option<&serde_json::Value>| row.map_or(0, |r| r["count"].as_u64().unwrap());
+    let (total, on_thread) = syscall_rows(json, name, tid);
+    (count(total), count(on_thread))
 }
 
 #[test]
@@ -202,17 +215,36 @@ fn syscall_counts_equal_what_the_program_made_and_monitor_says_not_captured() {
         let n = N.to_string();
         let stdout = record_launch_with(&fixture, &[&n], &[], &[], &file, &label);
         let said: Vec<&str> = stdout.split_whitespace().collect();
-        let (made, tid): (u64, u64) = match said.as_slice() {
-            ["getppid", n, "tid", tid] => (n.parse().unwrap(), tid.parse().unwrap()),
+        let (made, tid, selects, select_ns): (u64, u64, u64, u64) = match said.as_slice() {
+            ["getppid", n, "tid", tid, "select", k, "sum_ns", ns] => (
+                n.parse().unwrap(),
+                tid.parse().unwrap(),
+                k.parse().unwrap(),
+                ns.parse().unwrap(),
+            ),
             _ => panic!("{label}: the fixture said {stdout:?}"),
         };
         assert_eq!(made, N, "{label}");
         let json = report_json(&file);
         assert_eq!(json["kernel"]["lost"]["syscalls"], 0, "{label}");
         assert_eq!(
-            getppid_counts(&json, tid),
+            syscall_counts(&json, "getppid", tid),
             (N, N),
             "{label}: getppid calls, in total and on thread {tid}"
+        );
+        // The selects sleep, so their thread switches out inside each call: the tracer then
+        // keeps the call's start with the thread rather than with the CPU it entered on.
+        assert_eq!(
+            syscall_counts(&json, "select", tid),
+            (selects, selects),
+            "{label}: select calls, in total and on thread {tid}"
+        );
+        let select = syscall_rows(&json, "select", tid).1.unwrap();
+        let select_total = select["total_ns"].as_u64().unwrap();
+        assert!(
+            (selects * 20_000_000..=select_ns).contains(&select_total),
+            "{label}: the selects took {select_total} ns in the kernel's view; the program \
+             measured {select_ns} ns around them, and each sleeps at least 20 ms: {select}"
         );
         let latency = &json["kernel"]["syscalls"]
             .as_array()

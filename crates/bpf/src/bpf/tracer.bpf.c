@@ -540,6 +540,9 @@ int BPF_PROG(gs_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		flags |= GS_SWITCH_NEXT_OURS;
 	if (!flags)
 		return 0;
+	/* Before anything can return: sys_exit relies on the move (see syscall_on_cpu). */
+	if (flags & GS_SWITCH_PREV_OURS)
+		kagg_park_syscall(prev);
 	if (kagg_on())
 		kagg_switch(prev, next, prev_state, flags & GS_SWITCH_PREV_OURS,
 			    flags & GS_SWITCH_NEXT_OURS);

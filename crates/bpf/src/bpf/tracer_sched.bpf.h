@@ -314,24 +314,22 @@ int BPF_PROG(gs_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	return 0;
 }
 
-/* syscalls_in_flight: tracer_kagg.bpf.h (its task iterator reads it too). */
+/* syscall_on_cpu and syscalls_in_flight: tracer_kagg.bpf.h (its task iterator reads them too). */
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(gs_sys_enter, struct pt_regs *regs, long id)
 {
-	struct gs_syscall_start *start;
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct gs_syscall_on_cpu *slot;
 
-	if (!tgid_traced(bpf_get_current_pid_tgid() >> 32))
+	if (!tgid_traced(pid_tgid >> 32))
 		return 0;
-	start = bpf_task_storage_get(&syscalls_in_flight, bpf_get_current_task_btf(), 0,
-				     BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!start) {
-		/* No memory for the thread's slot, or storage busy (a nested program): counted. */
-		count(GS_STAT_SYSCALL_UNTRACKED, 0);
+	slot = syscall_slot();
+	if (!slot)
 		return 0;
-	}
-	start->nr = id;
-	start->ts_ns = bpf_ktime_get_ns();
+	slot->tid = (u32)pid_tgid;
+	slot->nr = id;
+	slot->ts_ns = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -340,6 +338,7 @@ int BPF_PROG(gs_sys_exit, struct pt_regs *regs, long ret)
 {
 	const u32 type = GS_EV_KSYSCALL;
 	u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct gs_syscall_on_cpu *slot;
 	struct gs_syscall_start *start;
 	struct gs_ev_syscall *e;
 	u64 started;
@@ -347,12 +346,21 @@ int BPF_PROG(gs_sys_exit, struct pt_regs *regs, long ret)
 
 	if (!tgid_traced(pid_tgid >> 32))
 		return 0;
-	start = bpf_task_storage_get(&syscalls_in_flight, bpf_get_current_task_btf(), 0, 0);
-	if (!start || !start->ts_ns)
-		return 0; /* entered before we attached, or its slot could not be created */
-	started = start->ts_ns;
-	nr = start->nr;
-	start->ts_ns = 0;
+	slot = syscall_slot();
+	if (slot && slot->ts_ns && slot->tid == (u32)pid_tgid) {
+		/* Returned on the CPU it entered on, without switching out: the common case. */
+		started = slot->ts_ns;
+		nr = slot->nr;
+		slot->ts_ns = 0;
+	} else {
+		/* It switched out meanwhile (kagg_park_syscall moved it). */
+		start = bpf_task_storage_get(&syscalls_in_flight, bpf_get_current_task_btf(), 0, 0);
+		if (!start || !start->ts_ns)
+			return 0; /* entered before we attached, or its slot could not be created */
+		started = start->ts_ns;
+		nr = start->nr;
+		start->ts_ns = 0;
+	}
 	if (kagg_on())
 		kagg_syscall((u32)pid_tgid, nr, ret, bpf_ktime_get_ns() - started);
 	if (!kernel_records_on())
