@@ -49,6 +49,39 @@ fn samples_between(events: &[goroscope_events::Event], from: u64, to: u64) -> u6
         .count() as u64
 }
 
+/// At the full level `execute`'s probe records every start (its own reads of the goroutine, M
+/// and P) just before the sampler fires on the same thread for the same start: each sample must
+/// name the goroutine, M and P of the start before it on its thread (the sampler reads them
+/// differently: the M from the g, the P id from a per-CPU cache).
+fn check_samples_against_starts(events: &[goroscope_events::Event], label: &str) {
+    let mut last_start = std::collections::HashMap::new();
+    let mut checked = 0;
+    for e in events {
+        match e.kind {
+            EventKind::GoStart {
+                goid, p_id, m_id, ..
+            } => {
+                last_start.insert(e.tid, (goid, p_id, m_id));
+            }
+            EventKind::GoSample {
+                goid, p_id, m_id, ..
+            } => {
+                let start = last_start.get(&e.tid);
+                assert_eq!(
+                    start,
+                    Some(&(goid, p_id, m_id)),
+                    "{label}: a sample of goroutine {goid} on P {p_id}, M {m_id}, thread {}; \
+                     the start before it on that thread: (goid, P, M) {start:?}",
+                    e.tid
+                );
+                checked += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(checked > 100, "{label}: only {checked} samples to check");
+}
+
 /// Every sample names its M and P: P ids within GOMAXPROCS (the fixture runs with the
 /// default, the CPUs it may use), and an M is one thread, so each M id is seen on one thread only
 /// (the probe reads them from gp.m and the M's struct in one go: a wrong offset breaks this).
@@ -253,6 +286,7 @@ fn at_the_full_level_the_samples_are_one_in_eight_starts() {
             "{label}: {samples} samples for {starts} starts (1 in 8: {mean:.0} ± {:.0})",
             5.0 * sd
         );
+        check_samples_against_starts(&recording_events(&file).0, &label);
         let _ = std::fs::remove_file(&file);
     }
 }

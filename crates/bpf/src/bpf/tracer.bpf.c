@@ -36,6 +36,9 @@ const volatile struct gs_config cfg = {};
  */
 volatile u32 gs_stopped = 0;
 
+/* Bumped by gs_procresize: the sampler's cached P ids are stale (tracer_sample.bpf.h). */
+volatile u64 p_id_cache_gen = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* user space may resize it before load */

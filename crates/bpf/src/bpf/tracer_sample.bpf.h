@@ -147,17 +147,59 @@ static __always_inline u32 sample_stack(struct gs_ev_go_sample *e, u64 pc, u64 b
 }
 
 /*
+ * p.id by the P's address, per CPU: the P a CPU's threads hold changes rarely, and a P's id
+ * never changes while it lives, so most samples skip the one read that p.id costs. A P can only
+ * be freed (and its memory become another P) when procresize shrinks GOMAXPROCS: gs_procresize
+ * bumps p_id_cache_gen, which empties every CPU's entry. Keyed by process too (several may be
+ * followed).
+ */
+struct gs_p_id_cache {
+	u64 p;
+	u64 gen;
+	u32 tgid;
+	s32 id;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct gs_p_id_cache);
+} p_id_cache SEC(".maps");
+
+/* The id of P `p` of process `tgid`: from this CPU's cache when it holds it, else read. */
+static __always_inline s32 sample_p_id(u64 p, u32 tgid, u32 type)
+{
+	struct gs_p_id_cache *c;
+	u64 gen = p_id_cache_gen;
+	s32 id = GS_ID_UNKNOWN;
+	u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&p_id_cache, &zero);
+	if (c && c->p == p && c->tgid == tgid && c->gen == gen)
+		return c->id;
+	if (!read_u32((u32 *)&id, p, cfg.p_id, type))
+		return GS_ID_UNKNOWN;
+	if (c) {
+		c->p = p;
+		c->tgid = tgid;
+		c->gen = gen;
+		c->id = id;
+	}
+	return id;
+}
+
+/*
  * The M's id and its P's id. Each bpf_probe_read_user costs far more than its bytes (with
  * hardened usercopy the kernel checks the destination, walking its own stack frames for a BPF
  * stack buffer): m.p and m.id, 24 bytes apart in every supported version, come from one read
- * when they are that close, and p.id is then the one read more.
+ * when they are that close, and p.id is then one read more unless this CPU's cache has it.
  */
 static __always_inline void sample_m_and_p(struct gs_ev_go_sample *e, u64 m, u32 type)
 {
 	u32 lo = cfg.m_p < cfg.m_id ? cfg.m_p : cfg.m_id;
 	u32 hi = cfg.m_p < cfg.m_id ? cfg.m_id : cfg.m_p;
 	u64 w[4] = {}, p = 0;
-	s32 pid = GS_ID_UNKNOWN;
 
 	e->m_id = GS_ID_UNKNOWN;
 	e->p_id = GS_ID_UNKNOWN;
@@ -171,8 +213,8 @@ static __always_inline void sample_m_and_p(struct gs_ev_go_sample *e, u64 m, u32
 		e->m_id = m_id(m, type);
 		read_u64(&p, m, cfg.m_p, type);
 	}
-	if (p && read_u32((u32 *)&pid, p, cfg.p_id, type))
-		e->p_id = pid;
+	if (p)
+		e->p_id = sample_p_id(p, e->h.tgid, type);
 }
 
 /* casgstatus's tracked runnable->running path (see above). */

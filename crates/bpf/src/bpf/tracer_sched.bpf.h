@@ -225,6 +225,8 @@ int gs_procresize(struct pt_regs *ctx)
 {
 	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
+	/* Ps beyond the new count are destroyed: forget the sampler's P ids (the world is stopped). */
+	__sync_fetch_and_add(&p_id_cache_gen, 1);
 	return emit_sched(GS_EV_PROCRESIZE, GS_GOID_NONE, (u64)(s64)(s32)ctx->ax, GS_ID_UNKNOWN,
 			  GS_ID_UNKNOWN, 0);
 }
