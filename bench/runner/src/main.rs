@@ -179,7 +179,9 @@ fn run(cli: &Cli) -> Result<()> {
 
 type Measured = (Vec<WorkloadRuns>, Option<results::BigAttach>);
 
-/// Every round runs every workload under every variant, in the same order.
+/// Every round runs every workload under every variant. The variants' order rotates by one each
+/// round, so none always runs first (right after the previous workload's heaviest variant and
+/// its recording's writeback) or last: on this VM a fixed order showed up as a bias of its own.
 fn measure_all(
     cli: &Cli,
     setup: &Setup,
@@ -193,7 +195,10 @@ fn measure_all(
         .collect();
     'rounds: for round in 1..=rounds {
         for (w, out) in workloads.iter().zip(&mut runs) {
-            for v in &mut out.variants {
+            let n = out.variants.len();
+            let start = (round as usize - 1) % n.max(1);
+            let (later, first) = out.variants.split_at_mut(start);
+            for v in first.iter_mut().chain(later.iter_mut()) {
                 if INTERRUPTED.load(Ordering::Relaxed) {
                     break 'rounds;
                 }
