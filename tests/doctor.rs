@@ -700,3 +700,85 @@ fn a_launched_program_that_fails_passes_its_status_through_without_findings() {
     );
     assert_eq!(code, 2, "{label}: the program's own status: {stderr}");
 }
+
+/// `goroscope report`'s text at the default level shows the evidence the default-level rules
+/// use: the goroutines sysmon asked to stop (the hog, its `go` statement and the loop it was
+/// preempted in) and the threads destroyed after locked exits, by site.
+#[test]
+#[ignore = "needs root: loads BPF programs (scripts/test.sh runs it as root with --include-ignored)"]
+fn the_report_text_shows_sysmons_targets_and_destroyed_threads_at_the_default_level() {
+    require_root();
+    let bin = fixture("1.27");
+    let report_text = |scenario: &str| {
+        let rec = testsupport::scratch_path("doctor", &format!("{scenario}-default.rec"));
+        let out = Command::new(env!("CARGO_BIN_EXE_goroscope"))
+            .args(["record", "--level", "default", "-d", "2s", "-o"])
+            .arg(&rec)
+            .args([
+                "--",
+                bin.to_str().unwrap(),
+                "-scenario",
+                scenario,
+                "-d",
+                "3s",
+            ])
+            .output()
+            .expect("goroscope record");
+        assert!(
+            out.status.success(),
+            "{scenario}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(1200));
+        let text = Command::new(env!("CARGO_BIN_EXE_goroscope"))
+            .arg("report")
+            .arg(&rec)
+            .output()
+            .expect("goroscope report");
+        let _ = std::fs::remove_file(&rec);
+        String::from_utf8_lossy(&text.stdout).into_owned()
+    };
+
+    let text = report_text("hog");
+    let site = marked_line("doctor:hog-site");
+    let row = text
+        .lines()
+        .skip_while(|l| !l.contains("goroutines sysmon asked to stop"))
+        .find(|l| l.contains("main.hogScenario.func1, created at main.hogScenario ("))
+        .unwrap_or_else(|| panic!("no row for the hog under sysmon's targets:\n{text}"));
+    assert!(row.contains(&format!("main.go:{site})")), "{row}");
+    // Preempted in its loop, a line or two below its `go` statement: the program's own frame.
+    let at = row
+        .split("preempted at main.hogScenario.func1 (")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no preemption line: {row}"));
+    let line: u64 = at
+        .trim_end_matches(')')
+        .rsplit(':')
+        .next()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_else(|| panic!("{row}"));
+    assert!((site + 1..=site + 3).contains(&line), "{row}");
+
+    let text = report_text("lockthread");
+    let head = text
+        .lines()
+        .find(|l| l.contains("threads destroyed (M exits"))
+        .unwrap_or_else(|| panic!("no threads-destroyed line:\n{text}"));
+    let destroyed: u64 = head
+        .split("): ")
+        .nth(1)
+        .and_then(|n| n.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{head}"));
+    // One locked goroutine every ~10 ms for 2 s.
+    assert!(destroyed >= 10, "{head}");
+    let locked_site = "main.lockthread (";
+    assert!(
+        text.lines()
+            .skip_while(|l| !l.contains("threads destroyed (M exits"))
+            .any(|l| l.contains(locked_site)
+                && l.ends_with(&format!("main.go:{})", marked_line("doctor:locked-site")))),
+        "{text}"
+    );
+}

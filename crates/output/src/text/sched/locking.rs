@@ -79,6 +79,7 @@ pub fn render(r: &LockingReport, out: &mut String) -> std::fmt::Result {
         }
         more(out, head(&l.by_goroutine).len(), l.goroutines)?;
     }
+    render_threads_destroyed(r, out)?;
     let m = &r.ms;
     if !heading_not_captured(out, "Ms", &m.coverage)? {
         let parked = m.parked.map_or("parks not captured".to_string(), |p| {
@@ -93,6 +94,39 @@ pub fn render(r: &LockingReport, out: &mut String) -> std::fmt::Result {
             out,
             "\nMs: {} started, {} exited{wedged}, {parked}",
             m.started, m.exited
+        )?;
+    }
+    Ok(())
+}
+
+/// Threads the runtime destroyed: it only does so after a goroutine exits locked to its thread
+/// (every M exit but M0's), so these are exact counts at every level; the site is the locked
+/// goroutine's creation site (from its samples). Printed where goroutine exits are not traced
+/// (below `full`): there the line on goroutines that exited locked says it already.
+fn render_threads_destroyed(r: &LockingReport, out: &mut String) -> std::fmt::Result {
+    let d = &r.threads_destroyed;
+    if !d.coverage.captured || d.threads == 0 || r.exited_locked.coverage.captured {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "  threads destroyed (M exits: each after a goroutine exited locked): {}, {} with the locking goroutine's site known",
+        d.threads, d.site_known
+    )?;
+    for s in head(&d.by_site) {
+        writeln!(
+            out,
+            "  {:>9}  {}",
+            s.threads,
+            site(&s.function, &s.file, s.line)
+        )?;
+    }
+    let shown: u64 = head(&d.by_site).iter().map(|s| s.threads).sum();
+    if d.by_site.len() > head(&d.by_site).len() {
+        writeln!(
+            out,
+            "  … {} more threads at other sites (see --json)",
+            d.site_known.saturating_sub(shown)
         )?;
     }
     Ok(())

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use goroscope_analysis::sched::preemption::{PreemptionReport, SliceReport};
 
-use crate::format::{duration, head, more_rows, not_captured, percentiles};
+use crate::format::{duration, head, more, more_rows, not_captured, percentiles, site};
 
 pub fn render(r: &PreemptionReport, out: &mut String) -> std::fmt::Result {
     writeln!(out, "\nPreemption")?;
@@ -74,7 +74,51 @@ pub fn render(r: &PreemptionReport, out: &mut String) -> std::fmt::Result {
         }
         more_rows(out, &s.per_thread)?;
     }
+    render_sysmon_targets(r, out)?;
     render_slices(&r.time_slices, out)
+}
+
+/// The goroutines sysmon asked to stop (each request: it had run 10 ms or more without a
+/// schedule), most requests first, with what their samples say about them.
+fn render_sysmon_targets(r: &PreemptionReport, out: &mut String) -> std::fmt::Result {
+    let t = &r.sysmon_targets;
+    if !t.coverage.captured || t.by_goroutine.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "  goroutines sysmon asked to stop: {} (each request: it ran 10 ms or more without a schedule)",
+        t.goroutines
+    )?;
+    writeln!(
+        out,
+        "  {:>9} {:>9} {:>8} {:>10}  FUNCTION, CREATED AT, MOST OFTEN PREEMPTED AT",
+        "GOID", "REQUESTS", "SAMPLES", "PREEMPTED"
+    )?;
+    for g in head(&t.by_goroutine) {
+        let mut line = g.function.clone();
+        if let Some(c) = &g.created_at {
+            let _ = write!(line, ", created at {}", site(&c.function, &c.file, c.line));
+        }
+        // The program's own line, not the runtime's preemption frames above it.
+        let program_frame = g
+            .stopped_at
+            .iter()
+            .find(|l| !l.function.starts_with("runtime."));
+        if let Some(top) = program_frame.or(g.stopped_at.first()) {
+            let _ = write!(
+                line,
+                ", preempted at {}",
+                site(&top.function, &top.file, top.line)
+            );
+        }
+        writeln!(
+            out,
+            "  {:>9} {:>9} {:>8} {:>10}  {line}",
+            g.goid, g.requests, g.samples, g.preempted_samples
+        )?;
+    }
+    more(out, head(&t.by_goroutine).len(), t.goroutines)
 }
 
 fn render_slices(t: &SliceReport, out: &mut String) -> std::fmt::Result {
