@@ -65,7 +65,8 @@ struct Cli {
     /// Also measure attach time on this large Go binary (runs `BINARY --version`).
     #[arg(long)]
     big_binary: Option<PathBuf>,
-    /// Leave kernel.bpf_stats_enabled alone (BPF run counts then stay zero).
+    /// No profile pass with kernel.bpf_stats_enabled=1 after the measured rounds (the BPF
+    /// table then stays empty). The measured rounds always run with the statistics off.
     #[arg(long)]
     no_bpf_stats: bool,
     /// Write every figure (each run and the summaries) to this JSON file.
@@ -152,10 +153,8 @@ fn run(cli: &Cli) -> Result<()> {
             on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
         );
     }
-    let bpf_stats = (!cli.no_bpf_stats).then(bpf_stats::BpfStats::enable);
     let environment = environment(cli, &setup, rounds);
     let outcome = measure_all(cli, &setup, &workloads, &variants, rounds);
-    drop(bpf_stats);
     let _ = std::fs::remove_dir_all(&setup.scratch);
     let (mut runs, big_attach) = outcome?;
     for w in &mut runs {
@@ -179,6 +178,37 @@ fn run(cli: &Cli) -> Result<()> {
 
 type Measured = (Vec<WorkloadRuns>, Option<results::BigAttach>);
 
+/// One more run of each goroscope variant with the BPF statistics on, for the BPF table only
+/// (the statistics slow every program run: these runs stay out of the ratios).
+fn profile_pass(setup: &Setup, workloads: &[workload::Workload], runs: &mut [WorkloadRuns]) {
+    let _stats_on = bpf_stats::BpfStats::set(true);
+    if !bpf_stats::BpfStats::is_enabled() {
+        return;
+    }
+    for (w, out) in workloads.iter().zip(runs.iter_mut()) {
+        for v in out.variants.iter_mut().filter(|v| v.variant.is_goroscope()) {
+            if INTERRUPTED.load(Ordering::Relaxed) {
+                return;
+            }
+            match sample::measure(setup, w, &v.variant, 0, &INTERRUPTED) {
+                Ok(s) => {
+                    eprintln!(
+                        "[profile] {:<9} {:<18} BPF statistics on (not in the ratios)",
+                        w.name, v.label
+                    );
+                    v.profile.push(s);
+                }
+                Err(e) => eprintln!(
+                    "[profile] {:<9} {:<18} failed: {}",
+                    w.name,
+                    v.label,
+                    format!("{e:#}").lines().next().unwrap_or("")
+                ),
+            }
+        }
+    }
+}
+
 /// Every round runs every workload under every variant. The variants' order rotates by one each
 /// round, so none always runs first (right after the previous workload's heaviest variant and
 /// its recording's writeback) or last: on this VM a fixed order showed up as a bias of its own.
@@ -193,6 +223,7 @@ fn measure_all(
         .iter()
         .map(|w| WorkloadRuns::new(w, variants))
         .collect();
+    let stats_off = bpf_stats::BpfStats::set(false);
     'rounds: for round in 1..=rounds {
         for (w, out) in workloads.iter().zip(&mut runs) {
             let n = out.variants.len();
@@ -226,6 +257,10 @@ fn measure_all(
                 eprintln!("[{round}/{rounds}] {:<9} {:<18} {shown}", w.name, v.label);
             }
         }
+    }
+    drop(stats_off);
+    if !cli.no_bpf_stats {
+        profile_pass(setup, workloads, &mut runs);
     }
     let big = match &cli.big_binary {
         Some(b) if !INTERRUPTED.load(Ordering::Relaxed) => {
@@ -303,7 +338,7 @@ fn environment(cli: &Cli, setup: &Setup, rounds: u32) -> Environment {
             .unwrap_or_default(),
         goroscope: first_line(&cli.goroscope, "--version"),
         record_capabilities: setup.caps,
-        bpf_stats_enabled: bpf_stats::BpfStats::is_enabled(),
+        bpf_stats_profile_pass: !cli.no_bpf_stats,
         rounds,
         measured_seconds_per_run: setup.duration.as_secs_f64(),
         tracer_cpu_method: "wait4 rusage (user+sys) of goroscope, which includes its launched \

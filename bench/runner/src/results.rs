@@ -21,7 +21,9 @@ pub struct Environment {
     pub go: String,
     pub goroscope: String,
     pub record_capabilities: RecordCapabilities,
-    pub bpf_stats_enabled: bool,
+    /// Whether a profile pass ran with kernel.bpf_stats_enabled=1 (the measured rounds always
+    /// run with it off).
+    pub bpf_stats_profile_pass: bool,
     pub rounds: u32,
     pub measured_seconds_per_run: f64,
     pub tracer_cpu_method: &'static str,
@@ -45,6 +47,8 @@ pub struct VariantRuns {
     /// runtime/trace cannot be switched on in a program we do not build (gobuild).
     pub not_applicable: bool,
     pub samples: Vec<Sample>,
+    /// The profile pass's run (BPF statistics on): its BPF figures only, not in the ratios.
+    pub profile: Vec<Sample>,
     pub failures: Vec<String>,
     pub summary: Option<VariantSummary>,
 }
@@ -62,6 +66,7 @@ impl WorkloadRuns {
                     variant: v.clone(),
                     not_applicable: workload.kind == Kind::GoBuild && *v == Variant::GoTrace,
                     samples: Vec::new(),
+                    profile: Vec::new(),
                     failures: Vec::new(),
                     summary: None,
                 })
@@ -75,10 +80,10 @@ impl WorkloadRuns {
             .variants
             .iter()
             .find(|v| v.variant == Variant::Untraced)
-            .and_then(|v| summary::summarize(&v.samples, None))
+            .and_then(|v| summary::summarize(&v.samples, &[], None))
             .map(|s| s.ns_per_op.median);
         for v in &mut self.variants {
-            v.summary = summary::summarize(&v.samples, untraced);
+            v.summary = summary::summarize(&v.samples, &v.profile, untraced);
         }
     }
 }

@@ -65,7 +65,13 @@ fn median_of(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     median(&mut v)
 }
 
-pub fn summarize(samples: &[Sample], untraced_median: Option<f64>) -> Option<VariantSummary> {
+/// `profile`: runs with the BPF statistics on, whose program figures replace the measured
+/// runs' (zero with the statistics off); their other figures are not used.
+pub fn summarize(
+    samples: &[Sample],
+    profile: &[Sample],
+    untraced_median: Option<f64>,
+) -> Option<VariantSummary> {
     let mut ns: Vec<f64> = samples.iter().map(|s| s.ns_per_op).collect();
     let med = median(&mut ns)?;
     let spread = Spread {
@@ -89,7 +95,15 @@ pub fn summarize(samples: &[Sample], untraced_median: Option<f64>) -> Option<Var
         peak_rss_kb: median_of(tracers.iter().map(|(_, t)| t.peak_rss_kb.map(|k| k as f64))),
         attach_ms: median_of(tracers.iter().map(|(_, t)| t.attach_ms)),
         ready_ms: median_of(tracers.iter().map(|(_, t)| t.ready_ms)),
-        programs: programs(tracers.iter().map(|(_, t)| t.programs.as_slice())),
+        programs: if profile.is_empty() {
+            programs(tracers.iter().map(|(_, t)| t.programs.as_slice()))
+        } else {
+            programs(
+                profile
+                    .iter()
+                    .filter_map(|s| Some(s.tracer.as_ref()?.programs.as_slice())),
+            )
+        },
     });
     Some(VariantSummary {
         runs: samples.len(),

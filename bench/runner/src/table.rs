@@ -185,7 +185,7 @@ fn programs(w: &WorkloadRuns) -> String {
         }
     }
     if names.is_empty() {
-        return "  BPF programs: run counts are zero (kernel.bpf_stats_enabled was off)\n".into();
+        return "  BPF programs: run counts are zero (no profile pass with kernel.bpf_stats_enabled=1)\n".into();
     }
     names.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut header = vec!["BPF PROGRAM".to_string()];
