@@ -9,7 +9,6 @@
 //! share. Few and short (a 2-core machine shared by several builds): one Go version each.
 
 mod bpf_support;
-mod quota_support;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -17,8 +16,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use bpf_support::require_root;
-use quota_support::QuotaCgroup;
 use serde_json::Value;
+use testsupport::QuotaCgroup;
 
 const CAUSES: [&str; 5] = ["stw", "kernel", "syscall", "ps_busy", "other"];
 
@@ -288,12 +287,13 @@ fn with_a_competitor_on_the_same_cpu_the_default_level_estimates_the_kernel_shar
 /// (half a CPU for two Ps), watched for 3 s at `level`: the attribution, the diagnosis, the
 /// time the cgroup was throttled meanwhile (cpu.stat) and the threads' schedstat share.
 fn throttled(level: &str, label: &str) -> (Value, u64, f64) {
-    let mut cg = QuotaCgroup::create(50_000).expect("a cgroup with a CPU quota");
+    let mut cg = QuotaCgroup::create("attribution", 50_000).expect("a cgroup with a CPU quota");
     let bin = fixture("1.27");
     let pid = cg.run(
         Command::new(&bin)
             .args(["-scenario", "contend", "-d", "6s"])
-            .env("GOMAXPROCS", "2"),
+            .env("GOMAXPROCS", "2")
+            .stdout(Stdio::null()),
     );
     std::thread::sleep(Duration::from_millis(300));
     let (throttled_before, before) = (cg.throttled_usec(), schedstat(pid));

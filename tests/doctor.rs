@@ -12,15 +12,14 @@
 //! which makes the contention on purpose.
 
 mod bpf_support;
-mod quota_support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use bpf_support::require_root;
-use quota_support::QuotaCgroup;
 use serde_json::Value;
+use testsupport::QuotaCgroup;
 
 const VERSIONS: [&str; 2] = ["1.19", "1.27"];
 
@@ -525,12 +524,13 @@ fn gomaxprocs_2_in_half_a_cpu_is_named_first_when_attached() {
     require_root();
     for minor in VERSIONS {
         let label = format!("go{minor} burn in cpu.max 50000 100000, GOMAXPROCS=2");
-        let mut cg = QuotaCgroup::create(50_000).expect("a cgroup with a CPU quota");
+        let mut cg = QuotaCgroup::create("doctor", 50_000).expect("a cgroup with a CPU quota");
         let bin = fixture(minor);
         let pid = cg.run(
             Command::new(&bin)
                 .args(["-scenario", "burn", "-d", "6s"])
-                .env("GOMAXPROCS", "2"),
+                .env("GOMAXPROCS", "2")
+                .stdout(Stdio::null()),
         );
         std::thread::sleep(Duration::from_millis(300));
         let (d, code, stderr) = doctor(&["-p", &pid.to_string(), "-d", "3s"], &label);

@@ -7,6 +7,7 @@
 //! `<workspace>/target/fixtures`; the version list and toolchain locations come from
 //! `scripts/go-versions.sh`, the single source of truth the scripts use too.
 
+mod cgroup;
 mod fixtures;
 pub mod gotrace;
 mod paths;
@@ -15,6 +16,7 @@ pub mod sched_profile;
 mod tasks;
 mod toolchains;
 
+pub use cgroup::QuotaCgroup;
 pub use fixtures::{
     find_program_fixture, fixture, fixture_path, ground_truth, inspectee_fixtures, program_fixture,
     Fixture, VARIANTS,
