@@ -153,10 +153,14 @@ fn run(cli: &Cli) -> Result<()> {
             on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
         );
     }
-    let environment = environment(cli, &setup, rounds);
+    let mut environment = environment(cli, &setup, rounds);
     let outcome = measure_all(cli, &setup, &workloads, &variants, rounds);
     let _ = std::fs::remove_dir_all(&setup.scratch);
     let (mut runs, big_attach) = outcome?;
+    // What happened, not what was asked: enabling the statistics can fail.
+    environment.bpf_stats_profile_pass = runs
+        .iter()
+        .any(|w| w.variants.iter().any(|v| !v.profile.is_empty()));
     for w in &mut runs {
         w.summarize();
     }
@@ -177,6 +181,11 @@ fn run(cli: &Cli) -> Result<()> {
 }
 
 type Measured = (Vec<WorkloadRuns>, Option<results::BigAttach>);
+
+/// The first line of an error with its causes, for a progress line.
+fn first_error_line(e: &anyhow::Error) -> String {
+    format!("{e:#}").lines().next().unwrap_or("").to_string()
+}
 
 /// One more run of each goroscope variant with the BPF statistics on, for the BPF table only
 /// (the statistics slow every program run: these runs stay out of the ratios).
@@ -202,7 +211,7 @@ fn profile_pass(setup: &Setup, workloads: &[workload::Workload], runs: &mut [Wor
                     "[profile] {:<9} {:<18} failed: {}",
                     w.name,
                     v.label,
-                    format!("{e:#}").lines().next().unwrap_or("")
+                    first_error_line(&e)
                 ),
             }
         }
@@ -248,8 +257,7 @@ fn measure_all(
                         text
                     }
                     Err(e) => {
-                        let text =
-                            format!("failed: {}", format!("{e:#}").lines().next().unwrap_or(""));
+                        let text = format!("failed: {}", first_error_line(&e));
                         v.failures.push(format!("{e:#}"));
                         text
                     }
@@ -338,7 +346,7 @@ fn environment(cli: &Cli, setup: &Setup, rounds: u32) -> Environment {
             .unwrap_or_default(),
         goroscope: first_line(&cli.goroscope, "--version"),
         record_capabilities: setup.caps,
-        bpf_stats_profile_pass: !cli.no_bpf_stats,
+        bpf_stats_profile_pass: false, // set once the runs are in
         rounds,
         measured_seconds_per_run: setup.duration.as_secs_f64(),
         tracer_cpu_method: "wait4 rusage (user+sys) of goroscope, which includes its launched \
