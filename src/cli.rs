@@ -66,6 +66,11 @@ pub struct DoctorArgs {
     /// growth between these snapshots).
     #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "1s")]
     pub snapshot_interval: std::time::Duration,
+    /// At the default level, the most scheduling samples a second (`0`: no limit): above it
+    /// the sample probe is detached for a while, as perf throttles a sampling event, and the
+    /// report scales its estimates by the share of time it was attached.
+    #[arg(long, value_name = "N", default_value_t = goroscope_bpf::tracer::DEFAULT_MAX_SAMPLE_RATE)]
+    pub max_sample_rate: u64,
     /// Print JSON (docs/doctor.md) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -162,6 +167,11 @@ pub struct RecordArgs {
     /// those two.
     #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "1s")]
     pub snapshot_interval: std::time::Duration,
+    /// At the default level, the most scheduling samples a second (`0`: no limit): above it
+    /// the sample probe is detached for a while, as perf throttles a sampling event, and the
+    /// report scales its estimates by the share of time it was attached.
+    #[arg(long, value_name = "N", default_value_t = goroscope_bpf::tracer::DEFAULT_MAX_SAMPLE_RATE)]
+    pub max_sample_rate: u64,
     /// Also write the recording's own statistics (attach time, events, drops, per-BPF-program
     /// run counts and time) as JSON to this file.
     #[arg(long, value_name = "FILE")]

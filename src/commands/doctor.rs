@@ -143,6 +143,7 @@ fn live(args: &DoctorArgs) -> Result<(Report, Live)> {
         duration: Some(duration),
         stop,
         snapshot_interval: Some(args.snapshot_interval).filter(|d| !d.is_zero()),
+        max_sample_rate: Some(args.max_sample_rate).filter(|&n| n > 0),
         ..SessionOptions::new(target)
     };
     let mut console = Console { duration };

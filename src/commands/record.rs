@@ -75,6 +75,7 @@ pub fn run(args: &RecordArgs) -> Result<ExitCode> {
         duration: args.duration,
         stop,
         snapshot_interval: Some(args.snapshot_interval).filter(|d| !d.is_zero()),
+        max_sample_rate: Some(args.max_sample_rate).filter(|&n| n > 0),
         ..SessionOptions::new(target)
     };
     let mut console = Console::new(args);
@@ -127,6 +128,12 @@ fn describe(summary: &Summary, bytes: u64, level: goroscope_events::Level) -> St
         format!(
             "goroutines created {}, exited {}",
             counts.goroutines_created, counts.goroutines_exited
+        )
+    } else if counts.sampler_pauses > 0 {
+        format!(
+            "scheduling samples {} (the runtime's 1 in 8; the probe was detached {} times while \
+             samples came faster than --max-sample-rate, the report scales by its attached time)",
+            counts.scheduling_samples, counts.sampler_pauses
         )
     } else {
         format!(

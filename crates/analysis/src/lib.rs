@@ -316,7 +316,22 @@ impl<C: Collector> Analyzer<C> {
             gc_cycles: stw.gc.cycles,
         };
         report.runtime_metrics = self.runtime_stats.report(&own, start_ns);
-        report.sched_latency_sampled = Some(self.sampled.report(meta));
+        let runtime_count = report.runtime_metrics.as_ref().and_then(|rm| {
+            let h = rm
+                .histograms
+                .iter()
+                .find(|h| h.name == "/sched/latencies:seconds")?;
+            Some(sampled::RuntimeCount {
+                from_ns: start_ns + rm.from_ns,
+                to_ns: start_ns + rm.to_ns,
+                tracked: h.window.quantiles.count,
+            })
+        });
+        report.sched_latency_sampled =
+            Some(
+                self.sampled
+                    .report(meta, start_ns, end_ns.max(start_ns), runtime_count),
+            );
         report.kernel = self.kernel.report(meta);
         report.latency_attribution =
             Some(attribution.report(meta, &report.sched_latency.coverage, &report.threads.cpu));

@@ -8,7 +8,9 @@
 //! tracked on one transition in `gTrackingPeriod` (8) out of `_Grunning` (Go ≤ 1.25, which
 //! includes entering a syscall: a fast syscall return is then a 0 ns "wait") or out of
 //! `_Grunning`/`_Gsyscall` except the running↔syscall flips (Go 1.26+, golang/go#79391), and a
-//! random 1 in 8 new goroutines are tracked from birth. Counts are scaled by 8.
+//! random 1 in 8 new goroutines are tracked from birth. Counts are scaled by 8, and by more for
+//! the samples of a window after which the tracer's gate detached the sample probe for a while
+//! (`attached.rs`: at the default level, when samples come faster than its rate limit).
 //!
 //! The intervals treat samples as independent. They are not quite: the runtime tracks with a
 //! per-goroutine counter (`trackingSeq`) from a random start, so a goroutine that makes exactly 8
@@ -17,6 +19,7 @@
 //! start is random per goroutine), so their binomial interval holds; the latency percentiles'
 //! intervals are approximate for such periodic goroutines.
 
+mod attached;
 mod syscall_returns;
 
 use std::collections::HashMap;
@@ -28,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::sched::coverage::Coverage;
 use crate::sites::SiteKey;
 
+pub use attached::SamplerTime;
 pub use syscall_returns::{call_named, SyscallReturnRow};
 
 /// z for a two-sided 95% interval.
@@ -42,18 +46,43 @@ struct Agg {
     samples: u64,
     total_ns: u64,
     max_ns: u64,
+    /// What the samples stand for: each counts 1, or more when the tracer's gate paused the
+    /// probe after the window it came in (`attached.rs`); × one_in estimates the transitions.
+    weight: f64,
+    /// The waits times their weights: the estimated waiting (÷ weight: its mean).
+    weighted_ns: f64,
 }
 
 impl Agg {
-    fn add(&mut self, ns: u64) {
+    fn add(&mut self, ns: u64, weight: f64) {
         self.samples += 1;
         self.total_ns = self.total_ns.saturating_add(ns);
         self.max_ns = self.max_ns.max(ns);
+        self.weight += weight;
+        self.weighted_ns += ns as f64 * weight;
+    }
+
+    /// The weighted mean wait.
+    fn mean_ns(&self) -> u64 {
+        if self.weight > 0.0 {
+            (self.weighted_ns / self.weight).round() as u64
+        } else {
+            0
+        }
+    }
+
+    /// This row's share of `all`'s estimated waiting.
+    fn share_of(&self, all: &Agg) -> f64 {
+        if all.weighted_ns > 0.0 {
+            self.weighted_ns / all.weighted_ns
+        } else {
+            0.0
+        }
     }
 }
 
 /// The accumulator.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Sampled {
     hist: Histogram<u64>,
     all: Agg,
@@ -64,9 +93,34 @@ pub struct Sampled {
     by_stack: HashMap<Option<u32>, (Agg, HashMap<u8, u64>)>,
     /// By stop stack and creation site (the syscall returns' sites: `syscall_returns`).
     by_stack_site: HashMap<(Option<u32>, SiteKey), Agg>,
-    first_runs: HashMap<SiteKey, u64>,
+    /// Sampled first runs by site: (samples, weight).
+    first_runs: HashMap<SiteKey, (u64, f64)>,
     first_ts: Option<u64>,
     last_ts: u64,
+    /// When the tracer's gate had detached the sample probe, and the samples whose weight
+    /// waits for a pause's end.
+    pauses: attached::Pauses,
+    weighing: attached::Weighing<Sample>,
+}
+
+/// The runtime's own count of the transitions it tracked (its `/sched/latencies` histogram,
+/// read from memory) between two readings, CLOCK_MONOTONIC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuntimeCount {
+    pub from_ns: u64,
+    pub to_ns: u64,
+    pub tracked: u64,
+}
+
+/// What the breakdowns need of one sample.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    ns: u64,
+    site: SiteKey,
+    start_pc: u64,
+    stack_id: Option<u32>,
+    wait_reason: u8,
+    first_run: bool,
 }
 
 impl Default for Sampled {
@@ -82,12 +136,31 @@ impl Default for Sampled {
             first_runs: HashMap::new(),
             first_ts: None,
             last_ts: 0,
+            pauses: attached::Pauses::default(),
+            weighing: attached::Weighing::default(),
         }
     }
 }
 
 impl Sampled {
     pub fn observe(&mut self, event: &Event) {
+        if let EventKind::SamplerGate {
+            paused,
+            rate_per_s,
+            window_ns,
+        } = event.kind
+        {
+            self.pauses.observe(event.ts_ns, paused, rate_per_s);
+            let weighed = if paused {
+                self.weighing.paused(event.ts_ns, window_ns)
+            } else {
+                self.weighing.resumed(event.ts_ns)
+            };
+            for (sample, weight) in weighed {
+                self.add(&sample, weight);
+            }
+            return;
+        }
         let EventKind::GoSample {
             creation_pc,
             start_pc,
@@ -108,29 +181,83 @@ impl Sampled {
         };
         self.first_ts.get_or_insert(event.ts_ns);
         self.last_ts = self.last_ts.max(event.ts_ns);
-        self.all.add(ns);
-        self.hist.saturating_record(ns.clamp(1, HIGHEST_NS));
-        let site = SiteKey::from_creation_pc(creation_pc);
-        self.by_site.entry(site).or_default().add(ns);
-        self.by_start.entry(start_pc).or_default().add(ns);
-        self.by_stack_site
-            .entry((stack_id, site))
-            .or_default()
-            .add(ns);
-        let (agg, reasons) = self.by_stack.entry(stack_id).or_default();
-        agg.add(ns);
-        if !first_run {
-            *reasons.entry(wait_reason).or_default() += 1;
-        }
-        if first_run {
-            *self.first_runs.entry(site).or_default() += 1;
+        let sample = Sample {
+            ns,
+            site: SiteKey::from_creation_pc(creation_pc),
+            start_pc,
+            stack_id,
+            wait_reason,
+            first_run,
+        };
+        for (sample, weight) in self.weighing.sample(event.ts_ns, sample) {
+            self.add(&sample, weight);
         }
     }
 
-    pub fn report(&self, meta: &Meta) -> SampledReport {
+    /// Adds a sample standing for `weight` samples (1 unless the gate paused after its window).
+    fn add(&mut self, s: &Sample, weight: f64) {
+        let ns = s.ns;
+        self.all.add(ns, weight);
+        // The histogram counts in eighths of a sample, so that weights move the percentiles.
+        let units = (weight * 8.0).round().max(1.0) as u64;
+        let _ = self.hist.record_n(ns.clamp(1, HIGHEST_NS), units);
+        self.by_site.entry(s.site).or_default().add(ns, weight);
+        self.by_start.entry(s.start_pc).or_default().add(ns, weight);
+        self.by_stack_site
+            .entry((s.stack_id, s.site))
+            .or_default()
+            .add(ns, weight);
+        let (agg, reasons) = self.by_stack.entry(s.stack_id).or_default();
+        agg.add(ns, weight);
+        if s.first_run {
+            let (k, w) = self.first_runs.entry(s.site).or_default();
+            *k += 1;
+            *w += weight;
+        } else {
+            *reasons.entry(s.wait_reason).or_default() += 1;
+        }
+    }
+
+    /// The report over the traced time `[start_ns, end_ns]` (what the sample probe's pauses
+    /// are measured against; samples still waiting for their weight get it as if the stream
+    /// ended at `end_ns`).
+    ///
+    /// When the gate paused the probe, `runtime` (the runtime's own count of its tracked
+    /// transitions over most of the trace) calibrates the counts: the probe slows the program
+    /// while attached (each sample costs it about 2 µs), so a window sees fewer transitions than
+    /// the pause after it holds, and the windows alone would underestimate the busiest
+    /// programs, the very ones the gate pauses.
+    pub fn report(
+        &self,
+        meta: &Meta,
+        start_ns: u64,
+        end_ns: u64,
+        runtime: Option<RuntimeCount>,
+    ) -> SampledReport {
+        if !self.weighing.is_empty() {
+            let mut settled = self.clone();
+            for (sample, weight) in settled.weighing.finish(end_ns) {
+                settled.add(&sample, weight);
+            }
+            return settled.report(meta, start_ns, end_ns, runtime);
+        }
         let one_in = match meta.capabilities.get(Fact::SampledScheduling) {
             Capability::Sampled { one_in } => one_in,
             _ => goroscope_events::G_TRACKING_PERIOD,
+        };
+        let mut sampler = self.pauses.over(start_ns, end_ns);
+        sampler.calibration = self.calibration(&sampler, start_ns, end_ns, runtime);
+        let one_in_f = f64::from(one_in.max(1)) * sampler.calibration.unwrap_or(1.0);
+        // The transitions a weight stands for: 1 in `one_in` while the probe was attached.
+        let scale = |weight: f64| (weight * one_in_f).round() as u64;
+        // The chance a transition was sampled, for count intervals: the samples' own ratio to
+        // what they stand for (1/one_in when the probe was never paused).
+        let chance = |k: u64, weight: f64| {
+            if k > 0 && weight > 0.0 {
+                k as f64 / (weight * one_in_f)
+            } else {
+                sampler.attached_share / one_in_f
+            }
         };
         let coverage = Coverage::of(
             meta,
@@ -143,23 +270,22 @@ impl Sampled {
             p50: self.quantile(0.50),
             p90: self.quantile(0.90),
             p99: self.quantile(0.99),
-            mean_ns: self.all.total_ns.checked_div(n).unwrap_or(0),
+            mean_ns: self.all.mean_ns(),
             max_ns: self.all.max_ns,
             total_ns: self.all.total_ns,
             negative_as_zero: self.negative,
         };
-        let total = self.all.total_ns;
         let row = |key: Location, a: &Agg| SampledRow {
             function: key.function,
             file: key.file,
             line: key.line,
             samples: a.samples,
-            estimated_transitions: a.samples * u64::from(one_in),
+            estimated_transitions: scale(a.weight),
             total_wait_ns: a.total_ns,
-            share_of_waiting: share(a.total_ns, total),
+            share_of_waiting: a.share_of(&self.all),
             sample_share: share(a.samples, n),
             sample_share_ci: proportion_ci(a.samples, n),
-            mean_ns: a.total_ns.checked_div(a.samples).unwrap_or(0),
+            mean_ns: a.mean_ns(),
             max_ns: a.max_ns,
         };
         let by_site = top(self
@@ -189,6 +315,8 @@ impl Sampled {
                 k.samples += a.samples;
                 k.total_ns = k.total_ns.saturating_add(a.total_ns);
                 k.max_ns = k.max_ns.max(a.max_ns);
+                k.weight += a.weight;
+                k.weighted_ns += a.weighted_ns;
                 let wait_reason = (kind == StopKind::Blocked)
                     .then(|| reasons.iter().max_by_key(|(r, c)| (**c, **r)))
                     .flatten()
@@ -200,7 +328,7 @@ impl Sampled {
                     wait_reason,
                     samples: a.samples,
                     total_wait_ns: a.total_ns,
-                    share_of_waiting: share(a.total_ns, total),
+                    share_of_waiting: a.share_of(&self.all),
                     sample_share: share(a.samples, n),
                     sample_share_ci: proportion_ci(a.samples, n),
                     max_ns: a.max_ns,
@@ -221,7 +349,7 @@ impl Sampled {
                 stop: kind,
                 samples: a.samples,
                 total_wait_ns: a.total_ns,
-                share_of_waiting: share(a.total_ns, total),
+                share_of_waiting: a.share_of(&self.all),
                 sample_share: share(a.samples, n),
                 sample_share_ci: proportion_ci(a.samples, n),
             })
@@ -231,19 +359,20 @@ impl Sampled {
                 .cmp(&a.total_wait_ns)
                 .then(a.stop.cmp(&b.stop))
         });
-        let first_runs: u64 = self.first_runs.values().sum();
+        let first_runs: u64 = self.first_runs.values().map(|(k, _)| k).sum();
+        let first_runs_weight: f64 = self.first_runs.values().map(|(_, w)| w).sum();
         let mut creations: Vec<CreationRow> = self
             .first_runs
             .iter()
-            .map(|(site, &k)| {
+            .map(|(site, &(k, weight))| {
                 let l = site.locate(meta.symbolizer.as_ref());
-                let (lo, hi) = count_ci(k, one_in);
+                let (lo, hi) = count_ci(k, chance(k, weight));
                 CreationRow {
                     function: l.function,
                     file: l.file,
                     line: l.line,
                     sampled: k,
-                    estimated: k * u64::from(one_in),
+                    estimated: scale(weight),
                     ci_low: lo,
                     ci_high: hi,
                 }
@@ -255,15 +384,16 @@ impl Sampled {
                 .then_with(|| a.function.cmp(&b.function))
                 .then(a.line.cmp(&b.line))
         });
-        let (lo, hi) = count_ci(first_runs, one_in);
+        let (lo, hi) = count_ci(first_runs, chance(first_runs, first_runs_weight));
         SampledReport {
             coverage,
             precision: "estimated".into(),
             one_in,
+            sampler,
             confidence: 0.95,
             stands_for: stands_for(&meta.go_version),
             samples: n,
-            estimated_transitions: n * u64::from(one_in),
+            estimated_transitions: scale(self.all.weight),
             first_ns: self.first_ts,
             last_ns: self.first_ts.map(|_| self.last_ts),
             latency,
@@ -275,12 +405,30 @@ impl Sampled {
             syscall_returns: syscall_returns::rows(&self.by_stack_site, meta),
             creations: SampledCreations {
                 sampled: first_runs,
-                estimated: first_runs * u64::from(one_in),
+                estimated: scale(first_runs_weight),
                 ci_low: lo,
                 ci_high: hi,
                 by_site: creations,
             },
         }
+    }
+
+    /// The runtime's count over its window divided by the samples' weighted estimate of it, when
+    /// the gate paused the probe and the runtime's readings span most of the trace.
+    fn calibration(
+        &self,
+        sampler: &SamplerTime,
+        start_ns: u64,
+        end_ns: u64,
+        runtime: Option<RuntimeCount>,
+    ) -> Option<f64> {
+        let r = runtime?;
+        let spans_most = r.to_ns.saturating_sub(r.from_ns) * 2 >= end_ns.saturating_sub(start_ns);
+        if sampler.pauses == 0 || !spans_most || r.tracked == 0 {
+            return None;
+        }
+        let estimate = self.weighing.estimate_over(r.from_ns, r.to_ns);
+        (estimate > 0.0).then(|| r.tracked as f64 / estimate)
     }
 
     /// The `q` quantile with a distribution-free 95% interval: the order statistics whose ranks
@@ -336,11 +484,16 @@ pub fn proportion_ci(k: u64, n: u64) -> (f64, f64) {
     ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
-/// 95% interval of the number of occurrences N behind `k` samples taken with probability
-/// 1/`one_in` each (k ~ Binomial(N, p)): the N for which k is within z standard deviations,
-/// solved as a quadratic in sqrt(N) (normal approximation, Wilson-style).
-pub fn count_ci(k: u64, one_in: u32) -> (u64, u64) {
-    let p = 1.0 / f64::from(one_in.max(1));
+/// 95% interval of the number of occurrences N behind `k` samples taken with probability `p`
+/// each (k ~ Binomial(N, p); p = 1/one_in, less where the gate paused the sample probe: then
+/// the samples' ratio to what they stand for, which leaves out the variance the pauses add):
+/// the N for which k is within z standard deviations, solved as a quadratic in sqrt(N) (normal
+/// approximation, Wilson-style).
+pub fn count_ci(k: u64, p: f64) -> (u64, u64) {
+    if p <= 0.0 {
+        return (k, u64::MAX);
+    }
+    let p = p.min(1.0);
     let q = 1.0 - p;
     let k = k as f64;
     // k = N p ± z sqrt(N p q)  ⇒  p x² ∓ z sqrt(pq) x − k = 0 with x = sqrt(N).
@@ -533,6 +686,11 @@ pub struct SampledReport {
     /// Always "estimated": from samples, with intervals.
     pub precision: String,
     pub one_in: u32,
+    /// How much of the traced time the sample probe was attached (the tracer's gate detaches
+    /// it above the rate limit; the samples of the window before each pause stand for the
+    /// pause too).
+    #[serde(default)]
+    pub sampler: SamplerTime,
     /// Of every interval below.
     pub confidence: f64,
     /// What one sample stands for in this Go version.
@@ -563,13 +721,13 @@ mod tests {
 
     #[test]
     fn count_interval_covers_the_truth_and_grows_with_k() {
-        let (lo, hi) = count_ci(125, 8);
+        let (lo, hi) = count_ci(125, 1.0 / 8.0);
         assert!(lo < 1000 && hi > 1000, "{lo} {hi}");
         assert!(lo >= 125);
-        let (lo0, hi0) = count_ci(0, 8);
+        let (lo0, hi0) = count_ci(0, 1.0 / 8.0);
         assert_eq!(lo0, 0);
         assert!(hi0 > 0);
-        let (l2, h2) = count_ci(1250, 8);
+        let (l2, h2) = count_ci(1250, 1.0 / 8.0);
         assert!((h2 - l2) as f64 / 10_000.0 < (hi - lo) as f64 / 1000.0);
     }
 
@@ -603,17 +761,113 @@ mod tests {
                 },
             });
         }
-        let p50 = s.quantile(0.5);
+        let r = s.report(&Meta::new("go1.27.3"), 0, 1001, None);
+        let p50 = r.latency.p50;
         assert!(p50.ci_low_ns <= p50.value_ns && p50.value_ns <= p50.ci_high_ns);
         assert!((490_000..=510_000).contains(&p50.value_ns), "{p50:?}");
         assert!(
             p50.ci_low_ns >= 460_000 && p50.ci_high_ns <= 540_000,
             "{p50:?}"
         );
-        let r = s.report(&Meta::new("go1.27.3"));
         assert_eq!(r.samples, 1000);
         assert_eq!(r.creations.sampled, 100);
         assert_eq!(r.creations.estimated, 800);
+        assert_eq!(r.estimated_transitions, 8000);
         assert!(r.stands_for.contains("1.26+"));
+        assert_eq!(r.sampler.attached_share, 1.0);
+    }
+
+    fn sample_at(ts_ns: u64, runnable_ns: i64, creation_pc: u64) -> Event {
+        Event {
+            ts_ns,
+            cpu: 0,
+            tid: 1,
+            kind: EventKind::GoSample {
+                goid: ts_ns,
+                creation_pc,
+                start_pc: 0x402000,
+                runnable_ns,
+                p_id: 0,
+                m_id: 0,
+                wait_reason: 0,
+                first_run: true,
+                locked: false,
+                stack_id: None,
+                stack_cut: false,
+            },
+        }
+    }
+
+    fn gate(ts_ns: u64, paused: bool, window_ns: u64) -> Event {
+        Event {
+            ts_ns,
+            cpu: 0,
+            tid: 0,
+            kind: EventKind::SamplerGate {
+                paused,
+                rate_per_s: if paused { 50_000 } else { 0 },
+                window_ns,
+            },
+        }
+    }
+
+    #[test]
+    fn the_samples_of_a_window_before_a_pause_stand_for_the_pause_too() {
+        let mut s = Sampled::default();
+        // Quiet: 10 samples of site A waiting 1 µs, the probe attached.
+        for i in 0..10 {
+            s.observe(&sample_at(i * 1_000_000, 1_000, 0x401000));
+        }
+        // Busy: 20 samples of site B waiting 3 µs in a 20 ms window, then a pause of 80 ms:
+        // each stands for 5.
+        for i in 0..20 {
+            s.observe(&sample_at(100_000_000 + i * 1_000_000, 3_000, 0x403000));
+        }
+        s.observe(&gate(120_000_000, true, 20_000_000));
+        s.observe(&gate(200_000_000, false, 0));
+        let r = s.report(&Meta::new("go1.27.3"), 0, 300_000_000, None);
+        assert_eq!(r.samples, 30);
+        assert_eq!(r.estimated_transitions, (10 + 20 * 5) * 8);
+        assert_eq!(r.creations.estimated, 880);
+        assert_eq!(r.sampler.pauses, 1);
+        assert_eq!(r.sampler.max_rate_per_s, 50_000);
+        assert!((r.sampler.attached_share - 220.0 / 300.0).abs() < 1e-9);
+        let b = r.by_site.iter().find(|row| row.samples == 20).unwrap();
+        assert_eq!(b.estimated_transitions, 800);
+        // B's waiting: 100 × 3 µs of 10 × 1 µs + 100 × 3 µs.
+        assert!((b.share_of_waiting - 300.0 / 310.0).abs() < 1e-9);
+        assert_eq!(r.latency.mean_ns, 310_000 / 110);
+        assert_eq!(
+            r.latency.p50.value_ns, 3_000,
+            "weighted: B's waits are most"
+        );
+        let (lo, hi) = (r.creations.ci_low, r.creations.ci_high);
+        assert!(lo < 880 && 880 < hi, "{lo} {hi}");
+        assert_eq!(r.sampler.calibration, None);
+        // The runtime counted twice the weighted samples over the trace: every count doubles.
+        let runtime = RuntimeCount {
+            from_ns: 0,
+            to_ns: 300_000_000,
+            tracked: 220,
+        };
+        let r = s.report(&Meta::new("go1.27.3"), 0, 300_000_000, Some(runtime));
+        assert_eq!(r.sampler.calibration, Some(2.0));
+        assert_eq!(r.estimated_transitions, 1760);
+        assert_eq!(r.creations.estimated, 1760);
+        // Never calibrated without a pause, nor from readings over less than half the trace.
+        let short = RuntimeCount {
+            to_ns: 100_000_000,
+            ..runtime
+        };
+        let r = s.report(&Meta::new("go1.27.3"), 0, 300_000_000, Some(short));
+        assert_eq!(r.sampler.calibration, None);
+        // Still paused at the end: the window stands for the rest of the trace.
+        let mut s = Sampled::default();
+        for i in 0..4 {
+            s.observe(&sample_at(i * 5_000_000, 1_000, 0x401000));
+        }
+        s.observe(&gate(20_000_000, true, 20_000_000));
+        let r = s.report(&Meta::new("go1.27.3"), 0, 100_000_000, None);
+        assert_eq!(r.estimated_transitions, 4 * 5 * 8);
     }
 }

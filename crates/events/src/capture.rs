@@ -298,7 +298,7 @@ impl Fact {
             "stw_begin" | "stw_stopped" | "stw_end" => Fact::StopTheWorld,
             "gc_start" => Fact::Gc,
             "sched_sample" => Fact::SchedCounters,
-            "go_sample" => Fact::SampledScheduling,
+            "go_sample" | "sampler_gate" => Fact::SampledScheduling,
             _ => return None,
         })
     }

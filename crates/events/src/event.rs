@@ -195,11 +195,20 @@ pub enum EventKind {
         stack_id: Option<u32>,
         stack_cut: bool,
     },
+    /// goroscope's sampler gate (not a probe): the sample uprobe was detached (`paused`) or
+    /// attached again, to keep the samples under the recording's rate limit. On a pause,
+    /// `window_ns`: the window just before it whose samples came at `rate_per_s`, above the
+    /// limit: its samples stand for the window and the pause that follows (0 and 0 on a resume).
+    SamplerGate {
+        paused: bool,
+        rate_per_s: u64,
+        window_ns: u64,
+    },
 }
 
 impl EventKind {
     /// Every kind's [`EventKind::name`], in declaration order (for reports that list all kinds).
-    pub const NAMES: [&'static str; 34] = [
+    pub const NAMES: [&'static str; 35] = [
         "go_create",
         "go_status",
         "go_start",
@@ -234,6 +243,7 @@ impl EventKind {
         "gc_start",
         "sched_sample",
         "go_sample",
+        "sampler_gate",
     ];
 
     /// A stable snake_case name of the kind (used as a key in reports).
@@ -278,6 +288,7 @@ impl EventKind {
             EventKind::GcStart { .. } => 31,
             EventKind::SchedSample { .. } => 32,
             EventKind::GoSample { .. } => 33,
+            EventKind::SamplerGate { .. } => 34,
         }
     }
 
@@ -295,6 +306,7 @@ impl EventKind {
                 | EventKind::SignalDeliver { .. }
                 | EventKind::KernelSyscall { .. }
                 | EventKind::SchedSample { .. }
+                | EventKind::SamplerGate { .. }
         )
     }
 }

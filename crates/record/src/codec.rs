@@ -39,6 +39,9 @@ const FLAG_SAMPLE_LOCKED: u8 = 8;
 
 /// The record kind of a `go_sample` (format 4).
 const KIND_GO_SAMPLE: u8 = 33;
+/// The record kind of a `sampler_gate` (format 5).
+const KIND_SAMPLER_GATE: u8 = 34;
+const FLAG_PAUSED: u8 = 1;
 /// A go_sample packs its M and P ids (plus one, 0: unknown) in the top 16 bits of its pcs:
 /// user-space code addresses on x86-64 are below 2^47.
 const PC_BITS: u32 = 48;
@@ -306,6 +309,19 @@ fn encode_one(e: &Event, out: &mut Vec<u8>) {
             s32(gomaxprocs),
             0,
         ),
+        EventKind::SamplerGate {
+            paused,
+            rate_per_s,
+            window_ns,
+        } => (
+            KIND_SAMPLER_GATE,
+            flag(paused, FLAG_PAUSED),
+            rate_per_s,
+            window_ns,
+            0,
+            0,
+            0,
+        ),
     };
     push_record(e, kind, flags, 0, x, [a, b, c, d], out);
 }
@@ -509,6 +525,11 @@ fn decode_one(r: &[u8]) -> Result<Event, Error> {
             nmspinning: p(b)?,
             global_runq: p(c)?,
             gomaxprocs: p(d)?,
+        },
+        KIND_SAMPLER_GATE => EventKind::SamplerGate {
+            paused: flags & FLAG_PAUSED != 0,
+            rate_per_s: a,
+            window_ns: b,
         },
         other => return Err(Error::Malformed(format!("unknown event kind {other}"))),
     };

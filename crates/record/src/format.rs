@@ -6,10 +6,10 @@ pub const MAGIC: [u8; 8] = *b"\x89GSREC\r\n";
 
 /// The format version this build writes. Bump it (and the change log in
 /// docs/recording-format.md) on any incompatible change.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
-/// The oldest format version this build still reads (versions 3 and 4 only added chunk types,
-/// an event kind and the levels' new meaning, mapped on read).
+/// The oldest format version this build still reads (versions 3 to 5 only added chunk types,
+/// event kinds and the levels' new meaning, mapped on read).
 pub const OLDEST_READABLE_VERSION: u32 = 2;
 
 /// The first format version with chunks read from the target's memory: goroutine snapshots and

@@ -165,6 +165,16 @@ fn every_kind() -> Vec<Event> {
             stack_id: None,
             stack_cut: false,
         },
+        EventKind::SamplerGate {
+            paused: true,
+            rate_per_s: 312_345,
+            window_ns: 20_400_000,
+        },
+        EventKind::SamplerGate {
+            paused: false,
+            rate_per_s: 0,
+            window_ns: 0,
+        },
         EventKind::SchedSample {
             npidle: -1,
             nmspinning: i32::MAX,
@@ -715,7 +725,7 @@ fn a_snapshot_larger_than_a_chunk_is_stored_in_parts_and_read_whole() {
 fn version_2_files_still_read_and_hold_no_memory_chunks() {
     let mut old = small_file(&every_kind());
     assert_eq!(old[8..12], FORMAT_VERSION.to_le_bytes());
-    assert_eq!(FORMAT_VERSION, 4);
+    assert_eq!(FORMAT_VERSION, 5);
     let current = Reader::new(Cursor::new(&old[..]))
         .unwrap()
         .meta()
@@ -745,7 +755,7 @@ fn version_2_files_still_read_and_hold_no_memory_chunks() {
         .to_string();
     assert_eq!(
         e,
-        "unsupported format version 1 (this goroscope reads versions 2–4)"
+        "unsupported format version 1 (this goroscope reads versions 2–5)"
     );
 }
 

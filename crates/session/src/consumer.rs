@@ -116,6 +116,8 @@ pub struct Counts {
     pub threads_exited: u64,
     /// The runtime sampler's tracked runnable→running transitions (`go_sample`).
     pub scheduling_samples: u64,
+    /// Times the tracer's gate detached the sample probe (samples above the rate limit).
+    pub sampler_pauses: u64,
 }
 
 impl Counts {
@@ -128,6 +130,7 @@ impl Counts {
                 EventKind::ThreadFork { .. } => self.threads_created += 1,
                 EventKind::ThreadExit => self.threads_exited += 1,
                 EventKind::GoSample { .. } => self.scheduling_samples += 1,
+                EventKind::SamplerGate { paused: true, .. } => self.sampler_pauses += 1,
                 _ => {}
             }
         }

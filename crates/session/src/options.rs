@@ -57,6 +57,10 @@ pub struct SessionOptions {
     /// How often every goroutine is read from the target's memory, besides once when it runs
     /// and once at the stop (None: only those two).
     pub snapshot_interval: Option<Duration>,
+    /// At the default level, the most samples a second the runtime's sampler may deliver; above
+    /// it the sample probe is detached for a while and the report scales by the time it was
+    /// attached (None: no limit).
+    pub max_sample_rate: Option<u64>,
 }
 
 /// The default [`SessionOptions::snapshot_interval`].
@@ -71,6 +75,7 @@ impl SessionOptions {
             duration: None,
             stop: Vec::new(),
             snapshot_interval: Some(DEFAULT_SNAPSHOT_INTERVAL),
+            max_sample_rate: Some(goroscope_bpf::tracer::DEFAULT_MAX_SAMPLE_RATE),
         }
     }
 }

@@ -73,6 +73,7 @@ impl Session {
             duration,
             stop,
             snapshot_interval,
+            max_sample_rate,
         } = self.options;
         let argv = target.argv();
         // Inspect first: a binary goroscope cannot trace is refused before anything is started.
@@ -90,7 +91,14 @@ impl Session {
         let pclntab = Pclntab::parse(&elf).context("reading the target's pclntab")?;
 
         let mut storage = ObjectStorage::new();
-        let tracer = attach_tracer(&mut storage, &inspection, &binary, pid, level);
+        let tracer = attach_tracer(
+            &mut storage,
+            &inspection,
+            &binary,
+            pid,
+            level,
+            max_sample_rate,
+        );
         let mut tracer = match tracer {
             Ok(t) => t,
             Err(e) => {
@@ -233,9 +241,11 @@ fn attach_tracer<'obj>(
     binary: &Path,
     pid: u32,
     level: Level,
+    max_sample_rate: Option<u64>,
 ) -> Result<Tracer<'obj>> {
     let options = TracerOptions {
         level,
+        max_sample_rate,
         ..TracerOptions::default()
     };
     let tracer = Tracer::attach_with(storage, inspection, Some(pid), Some(pid), binary, options)

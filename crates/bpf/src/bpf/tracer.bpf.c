@@ -36,6 +36,13 @@ const volatile struct gs_config cfg = {};
  */
 volatile u32 gs_stopped = 0;
 
+/*
+ * Set to 1 by user space while the sample uprobe is paused (the tracer's sampler gate, which
+ * detaches it above a rate limit): samples that still fire while the detach is under way are
+ * dropped, so the recorded windows between the gate's events are exact.
+ */
+volatile u32 gs_sampler_paused = 0;
+
 /* Bumped by gs_procresize: the sampler's cached P ids are stale (tracer_sample.bpf.h). */
 volatile u64 p_id_cache_gen = 0;
 

@@ -227,7 +227,7 @@ int gs_sample(struct pt_regs *ctx)
 	u32 zero = 0;
 	u8 *buf;
 
-	if (!uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
+	if (gs_sampler_paused || !uprobe_wanted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	buf = bpf_map_lookup_elem(&sample_g, &zero);
 	if (buf && (!gp || bpf_probe_read_user(buf, GS_SAMPLE_G_WINDOW, (void *)gp) != 0))

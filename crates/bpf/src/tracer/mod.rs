@@ -15,13 +15,15 @@ mod config;
 mod kagg;
 mod plan;
 mod sample_stacks;
+mod sampler_gate;
 mod skel;
 mod stats;
 
 use std::cell::RefCell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::Duration;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use goinspect::Inspection;
@@ -35,6 +37,7 @@ use goroscope_events::{
     AggregatesLost, Event, EventKind, EventSource, KernelAggregates, SourceError,
 };
 pub use plan::{kernel_aggregates, kernel_records, uprobe_sites, Level, UprobeProgram, UprobeSite};
+use sampler_gate::{Gate, GateStep};
 use skel::{TracerSkel, TracerSkelBuilder};
 pub use stats::{Drops, PerType, TracerStats};
 
@@ -54,7 +57,17 @@ pub struct TracerOptions {
     /// beyond them are counted as lost, `AggregatesLost`).
     pub aggregate_threads: u32,
     pub aggregate_syscalls: u32,
+    /// At the default level, the most samples a second the runtime's sampler probe may deliver:
+    /// above it the probe is detached for a while (`sampler_gate.rs`). None: no limit (the full
+    /// level never has one: it records every event).
+    pub max_sample_rate: Option<u64>,
 }
+
+/// The default of [`TracerOptions::max_sample_rate`]: each sample costs the traced program
+/// about 2 µs (the uprobe's trap and the BPF program, bench/README.md), so 10,000 a second
+/// cost it at most 2% of one CPU, and give the percentiles and sites of the report tens of
+/// thousands of samples a minute.
+pub const DEFAULT_MAX_SAMPLE_RATE: u64 = 10_000;
 
 impl Default for TracerOptions {
     fn default() -> Self {
@@ -65,6 +78,7 @@ impl Default for TracerOptions {
             kernel_records: None,
             aggregate_threads: 4096,
             aggregate_syscalls: 8192,
+            max_sample_rate: Some(DEFAULT_MAX_SAMPLE_RATE),
         }
     }
 }
@@ -91,6 +105,21 @@ pub struct Tracer<'obj> {
     kagg_iter: Option<Link>,
     /// Some when the level keeps kernel aggregates.
     kagg: Option<kagg::KaggReader>,
+    /// The runtime's sampler probe, kept apart from `links`: the gate detaches and attaches it.
+    sampler: Option<SamplerProbe>,
+}
+
+/// The sample uprobe and what it takes to attach it again.
+struct SamplerProbe {
+    link: Option<Link>,
+    pid_arg: i32,
+    binary: PathBuf,
+    offsets: Vec<usize>,
+    /// Some when a rate limit applies.
+    gate: Option<Gate>,
+    /// Links being detached on threads of their own (a detach waits for RCU grace periods):
+    /// joined when the tracer is dropped.
+    detaching: Vec<JoinHandle<()>>,
 }
 
 impl<'obj> Tracer<'obj> {
@@ -201,17 +230,13 @@ impl<'obj> Tracer<'obj> {
                 None => by_program.push((site.program, vec![site])),
             }
         }
+        let mut sampler = None;
         for (program, group) in by_program {
             let offsets = group
                 .iter()
                 .map(|s| usize::try_from(s.file_offset).context("uprobe offset"))
                 .collect::<Result<Vec<_>>>()?;
-            let opts = libbpf_rs::UprobeMultiOpts {
-                offsets,
-                ..Default::default()
-            };
-            let link = uprobe_program(&skel, program)
-                .attach_uprobe_multi_with_opts(pid_arg, binary, "", opts)
+            let link = attach_uprobes(&skel, program, pid_arg, binary, offsets.clone())
                 .with_context(|| {
                     let at: Vec<String> = group
                         .iter()
@@ -223,7 +248,21 @@ impl<'obj> Tracer<'obj> {
                         at.join(", ")
                     )
                 })?;
-            links.push(link);
+            if program == UprobeProgram::Sample {
+                let limit = options
+                    .max_sample_rate
+                    .filter(|_| options.level < Level::Full);
+                sampler = Some(SamplerProbe {
+                    link: Some(link),
+                    pid_arg,
+                    binary: binary.to_path_buf(),
+                    offsets,
+                    gate: limit.map(|l| Gate::new(l, Instant::now())),
+                    detaching: Vec::new(),
+                });
+            } else {
+                links.push(link);
+            }
         }
         // (tracepoint, program, attached?): the thread and signal tracepoints at every level;
         // the scheduler and syscall ones feed the per-event records, the aggregates, or both.
@@ -309,6 +348,7 @@ impl<'obj> Tracer<'obj> {
             warnings,
             kagg_iter,
             kagg: aggregates.then(kagg::KaggReader::default),
+            sampler,
         })
     }
 
@@ -335,33 +375,110 @@ impl<'obj> Tracer<'obj> {
 
     /// Waits up to `timeout` for the ring buffer to fill past the wakeup threshold, then drains
     /// everything queued into `out`. Returns how many events were added.
+    /// With a sampler gate, the wait ends early when the gate has something to decide, and the
+    /// gate's pauses and resumes come out as `SamplerGate` events.
     pub fn poll(&mut self, timeout: Duration, out: &mut Vec<Event>) -> Result<usize> {
+        let gate_due = self
+            .sampler
+            .as_ref()
+            .and_then(|s| s.gate.as_ref())
+            .map(|g| g.deadline().saturating_duration_since(Instant::now()));
+        // Rounded up to the poll's milliseconds: never a busy loop beside the traced program.
+        let gate_due =
+            gate_due.map(|due| Duration::from_millis(due.as_micros().div_ceil(1000) as u64));
         self.ring
-            .poll(timeout)
+            .poll(gate_due.map_or(timeout, |due| timeout.min(due)))
             .context("polling the tracer ring buffer")?;
         self.ring
             .consume()
             .context("reading the tracer ring buffer")?;
-        let mut inbox = self.inbox.borrow_mut();
-        let n = inbox.events.len();
-        out.append(&mut inbox.events);
-        Ok(n)
+        let before = out.len();
+        {
+            let mut inbox = self.inbox.borrow_mut();
+            out.append(&mut inbox.events);
+        }
+        self.regulate_sampler(&out[before..]);
+        if let Some(gate_event) = self.sampler_gate_step() {
+            out.push(gate_event);
+        }
+        Ok(out.len() - before)
+    }
+
+    /// Counts the samples among `events` towards the gate's window.
+    fn regulate_sampler(&mut self, events: &[Event]) {
+        if let Some(gate) = self.sampler.as_mut().and_then(|s| s.gate.as_mut()) {
+            let samples = events
+                .iter()
+                .filter(|e| matches!(e.kind, EventKind::GoSample { .. }))
+                .count();
+            gate.count(samples as u64);
+        }
+    }
+
+    /// Applies the gate's decision now: pauses (the flag the sample program checks, then the
+    /// detach on a thread of its own) or resumes (attach, then the flag); the event that says
+    /// so, stamped so that every sample kept lies inside an attached window.
+    fn sampler_gate_step(&mut self) -> Option<Event> {
+        let sampler = self.sampler.as_mut()?;
+        let gate = sampler.gate.as_mut()?;
+        let gate_event = |paused: bool, rate_per_s: u64, window: Duration, ts_ns: u64| Event {
+            ts_ns,
+            cpu: 0,
+            tid: 0,
+            kind: EventKind::SamplerGate {
+                paused,
+                rate_per_s,
+                window_ns: u64::try_from(window.as_nanos()).unwrap_or(u64::MAX),
+            },
+        };
+        match gate.step(Instant::now()) {
+            GateStep::Stay => None,
+            GateStep::Pause { rate_per_s, window } => {
+                set_sampler_paused(&mut self.skel, true).ok()?;
+                let ts = monotonic_ns();
+                if let Some(link) = sampler.link.take() {
+                    match std::thread::Builder::new()
+                        .name("goroscope-detach".into())
+                        .spawn(move || drop(link))
+                    {
+                        Ok(handle) => sampler.detaching.push(handle),
+                        Err(e) => tracing::debug!("detaching on this thread: {e}"),
+                    }
+                }
+                sampler.detaching.retain(|h| !h.is_finished());
+                Some(gate_event(true, rate_per_s, window, ts))
+            }
+            GateStep::Resume => {
+                let attached = attach_uprobes(
+                    &self.skel,
+                    UprobeProgram::Sample,
+                    sampler.pid_arg,
+                    &sampler.binary,
+                    sampler.offsets.clone(),
+                );
+                match attached {
+                    Ok(link) => {
+                        sampler.link = Some(link);
+                        gate.resumed(Instant::now());
+                        let ts = monotonic_ns();
+                        set_sampler_paused(&mut self.skel, false).ok()?;
+                        Some(gate_event(false, 0, Duration::ZERO, ts))
+                    }
+                    Err(e) => {
+                        tracing::debug!("attaching the sample probe again: {e:#}");
+                        gate.resume_failed(Instant::now());
+                        None
+                    }
+                }
+            }
+        }
     }
 
     /// Stops every program from emitting events, at once (a flag the BPF side checks before
     /// reserving one; detaching instead waits for RCU grace periods, up to a second on a busy
     /// machine). Events already queued stay readable: poll until it returns none, then drop.
     pub fn stop_emitting(&mut self) -> Result<()> {
-        let bss = self
-            .skel
-            .maps
-            .bss_data
-            .as_deref_mut()
-            .ok_or_else(|| anyhow!("the tracer BPF object has no .bss section"))?;
-        // SAFETY: the field is in the map's mmap-ed memory, which BPF programs read
-        // concurrently: one volatile store of an aligned u32, never cached by the compiler.
-        unsafe { std::ptr::write_volatile(&mut bss.gs_stopped, 1) };
-        Ok(())
+        set_flag(&mut self.skel, |bss| &mut bss.gs_stopped, true)
     }
 
     /// What was submitted and lost so far, per type and reason.
@@ -469,7 +586,12 @@ impl<'obj> Tracer<'obj> {
 /// are dropped in parallel rather than one wait after the other.
 impl Drop for Tracer<'_> {
     fn drop(&mut self) {
-        let links = std::mem::take(&mut self.links);
+        let mut links = std::mem::take(&mut self.links);
+        let mut detaching = Vec::new();
+        if let Some(sampler) = self.sampler.as_mut() {
+            links.extend(sampler.link.take());
+            detaching = std::mem::take(&mut sampler.detaching);
+        }
         let per_thread = links.len().div_ceil(DETACH_THREADS).max(1);
         let mut groups: Vec<Vec<Link>> = Vec::new();
         let mut links = links.into_iter().peekable();
@@ -482,6 +604,9 @@ impl Drop for Tracer<'_> {
                 scope.spawn(move || drop(group));
             }
         });
+        for handle in detaching {
+            let _ = handle.join();
+        }
         tracing::debug!("links detached in {:?}", start.elapsed());
         // The ring buffer and the programs go with the remaining fields, links already gone.
     }
@@ -531,6 +656,57 @@ impl EventSource for Tracer<'_> {
             .map_err(|e| SourceError::Other(e.into()))?;
         Ok(true)
     }
+}
+
+/// Attaches `program` at `offsets` of `binary` as one uprobe-multi link (`pid_arg` -1: every
+/// process running it).
+fn attach_uprobes(
+    skel: &TracerSkel<'_>,
+    program: UprobeProgram,
+    pid_arg: i32,
+    binary: &Path,
+    offsets: Vec<usize>,
+) -> Result<Link> {
+    let opts = libbpf_rs::UprobeMultiOpts {
+        offsets,
+        ..Default::default()
+    };
+    Ok(uprobe_program(skel, program).attach_uprobe_multi_with_opts(pid_arg, binary, "", opts)?)
+}
+
+/// Sets the flag that makes the sample program return at once (`gs_sampler_paused`).
+fn set_sampler_paused(skel: &mut TracerSkel<'_>, paused: bool) -> Result<()> {
+    set_flag(skel, |bss| &mut bss.gs_sampler_paused, paused)
+}
+
+/// Sets a u32 flag of the BPF programs' .bss (which `field` picks) to 0 or 1.
+fn set_flag(
+    skel: &mut TracerSkel<'_>,
+    field: impl FnOnce(&mut skel::types::bss) -> &mut u32,
+    on: bool,
+) -> Result<()> {
+    let bss = skel
+        .maps
+        .bss_data
+        .as_deref_mut()
+        .ok_or_else(|| anyhow!("the tracer BPF object has no .bss section"))?;
+    // SAFETY: the field is in the map's mmap-ed memory, which BPF programs read
+    // concurrently: one volatile store of an aligned u32, never cached by the compiler.
+    unsafe { std::ptr::write_volatile(field(bss), u32::from(on)) };
+    Ok(())
+}
+
+/// CLOCK_MONOTONIC now, in nanoseconds: what `bpf_ktime_get_ns` reads, the events' clock.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
 }
 
 fn uprobe_program<'a, 'obj>(

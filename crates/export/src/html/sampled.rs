@@ -44,7 +44,9 @@ pub fn view(out: &mut String, report: &Value, s: &Value) {
         out,
         "<section class=\"part d2 view\" id=\"s-{PATH}\"><h2>Sched latency, sampled (estimated)</h2>\
          <p class=\"help\">The runtime's own sampler: {}. Every number is an estimate from the \
-         samples, with its sample count and a 95 % interval; counts scale by {one_in}.</p>",
+         samples, with its sample count and a 95 % interval; counts scale by {one_in}, and the \
+         samples of the window before each pause of the sample probe (detached while samples \
+         came faster than the recording's rate limit) stand for the pause too.</p>",
         html(s.get("stands_for").and_then(Value::as_str).unwrap_or("1 in 8 transitions"))
     );
     kv(
@@ -52,6 +54,18 @@ pub fn view(out: &mut String, report: &Value, s: &Value) {
         PATH,
         s,
         &["samples", "estimated_transitions", "one_in", "confidence"],
+    );
+    kv(
+        out,
+        &join(PATH, "sampler"),
+        s.get("sampler").unwrap_or(&Value::Null),
+        &[
+            "attached_share",
+            "attached_ns",
+            "traced_ns",
+            "pauses",
+            "max_rate_per_s",
+        ],
     );
     let latency = s.get("latency").unwrap_or(&Value::Null);
     let lpath = join(PATH, "latency");

@@ -28,6 +28,26 @@ pub fn render(
         s.samples, s.estimated_transitions
     )?;
     writeln!(out, "  a sample: {}", s.stands_for)?;
+    if s.sampler.pauses > 0 {
+        writeln!(
+            out,
+            "  the sample probe was attached {} of the traced time ({} of {}): detached {} \
+             time(s) when samples came faster than --max-sample-rate (up to {}/s); the samples \
+             of the window before each pause stand for the pause too",
+            percent(s.sampler.attached_share * 100.0),
+            duration(s.sampler.attached_ns),
+            duration(s.sampler.traced_ns),
+            s.sampler.pauses,
+            s.sampler.max_rate_per_s,
+        )?;
+        if let Some(f) = s.sampler.calibration {
+            writeln!(
+                out,
+                "  counts calibrated ×{f:.2} by the runtime's own count of the transitions it \
+                 tracked (read from memory): the probe slows the program while attached"
+            )?;
+        }
+    }
     if s.samples == 0 {
         return Ok(());
     }

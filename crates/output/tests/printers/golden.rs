@@ -326,6 +326,18 @@ fn default_level_estimates_from_samples() {
             stack_cut: false,
         });
     }
+    // The gate detached the probe after a 1 ms window (the last 20 samples) for 3 ms: those
+    // stand for 4 each.
+    s.advance(US).emit(EventKind::SamplerGate {
+        paused: true,
+        rate_per_s: 20_000,
+        window_ns: 1_000 * US,
+    });
+    s.advance(3_000 * US).emit(EventKind::SamplerGate {
+        paused: false,
+        rate_per_s: 0,
+        window_ns: 0,
+    });
     let frame = |f: &str, line: u32| Location {
         function: f.into(),
         file: "/src/app/main.go".into(),
@@ -360,6 +372,11 @@ fn default_level_estimates_from_samples() {
     let r = report(s.build(), &m);
     let text = render_text(&r);
     assert!(text.contains("Scheduling latency (sampled by the runtime, 1 in 8): estimated"));
+    assert!(
+        text.contains("(≈ 800 transitions)"),
+        "20 + 20 × 4 samples × 8"
+    );
+    assert!(text.contains("the sample probe was attached"));
     assert_golden("default_level_sampled", &text);
 }
 
