@@ -131,8 +131,8 @@ fn describe(summary: &Summary, bytes: u64, level: goroscope_events::Level) -> St
         )
     } else if counts.sampler_pauses > 0 {
         format!(
-            "scheduling samples {} (the runtime's 1 in 8; the probe was detached {} times while \
-             samples came faster than --max-sample-rate, the report scales by its attached time)",
+            "scheduling samples {} (the runtime's 1 in 8; the probe was detached {} time(s) \
+             while samples came faster than --max-sample-rate: the report weighs them by it)",
             counts.scheduling_samples, counts.sampler_pauses
         )
     } else {
