@@ -53,7 +53,7 @@ pub trait Consumer {
         Ok(())
     }
 
-    /// A reading of the runtime's own statistics from the target's memory: about once a second
+    /// A reading of the runtime's own statistics from the target's memory: every 250 ms
     /// while live and once at the end (after the last batch), in time order.
     fn on_runtime_stats(&mut self, _stats: &RuntimeStats) -> Result<()> {
         Ok(())

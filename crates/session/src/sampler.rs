@@ -21,8 +21,10 @@ use procstat::{
 /// How often the counters are read.
 pub const INTERVAL: Duration = Duration::from_millis(10);
 /// How often the runtime's statistics are read: a few KB each (histograms), so not every
-/// [`INTERVAL`]; the report compares the first reading with the last.
-pub const RUNTIME_STATS_INTERVAL: Duration = Duration::from_secs(1);
+/// [`INTERVAL`]; the report compares the first reading with the last, and calibrates the
+/// default level's rate-limited samples with the runtime's count between them: a launched
+/// program that exits leaves at most this much after its last reading.
+pub const RUNTIME_STATS_INTERVAL: Duration = Duration::from_millis(250);
 
 /// A running sampler; dropping it stops the thread.
 pub struct Sampler {
