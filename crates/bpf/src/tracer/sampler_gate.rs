@@ -7,7 +7,8 @@
 //! rate r exceeds the limit L, the probe is detached for window × (r/L − 1), at most
 //! [`MAX_PAUSE`], so that over a cycle the samples average L per second. Where that would need a
 //! longer pause (r above L × MAX_PAUSE / window) the next windows are shorter instead, down to
-//! [`MIN_WINDOW`]. The tracer records each
+//! [`MIN_WINDOW`]; a window that ran over its planned length (polled late) may be followed by a
+//! pause as much longer, up to [`MAX_OVERRUN_PAUSE`]. The tracer records each
 //! pause and resume (`SamplerGate` events) and the analysis scales what the samples count by the
 //! share of time the probe was attached. That assumes the program behaves alike inside and
 //! outside the windows; they recur at least every [`MAX_PAUSE`] plus a window, so changes slower
@@ -26,6 +27,8 @@ pub const MIN_WINDOW: Duration = Duration::from_millis(2);
 /// The longest pause: however fast the samples come, the probe comes back this often.
 /// Short enough that a recording of a few seconds holds a dozen windows spread over it.
 pub const MAX_PAUSE: Duration = Duration::from_millis(250);
+/// The longest pause after a window that ran over its planned length.
+pub const MAX_OVERRUN_PAUSE: Duration = Duration::from_secs(1);
 
 /// What the tracer must do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +112,12 @@ impl Gate {
                     self.window = (self.window * 2).min(OPEN_WINDOW);
                     return GateStep::Stay;
                 }
-                let pause = open.mul_f64(rate / limit - 1.0).min(MAX_PAUSE);
+                // A window that ran over (this thread polled late: a busy machine) brought
+                // more samples than planned: its pause may be as much longer, up to
+                // MAX_OVERRUN_PAUSE, so that the average stays at the limit.
+                let overrun = (open.as_secs_f64() / self.window.as_secs_f64()).max(1.0);
+                let longest = MAX_PAUSE.mul_f64(overrun).min(MAX_OVERRUN_PAUSE);
+                let pause = open.mul_f64(rate / limit - 1.0).min(longest);
                 // The window that brings the next cycle to the limit within MAX_PAUSE.
                 self.window = MAX_PAUSE
                     .mul_f64(limit / (rate - limit))
@@ -219,6 +227,21 @@ mod tests {
             t += window * MS;
             assert_eq!(gate.step(t), GateStep::Stay);
         }
+    }
+
+    #[test]
+    fn a_window_that_ran_over_is_followed_by_a_longer_pause() {
+        let t0 = Instant::now();
+        let mut gate = Gate::new(1_000, t0);
+        // Planned 20 ms, polled at 60 ms: 3x over, at 100,000/s: a pause of up to 3 × 250 ms.
+        gate.count(6_000);
+        assert!(matches!(gate.step(t0 + 60 * MS), GateStep::Pause { .. }));
+        assert_eq!(gate.deadline(), t0 + 60 * MS + 3 * MAX_PAUSE);
+        // Never beyond MAX_OVERRUN_PAUSE.
+        let mut gate = Gate::new(1_000, t0);
+        gate.count(100_000);
+        assert!(matches!(gate.step(t0 + 200 * MS), GateStep::Pause { .. }));
+        assert_eq!(gate.deadline(), t0 + 200 * MS + MAX_OVERRUN_PAUSE);
     }
 
     #[test]
