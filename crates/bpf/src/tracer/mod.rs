@@ -375,6 +375,7 @@ impl<'obj> Tracer<'obj> {
 
     /// Waits up to `timeout` for the ring buffer to fill past the wakeup threshold, then drains
     /// everything queued into `out`. Returns how many events were added.
+    ///
     /// With a sampler gate, the wait ends early when the gate has something to decide, and the
     /// gate's pauses and resumes come out as `SamplerGate` events.
     pub fn poll(&mut self, timeout: Duration, out: &mut Vec<Event>) -> Result<usize> {
@@ -397,7 +398,7 @@ impl<'obj> Tracer<'obj> {
             let mut inbox = self.inbox.borrow_mut();
             out.append(&mut inbox.events);
         }
-        self.regulate_sampler(&out[before..]);
+        self.count_samples_for_gate(&out[before..]);
         if let Some(gate_event) = self.sampler_gate_step() {
             out.push(gate_event);
         }
@@ -405,7 +406,7 @@ impl<'obj> Tracer<'obj> {
     }
 
     /// Counts the samples among `events` towards the gate's window.
-    fn regulate_sampler(&mut self, events: &[Event]) {
+    fn count_samples_for_gate(&mut self, events: &[Event]) {
         if let Some(gate) = self.sampler.as_mut().and_then(|s| s.gate.as_mut()) {
             let samples = events
                 .iter()
@@ -478,6 +479,11 @@ impl<'obj> Tracer<'obj> {
     /// reserving one; detaching instead waits for RCU grace periods, up to a second on a busy
     /// machine). Events already queued stay readable: poll until it returns none, then drop.
     pub fn stop_emitting(&mut self) -> Result<()> {
+        // The gate decides no more: nothing is recorded from now on, and a paused probe stays
+        // detached (the analysis runs the pause to the end).
+        if let Some(sampler) = self.sampler.as_mut() {
+            sampler.gate = None;
+        }
         set_flag(&mut self.skel, |bss| &mut bss.gs_stopped, true)
     }
 
