@@ -99,7 +99,6 @@ pub struct Sampled {
     last_ts: u64,
     /// When the tracer's gate had detached the sample probe, and the samples whose weight
     /// waits for a pause's end.
-    pauses: attached::Pauses,
     weighing: attached::Weighing<Sample>,
 }
 
@@ -136,7 +135,6 @@ impl Default for Sampled {
             first_runs: HashMap::new(),
             first_ts: None,
             last_ts: 0,
-            pauses: attached::Pauses::default(),
             weighing: attached::Weighing::default(),
         }
     }
@@ -150,9 +148,8 @@ impl Sampled {
             window_ns,
         } = event.kind
         {
-            self.pauses.observe(event.ts_ns, paused, rate_per_s);
             let weighed = if paused {
-                self.weighing.paused(event.ts_ns, window_ns)
+                self.weighing.paused(event.ts_ns, window_ns, rate_per_s)
             } else {
                 self.weighing.resumed(event.ts_ns)
             };
@@ -245,7 +242,7 @@ impl Sampled {
             Capability::Sampled { one_in } => one_in,
             _ => goroscope_events::G_TRACKING_PERIOD,
         };
-        let mut sampler = self.pauses.over(start_ns, end_ns);
+        let mut sampler = self.weighing.time_over(start_ns, end_ns);
         sampler.calibration = self.calibration(&sampler, start_ns, end_ns, runtime);
         let one_in_f = f64::from(one_in.max(1)) * sampler.calibration.unwrap_or(1.0);
         // The transitions a weight stands for: 1 in `one_in` while the probe was attached.

@@ -39,6 +39,8 @@ pub(crate) struct Weighing<T> {
     /// the windows before pauses.
     own_by_bucket: BTreeMap<u64, u64>,
     strata: Vec<Stratum>,
+    /// The highest rate a pause measured.
+    max_rate_per_s: u64,
 }
 
 impl<T> Default for Weighing<T> {
@@ -49,6 +51,7 @@ impl<T> Default for Weighing<T> {
             in_window: Vec::new(),
             own_by_bucket: BTreeMap::new(),
             strata: Vec::new(),
+            max_rate_per_s: 0,
         }
     }
 }
@@ -83,6 +86,36 @@ impl<T: Copy> Weighing<T> {
         *self.own_by_bucket.entry(ts_ns / BUCKET_NS).or_default() += 1;
     }
 
+    /// The sampler's time over `[start_ns, end_ns]`: the pauses (a pause still open ends at
+    /// `end_ns`) clipped to it.
+    pub(crate) fn time_over(&self, start_ns: u64, end_ns: u64) -> SamplerTime {
+        let traced = end_ns.saturating_sub(start_ns);
+        let open = self.pause.map(|(_, paused_at)| (paused_at, end_ns));
+        let pauses: Vec<(u64, u64)> = self
+            .strata
+            .iter()
+            .map(|s| (s.paused_at, s.end))
+            .chain(open)
+            .collect();
+        let paused: u64 = pauses
+            .iter()
+            .map(|&(from, to)| to.min(end_ns).saturating_sub(from.max(start_ns)))
+            .sum();
+        let attached_ns = traced.saturating_sub(paused);
+        SamplerTime {
+            attached_share: if pauses.is_empty() || traced == 0 {
+                1.0
+            } else {
+                attached_ns as f64 / traced as f64
+            },
+            attached_ns,
+            traced_ns: traced,
+            pauses: pauses.len() as u64,
+            max_rate_per_s: self.max_rate_per_s,
+            calibration: None,
+        }
+    }
+
     /// The samples' estimate of the sampled transitions in `[from, to)`: each window's
     /// samples spread over the window and its pause, the others where they fell (to
     /// [`BUCKET_NS`]). Call after [`Weighing::finish`].
@@ -104,12 +137,14 @@ impl<T: Copy> Weighing<T> {
         own as f64 + windows
     }
 
-    /// The gate paused at `ts_ns` after a window of `window_ns`: the samples before the
-    /// window stand for themselves; the window's wait for the pause's end.
-    pub(crate) fn paused(&mut self, ts_ns: u64, window_ns: u64) -> Vec<(T, f64)> {
+    /// The gate paused at `ts_ns` after a window of `window_ns` whose samples came at
+    /// `rate_per_s`: the samples before the window stand for themselves; the window's wait for
+    /// the pause's end.
+    pub(crate) fn paused(&mut self, ts_ns: u64, window_ns: u64, rate_per_s: u64) -> Vec<(T, f64)> {
         if self.pause.is_some() {
             return Vec::new();
         }
+        self.max_rate_per_s = self.max_rate_per_s.max(rate_per_s);
         let start = ts_ns.saturating_sub(window_ns);
         let mut out = Vec::new();
         while let Some(&(t, s)) = self.held.front() {
@@ -171,55 +206,6 @@ fn weight(start: u64, paused_at: u64, resumed_at: u64) -> f64 {
     }
 }
 
-/// The gate's pauses, as they come.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Pauses {
-    /// (paused at, resumed at; None while still paused), in time order.
-    spans: Vec<(u64, Option<u64>)>,
-    /// The highest rate a pause measured.
-    max_rate_per_s: u64,
-}
-
-impl Pauses {
-    pub(crate) fn observe(&mut self, ts_ns: u64, paused: bool, rate_per_s: u64) {
-        let open = matches!(self.spans.last(), Some((_, None)));
-        if paused && !open {
-            self.spans.push((ts_ns, None));
-            self.max_rate_per_s = self.max_rate_per_s.max(rate_per_s);
-        } else if !paused && open {
-            if let Some((_, end)) = self.spans.last_mut() {
-                *end = Some(ts_ns);
-            }
-        }
-    }
-
-    /// The sampler's time over `[start_ns, end_ns]` (a pause still open ends at `end_ns`).
-    pub(crate) fn over(&self, start_ns: u64, end_ns: u64) -> SamplerTime {
-        let traced = end_ns.saturating_sub(start_ns);
-        let paused: u64 = self
-            .spans
-            .iter()
-            .map(|&(from, to)| {
-                let (from, to) = (from.max(start_ns), to.unwrap_or(end_ns).min(end_ns));
-                to.saturating_sub(from)
-            })
-            .sum();
-        let attached_ns = traced.saturating_sub(paused);
-        SamplerTime {
-            attached_share: if self.spans.is_empty() || traced == 0 {
-                1.0
-            } else {
-                attached_ns as f64 / traced as f64
-            },
-            attached_ns,
-            traced_ns: traced,
-            pauses: self.spans.len() as u64,
-            max_rate_per_s: self.max_rate_per_s,
-            calibration: None,
-        }
-    }
-}
-
 /// How much of the traced time the sample probe was attached (`sched_latency_sampled.sampler`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SamplerTime {
@@ -264,7 +250,7 @@ mod tests {
         }
         assert!(out.is_empty(), "held for a pause that may come");
         // Paused at 100 after a window of 20 (80..100), resumed at 180: window + pause = 100.
-        out.extend(w.paused(100, 20));
+        out.extend(w.paused(100, 20, 0));
         assert_eq!(out, vec![(10, 1.0), (20, 1.0)]);
         assert_eq!(
             w.sample(101, 101),
@@ -277,7 +263,7 @@ mod tests {
         assert!(w.sample(200, 200).is_empty());
         assert_eq!(w.sample(200 + HOLD_NS + 1, 7), vec![(200, 1.0)]);
         // A pause still open at the end runs to the end.
-        w.paused(200 + HOLD_NS + 10, 20);
+        w.paused(200 + HOLD_NS + 10, 20, 0);
         assert_eq!(w.finish(200 + HOLD_NS + 50), vec![(7, 3.0)]);
     }
 
@@ -293,7 +279,7 @@ mod tests {
         for t in 0..20 {
             w.sample(100 * ms + t * ms / 2, ());
         }
-        w.paused(110 * ms, 10 * ms);
+        w.paused(110 * ms, 10 * ms, 0);
         w.resumed(200 * ms);
         w.finish(300 * ms);
         assert_eq!(w.estimate_over(0, 300 * ms), 10.0 + 200.0);
@@ -304,7 +290,7 @@ mod tests {
 
     #[test]
     fn never_paused_is_attached_throughout() {
-        let t = Pauses::default().over(100, 1_100);
+        let t = Weighing::<()>::default().time_over(100, 1_100);
         assert_eq!(t.attached_share, 1.0);
         assert_eq!(t.attached_ns, 1_000);
         assert_eq!(t.pauses, 0);
@@ -312,14 +298,14 @@ mod tests {
 
     #[test]
     fn pauses_are_clipped_to_the_window_and_an_open_one_runs_to_its_end() {
-        let mut p = Pauses::default();
-        p.observe(50, true, 40_000); // began before the window
-        p.observe(150, false, 0);
-        p.observe(300, true, 20_000);
-        p.observe(310, true, 90_000); // a second pause while paused: ignored
-        p.observe(500, false, 0);
-        p.observe(900, true, 30_000); // still paused at the end
-        let t = p.over(100, 1_100);
+        let mut p = Weighing::<()>::default();
+        p.paused(50, 10, 40_000); // began before the window
+        p.resumed(150);
+        p.paused(300, 10, 20_000);
+        p.paused(310, 10, 90_000); // a second pause while paused: ignored
+        p.resumed(500);
+        p.paused(900, 10, 30_000); // still paused at the end
+        let t = p.time_over(100, 1_100);
         // paused 100..150, 300..500, 900..1100: 450 of 1000 ns.
         assert_eq!(t.attached_ns, 550);
         assert!((t.attached_share - 0.55).abs() < 1e-12);
